@@ -1,0 +1,3 @@
+output "dns_name" {
+  value = aws_lb.this.dns_name
+}

@@ -1,0 +1,161 @@
+"""The command line: `keepalive-guard scan PATH...`, `keepalive-guard rules [ID]`, `--version`.
+
+Exit codes (SPEC.md): 1 when any error-severity finding; otherwise 2 when usage was wrong or an input
+could not be analysed; otherwise 0. Heavy modules are imported only by the command that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from policies import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE = 0, 1, 2
+
+
+def _variable(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), value
+
+
+def _margin(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="keepalive-guard",
+        description="Find load balancer keep-alive races and deregistration cuts (random 502s) before deploy.",
+    )
+    parser.add_argument("--version", action="version", version=f"keepalive-guard {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    scan = commands.add_parser(
+        "scan",
+        help="scan Terraform directories or files",
+        description="Scan Terraform directories or .tf files.",
+    )
+    scan.add_argument(
+        "paths", nargs="+", type=Path, metavar="PATH", help="a directory (searched recursively) or a .tf file"
+    )
+    scan.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
+    scan.add_argument(
+        "--output", "-o", type=Path, metavar="FILE", help="write the report to FILE instead of stdout"
+    )
+    scan.add_argument("--strict", action="store_true", help="report unknown keep-alives (KA002) as errors")
+    scan.add_argument(
+        "--min-margin",
+        type=_margin,
+        default=0.0,
+        metavar="SECONDS",
+        help="KA001: keep-alive must exceed the idle timeout by more than this (default 0)",
+    )
+    scan.add_argument(
+        "--var-file",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="a Terraform .tfvars file for root modules (repeatable)",
+    )
+    scan.add_argument(
+        "--var",
+        action="append",
+        type=_variable,
+        default=[],
+        metavar="NAME=VALUE",
+        help="a Terraform variable for root modules (repeatable)",
+    )
+    scan.add_argument(
+        "--verbose", "-v", action="store_true", help="also list every target checked and everything skipped"
+    )
+    scan.set_defaults(handler=_scan)
+    rules = commands.add_parser("rules", help="list the rules, or show one rule's documentation")
+    rules.add_argument("rule", nargs="?", metavar="ID", help="a rule id such as KA001")
+    rules.set_defaults(handler=_rules)
+    return parser
+
+
+def _scan(arguments: argparse.Namespace) -> int:
+    from policies.loaders import LoadOptions
+    from policies.reporters import FORMATS
+    from policies.rules import Options, Severity
+    from policies.scan import scan
+
+    result = scan(
+        arguments.paths,
+        Options(min_margin=arguments.min_margin, strict=arguments.strict),
+        LoadOptions(tuple(arguments.var_file), tuple(arguments.var)),
+    )
+    report = FORMATS[arguments.format](result, arguments.verbose)
+    if arguments.output is not None:
+        try:
+            arguments.output.write_text(report, encoding="utf-8")
+        except OSError as error:
+            print(
+                f"keepalive-guard: cannot write {arguments.output}: {error.strerror or error}",
+                file=sys.stderr,
+            )
+            return EXIT_INCOMPLETE
+    else:
+        sys.stdout.write(report)
+    if result.count(Severity.ERROR):
+        return EXIT_FINDINGS
+    return EXIT_INCOMPLETE if result.errors else EXIT_CLEAN
+
+
+def _rules(arguments: argparse.Namespace) -> int:
+    import inspect
+
+    from policies.rules import RULES
+
+    if arguments.rule is None:
+        for rule in RULES:
+            print(f"{rule.id}  {rule.severity.value:<7}  {rule.name}: {rule.summary}")  # type: ignore[attr-defined]
+        return EXIT_CLEAN
+    for rule in RULES:
+        if rule.id.lower() == arguments.rule.lower():
+            print(f"# {rule.id} {rule.name} ({rule.severity.value})\n")
+            print(inspect.getdoc(sys.modules[type(rule).__module__]) or "")
+            return EXIT_CLEAN
+    print(
+        f"keepalive-guard: no rule {arguments.rule!r}; known: {', '.join(rule.id for rule in RULES)}",
+        file=sys.stderr,
+    )
+    return EXIT_INCOMPLETE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    if arguments.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_INCOMPLETE
+    try:
+        code: int = arguments.handler(arguments)
+        return code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # a bug must not print a traceback over a CI log
+        print(
+            f"keepalive-guard: internal error: {type(error).__name__}: {error}. "
+            "Please report it with the input that caused it.",
+            file=sys.stderr,
+        )
+        return EXIT_INCOMPLETE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,711 @@
+"""Terraform modules as Terraform evaluates them: variables, locals, module calls and expansion.
+
+A `Module` is one directory's configuration; a `ModuleInstance` is that configuration called with
+particular inputs at a particular address (`module.storefront`). Values are evaluated lazily and
+memoised per instance, so only what a load balancer chain needs is ever computed. Anything that cannot
+be followed (a registry module that is not downloaded, a variable without a value, a cycle) becomes an
+`Unknown` that says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lark import Tree
+
+from policies.loaders.terraform.config import (
+    Attribute,
+    Block,
+    ConfigFile,
+    parse_attributes,
+    parse_file,
+    parse_hcl,
+    read_text,
+)
+from policies.loaders.terraform.evaluate import (
+    Env,
+    Namespace,
+    Node,
+    evaluate,
+    evaluate_template_text,
+    line_of,
+    subtrees,
+)
+from policies.loaders.terraform.values import (
+    EvalError,
+    Obj,
+    ResourceRef,
+    Text,
+    Unknown,
+    known,
+    to_bool,
+    to_number,
+    to_string,
+)
+from policies.model import InputError, Location, Opaque, ResourceId
+
+MAX_MODULE_DEPTH = 16
+MAX_INSTANCES = 64  # count/for_each beyond this are checked as their first instances
+_RESERVED = frozenset({"var", "local", "module", "data", "path", "terraform", "count", "each", "self"})
+# Module sources or names that suggest load balancers or ECS services inside (for KA002 when hidden).
+_LB_OR_ECS = re.compile(r"(?<![a-z])(alb|elb|nlb|lb|ecs|fargate)(?![a-z])|load.?balanc", re.I)
+
+
+def shown_path(path: Path) -> str:
+    """A path as findings show it: relative to the working directory when below it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+@dataclass
+class Module:
+    """The configuration of one directory."""
+
+    directory: Path
+    files: list[ConfigFile]
+    variables: dict[str, Block] = field(default_factory=dict)
+    locals: dict[str, Attribute] = field(default_factory=dict)
+    resources: dict[tuple[str, str], Block] = field(default_factory=dict)
+    data: dict[tuple[str, str], Block] = field(default_factory=dict)
+    calls: dict[str, Block] = field(default_factory=dict)
+    outputs: dict[str, Block] = field(default_factory=dict)
+
+    @staticmethod
+    def read(directory: Path, files: list[ConfigFile]) -> Module:
+        module = Module(directory, files)
+        for config in files:
+            for block in config.blocks:
+                name = block.labels[0] if block.labels else ""
+                if block.type == "variable":
+                    module.variables[name] = block
+                elif block.type == "locals":
+                    module.locals.update(block.attributes)
+                elif block.type == "resource" and len(block.labels) == 2:
+                    module.resources[(block.labels[0], block.labels[1])] = block
+                elif block.type == "data" and len(block.labels) == 2:
+                    module.data[(block.labels[0], block.labels[1])] = block
+                elif block.type == "module":
+                    module.calls[name] = block
+                elif block.type == "output":
+                    module.outputs[name] = block
+        return module
+
+    def local_sources(self) -> Iterator[Path]:
+        """Directories of local modules (`source = "./..."`) this module calls."""
+        for block in self.calls.values():
+            source = literal_string(block.attributes.get("source"))
+            if source is not None and source.startswith(("./", "../")):
+                yield (self.directory / source).resolve()
+
+
+def literal_string(attribute: Attribute | None) -> str | None:
+    """The value of an attribute that is a plain string literal, without evaluating anything."""
+    if attribute is None:
+        return None
+    value = evaluate(attribute.node, Env(_NoScope(attribute.location.path)))
+    return value if isinstance(value, str) else None
+
+
+class _NoScope:
+    """A scope with nothing in it: for literals such as module sources and variable defaults."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def lookup(self, name: str) -> Any:
+        raise EvalError(f'"{name}" cannot be used here')
+
+    def function(self, name: str, line: int | None) -> Callable[..., Any] | None:
+        return None
+
+    def origin(self, node: Node) -> tuple[Location, str]:
+        return Location(self.path, line_of(node)), ""
+
+
+@dataclass(frozen=True)
+class Input:
+    """A value given to a module variable: already known (root) or an expression in the caller."""
+
+    location: Location
+    note: str
+    value: Any = None
+    node: Node | None = None
+    env: Env | None = None
+
+
+class Loader:
+    """State shared by every instance of one scan: parsed files, errors, the opaque modules found."""
+
+    def __init__(self) -> None:
+        self.modules: dict[Path, Module] = {}
+        self.errors: dict[tuple[str, int | None, str], InputError] = {}
+        self.opaque: list[Opaque] = []
+        self.read_files: list[str] = []
+
+    def error(self, path: str, message: str, line: int | None = None) -> None:
+        self.errors.setdefault((path, line, message), InputError(path, message, line))
+
+    def module(self, directory: Path) -> Module:
+        directory = directory.resolve()
+        if directory not in self.modules:
+            files = []
+            for path in sorted(directory.glob("*.tf")):
+                if not path.is_file() and not path.is_dir():
+                    continue
+                config = parse_file(path, shown_path(path))
+                self.read_files.append(config.path)
+                if config.error is not None:
+                    self.errors.setdefault(
+                        (config.error.path, config.error.line, config.error.message), config.error
+                    )
+                files.append(config)
+            self.modules[directory] = Module.read(directory, files)
+        return self.modules[directory]
+
+
+def expansions(block: Block, env: Env, what: str) -> list[tuple[str, dict[str, Any], str]]:
+    """The instances `count`/`for_each` create: (address suffix, names bound inside, note)."""
+    if "count" in block.attributes:
+        value = evaluate(block.attributes["count"].node, env)
+        if isinstance(value, Unknown):
+            note = f"count of {what} is unknown ({value.reason}); checked as one instance"
+            return [("", {"count": Obj({"index": Unknown(note)}.items())}, note)]
+        try:
+            count = to_number(value)
+        except EvalError:
+            count = None
+        if not isinstance(count, int) or count < 0:
+            return [("", {"count": Obj({"index": Unknown("count is not a whole number")}.items())}, "")]
+        return [(f"[{index}]", {"count": Obj({"index": index}.items())}, "") for index in range(count)][
+            :MAX_INSTANCES
+        ]
+    if "for_each" in block.attributes:
+        value = evaluate(block.attributes["for_each"].node, env)
+        if isinstance(value, Unknown) or not isinstance(value, (dict, list)):
+            reason = value.reason if isinstance(value, Unknown) else "for_each is not a map or set"
+            note = f"for_each of {what} is unknown ({reason}); checked as one instance"
+            each = Obj({"key": Unknown(note), "value": Unknown(note)}.items())
+            return [("", {"each": each}, note)]
+        items: list[tuple[str, Any]] = []
+        if isinstance(value, dict):
+            items = [(key, value[key]) for key in sorted(value)]
+        else:
+            for item in value:
+                text = to_string(item) if not isinstance(item, (Unknown, dict, list)) else None
+                if text is None:
+                    note = f"for_each of {what} holds unknown keys; checked as one instance"
+                    each = Obj({"key": Unknown(note), "value": Unknown(note)}.items())
+                    return [("", {"each": each}, note)]
+                items.append((text, text))
+        return [
+            (f'["{key}"]', {"each": Obj({"key": key, "value": item}.items())}, "")
+            for key, item in items[:MAX_INSTANCES]
+        ]
+    return [("", {}, "")]
+
+
+class ModuleInstance:
+    """One instance of a module: `address` is "" for a root, else like `module.a["k"].module.b`."""
+
+    def __init__(
+        self,
+        loader: Loader,
+        module: Module,
+        address: str,
+        inputs: dict[str, Input],
+        *,
+        root: ModuleInstance | None = None,
+        key: str = "",
+        depth: int = 0,
+        ancestors: tuple[Path, ...] = (),
+    ):
+        self.loader = loader
+        self.module = module
+        self.address = address
+        self.inputs = inputs
+        self.root = root or self
+        self.key = key  # the dotted key of this call in .terraform/modules/modules.json
+        self.depth = depth
+        self.ancestors = (*ancestors, module.directory)
+        self.unit = shown_path(self.root.module.directory)
+        self._values: dict[tuple[str, str], Any] = {}
+        self._busy: set[tuple[str, str]] = set()
+        self._scopes: dict[str, FileScope] = {}
+        self._children: dict[str, list[tuple[str, ModuleInstance | None]]] = {}
+
+    # --- naming ---------------------------------------------------------------------------------
+
+    def qualify(self, local_address: str) -> str:
+        return f"{self.address}.{local_address}" if self.address else local_address
+
+    def resource_id(self, local_address: str, location: Location) -> ResourceId:
+        return ResourceId(self.unit, self.qualify(local_address), location)
+
+    def scope(self, path: str) -> FileScope:
+        if path not in self._scopes:
+            self._scopes[path] = FileScope(self, path)
+        return self._scopes[path]
+
+    def env(self, block: Block, names: dict[str, Any] | None = None) -> Env:
+        env = Env(self.scope(block.location.path))
+        return env.bind(**names) if names else env
+
+    # --- memoised values ------------------------------------------------------------------------
+
+    def _memo(self, kind: str, name: str, compute: Callable[[], Any]) -> Any:
+        key = (kind, name)
+        if key in self._values:
+            return self._values[key]
+        if key in self._busy:
+            return Unknown(f"{kind}.{name} depends on itself")
+        self._busy.add(key)
+        try:
+            value = compute()
+        finally:
+            self._busy.discard(key)
+        self._values[key] = value
+        return value
+
+    def variable(self, name: str) -> Any:
+        block = self.module.variables.get(name)
+        if block is None:
+            raise EvalError(f"var.{name} is not declared")
+        return self._memo("var", name, lambda: self._variable(name, block))
+
+    def _variable(self, name: str, block: Block) -> Any:
+        given = self.inputs.get(name)
+        value: Any
+        if given is not None:
+            value = (
+                given.value if given.node is None else evaluate(given.node, given.env or Env(_NoScope("")))
+            )
+            nullable = literal_value(block.attributes.get("nullable"))
+            if value is None and nullable is False and "default" in block.attributes:
+                value = evaluate(block.attributes["default"].node, Env(self.scope(block.location.path)))
+        elif "default" in block.attributes:
+            value = evaluate(block.attributes["default"].node, Env(_NoScope(block.location.path)))
+        else:
+            where = f" of {self.address}" if self.address else ""
+            return Unknown(f"var.{name}{where} has no default and no value was given")
+        return convert(value, block.attributes.get("type"))
+
+    def local(self, name: str) -> Any:
+        attribute = self.module.locals.get(name)
+        if attribute is None:
+            raise EvalError(f"local.{name} is not declared")
+        return self._memo(
+            "local", name, lambda: evaluate(attribute.node, Env(self.scope(attribute.location.path)))
+        )
+
+    def output(self, name: str) -> Any:
+        block = self.module.outputs.get(name)
+        if block is None or "value" not in block.attributes:
+            raise EvalError(f'{self.address} has no output "{name}"')
+        node = block.attributes["value"].node
+        return self._memo("output", name, lambda: evaluate(node, self.env(block)))
+
+    # --- resources and data -----------------------------------------------------------------------
+
+    def instances(self, block: Block) -> list[tuple[str, Env, str]]:
+        """(local address, evaluation environment, note) of each instance of a resource block."""
+        kind = "data." if block.type == "data" else ""
+        base = f"{kind}{block.labels[0]}.{block.labels[1]}"
+        found: list[tuple[str, Env, str]] = self._memo(
+            "instances",
+            base,
+            lambda: [
+                (base + suffix, self.env(block, names), note)
+                for suffix, names, note in expansions(block, self.env(block), self.qualify(base))
+            ],
+        )
+        return found
+
+    def resource(self, resource_type: str, name: str) -> ResourceRef:
+        block = self.module.resources.get((resource_type, name))
+        if block is None:
+            raise EvalError(f"reference to undeclared resource {resource_type}.{name}")
+        local_address = f"{resource_type}.{name}"
+        expanded = tuple(self.qualify(address) for address, _, _ in self.instances(block))
+        if expanded == (self.qualify(local_address),):
+            expanded = ()
+        return ResourceRef(self.qualify(local_address), expanded)
+
+    def data_source(self, data_type: str, name: str) -> Any:
+        block = self.module.data.get((data_type, name))
+        if block is None:
+            raise EvalError(f"reference to undeclared data source data.{data_type}.{name}")
+        if data_type == "template_file":  # the legacy template provider: rendered = templatefile
+            return self._memo("data", name, lambda: self._template_file(block))
+        return ResourceRef(self.qualify(f"data.{data_type}.{name}"))
+
+    def _template_file(self, block: Block) -> Obj:
+        env = self.env(block)
+        template = evaluate(block.attributes["template"].node, env) if "template" in block.attributes else ""
+        variables = evaluate(block.attributes["vars"].node, env) if "vars" in block.attributes else Obj()
+        rendered = render(template, variables, block.location)
+        return Obj({"rendered": rendered, "template": template, "vars": variables}.items())
+
+    # --- child modules ----------------------------------------------------------------------------
+
+    def children(self, call: str) -> list[tuple[str, ModuleInstance | None]]:
+        """The instances of a module call: (address, instance or None when not available)."""
+        if call not in self._children:
+            self._children[call] = self._instantiate(call)
+        return self._children[call]
+
+    def _instantiate(self, call: str) -> list[tuple[str, ModuleInstance | None]]:
+        block = self.module.calls[call]
+        base = self.qualify(f"module.{call}")
+        source = literal_string(block.attributes.get("source")) or "(not a literal)"
+        key = f"{self.key}.{call}" if self.key else call
+        directory = self._source_directory(source, key)
+        result: list[tuple[str, ModuleInstance | None]] = []
+        for suffix, names, _note in expansions(block, self.env(block), base):
+            address = base + suffix
+            if directory is None:
+                reason = (
+                    f'source "{source}" is not available locally (run terraform init, or scan the plan JSON)'
+                )
+                self._opaque(address, block, reason, source + " " + call)
+                result.append((address, None))
+                continue
+            if directory in self.ancestors or self.depth >= MAX_MODULE_DEPTH:
+                self.loader.error(
+                    block.location.path, f"module.{call} calls itself recursively", block.location.line
+                )
+                self._opaque(address, block, "recursive module call", "")
+                result.append((address, None))
+                continue
+            env = self.env(block, names)
+            inputs = {
+                name: Input(attribute.location, f"argument of {address}", node=attribute.node, env=env)
+                for name, attribute in block.attributes.items()
+                if name not in ("source", "version", "count", "for_each", "providers", "depends_on")
+            }
+            child = ModuleInstance(
+                self.loader,
+                self.loader.module(directory),
+                address,
+                inputs,
+                root=self.root,
+                key=key,
+                depth=self.depth + 1,
+                ancestors=self.ancestors,
+            )
+            result.append((address, child))
+        return result
+
+    def _opaque(self, address: str, block: Block, reason: str, hint: str) -> None:
+        self.loader.opaque.append(
+            Opaque(ResourceId(self.unit, address, block.location), reason, bool(_LB_OR_ECS.search(hint)))
+        )
+
+    def _source_directory(self, source: str, key: str) -> Path | None:
+        if source.startswith(("./", "../")):
+            directory = (self.module.directory / source).resolve()
+            return directory if directory.is_dir() else None
+        manifest = self.root.module.directory / ".terraform" / "modules" / "modules.json"
+        text, _ = read_text(manifest, shown_path(manifest)) if manifest.is_file() else (None, None)
+        if text is None:
+            return None
+        try:
+            entries = json.loads(text).get("Modules", [])
+        except (ValueError, AttributeError):
+            self.loader.error(shown_path(manifest), "not a valid modules.json")
+            return None
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and entry.get("Key") == key and isinstance(entry.get("Dir"), str):
+                directory = (self.root.module.directory / entry["Dir"]).resolve()
+                return directory if directory.is_dir() else None
+        return None
+
+    def module_value(self, call: str) -> Any:
+        if call not in self.module.calls:
+            raise EvalError(f"reference to undeclared module.{call}")
+        instances = self.children(call)
+
+        def outputs(address: str, child: ModuleInstance | None) -> Any:
+            if child is None:
+                reason = f"{address} is not available locally"
+                return Namespace(address, lambda _name: Unknown(reason, frozenset({address})))
+            return Namespace(address, child.output)
+
+        if len(instances) == 1 and not instances[0][0].endswith("]"):
+            return outputs(*instances[0])
+        keyed = Obj()
+        for address, child in instances:
+            keyed[address[address.rindex("[") + 1 : -1].strip('"')] = outputs(address, child)
+        return keyed
+
+
+def render(template: Any, variables: Any, location: Location) -> Any:
+    """Render template text with `variables`, as `templatefile` and `template_file` do."""
+    if isinstance(template, Unknown):
+        return template
+    if not isinstance(variables, dict):
+        if isinstance(variables, Unknown):
+            return Unknown(f"template variables are unknown ({variables.reason})", variables.refs)
+        return Unknown("template variables are not a map")
+    text = str(known(template))
+    start = template.start if isinstance(template, Text) else location
+    value = evaluate_template_text(text, Env(_NoScope(start.path)).bind(**variables))
+    if isinstance(value, str):
+        return Text(value, start)
+    if isinstance(value, Unknown) and value.partial is not None:
+        return Unknown(value.reason, value.refs, Text(value.partial, start), value.holes)
+    return value
+
+
+def literal_value(attribute: Attribute | None) -> Any:
+    if attribute is None:
+        return None
+    return evaluate(attribute.node, Env(_NoScope(attribute.location.path)))
+
+
+def convert(value: Any, type_attribute: Attribute | None) -> Any:
+    """Convert a variable's value to its declared primitive type, as Terraform does."""
+    if type_attribute is None or isinstance(value, Unknown) or value is None:
+        return value
+    terms = subtrees(type_attribute.node)
+    if len(terms) != 1 or terms[0].data != "identifier":
+        return value
+    declared = str(terms[0].children[0])
+    try:
+        if declared == "number":
+            return to_number(value)
+        if declared == "string":
+            return to_string(value)
+        if declared == "bool":
+            return to_bool(value)
+    except EvalError as error:
+        return Unknown(str(error))
+    return value
+
+
+class FileScope:
+    """What expressions in one file of one module instance can see."""
+
+    def __init__(self, instance: ModuleInstance, path: str):
+        self.instance = instance
+        self.path = path
+
+    def lookup(self, name: str) -> Any:
+        instance = self.instance
+        if name == "var":
+            return Namespace("var", instance.variable)
+        if name == "local":
+            return Namespace("local", instance.local)
+        if name == "module":
+            return Namespace("module", instance.module_value)
+        if name == "data":
+            return Namespace(
+                "data", lambda kind: Namespace(f"data.{kind}", lambda n: instance.data_source(kind, n))
+            )
+        if name == "path":
+            root = instance.root.module.directory
+            return Obj(
+                {
+                    "module": _relative(instance.module.directory, root),
+                    "root": ".",
+                    "cwd": ".",
+                }.items()
+            )
+        if name == "terraform":
+            return Obj({"workspace": "default"}.items())
+        if name in ("count", "each"):
+            raise EvalError(f"{name} is only available in a resource or module with {name}")
+        if name == "self":
+            return Unknown("self is known only during provisioning")
+        if any(kind == name for kind, _ in instance.module.resources):
+            return Namespace(name, lambda resource_name: instance.resource(name, resource_name))
+        raise EvalError(f'unknown name "{name}"')
+
+    def origin(self, node: Node, hops: int = 0) -> tuple[Location, str]:
+        """Where the value of `node` was decided: through `var.x` and `local.y` to the literal, the
+        tfvars line, the module argument or the variable default that set it."""
+        here = Location(self.path, line_of(node))
+        reference = _simple_reference(node)
+        if reference is None or hops > 16:
+            return here, ""
+        kind, name = reference
+        instance = self.instance
+        if kind == "local":
+            attribute = instance.module.locals.get(name)
+            if attribute is None:
+                return here, ""
+            location, note = instance.scope(attribute.location.path).origin(attribute.node, hops + 1)
+            return location, note or f"local.{name}"
+        given = instance.inputs.get(name)
+        if given is not None:
+            scope = given.env.scope if given.env is not None else None
+            if given.node is not None and isinstance(scope, FileScope):
+                location, note = scope.origin(given.node, hops + 1)
+                return location, note or f"var.{name} of {instance.address}"
+            return given.location, f"var.{name}"
+        block = instance.module.variables.get(name)
+        if block is not None and "default" in block.attributes:
+            return block.attributes["default"].location, f"default of var.{name}"
+        return here, ""
+
+    def function(self, name: str, line: int | None) -> Callable[..., Any] | None:
+        functions: dict[str, Callable[..., Any]] = {
+            "file": lambda path: self._file(path, line),
+            "templatefile": lambda path, variables: self._templatefile(path, variables, line),
+            "fileexists": lambda path: self._resolve(path).is_file(),
+            "abspath": lambda path: str(self._resolve(path)),
+            "basename": lambda path: os.path.basename(str(known(path))),
+            "dirname": lambda path: os.path.dirname(str(known(path))),
+        }
+        return functions.get(name)
+
+    def _resolve(self, path: Any) -> Path:
+        text = known(path)
+        if not isinstance(text, str):
+            raise EvalError("file path is not a string")
+        return self.instance.root.module.directory / text  # Terraform resolves from the root module
+
+    def _read(self, path: Any, line: int | None, function: str) -> Text | Unknown:
+        if isinstance(path, Unknown):
+            return Unknown(f"{function}() of an unknown path", path.refs)
+        resolved = self._resolve(path)
+        shown = shown_path(resolved)
+        if not resolved.exists():
+            message = f'{function}("{path}"): no such file {shown}'
+            self.instance.loader.error(self.path, message, line)
+            return Unknown(message)
+        text, error = read_text(resolved, shown)
+        if text is None:
+            message = f'{function}("{path}"): {shown}: {error.message if error else "unreadable"}'
+            self.instance.loader.error(self.path, message, line)
+            return Unknown(message)
+        self.instance.loader.read_files.append(shown)
+        return Text(text, Location(shown, 1))
+
+    def _file(self, path: Any, line: int | None) -> Any:
+        return self._read(path, line, "file")
+
+    def _templatefile(self, path: Any, variables: Any, line: int | None) -> Any:
+        template = self._read(path, line, "templatefile")
+        return render(template, variables, Location(self.path, line))
+
+
+def _simple_reference(node: Node) -> tuple[str, str] | None:
+    """("var", name) or ("local", name) when `node` just passes such a value on (maybe converted)."""
+    while True:
+        if node.data == "expr_term" and len(subtrees(node)) == 1:
+            node = subtrees(node)[0]
+        elif node.data == "function_call":
+            parts = subtrees(node)
+            name = str(parts[0].children[0])
+            arguments = subtrees(parts[-1]) if parts[-1].data == "arguments" else []
+            if name not in ("tonumber", "tostring") or len(arguments) != 1:
+                return None
+            node = arguments[0]
+        elif node.data == "string":
+            parts = [part for part in node.children if isinstance(part, Tree)]
+            if len(parts) != 1 or not isinstance(parts[0].children[0], Tree):
+                return None
+            piece = parts[0].children[0]
+            if piece.data != "interpolation":
+                return None
+            node = subtrees(piece)[0]
+        elif node.data == "get_attr_expr_term":
+            target, accessor = subtrees(node)
+            inner = subtrees(target)
+            if target.data == "expr_term" and len(inner) == 1 and inner[0].data == "identifier":
+                kind = str(inner[0].children[0])
+                if kind in ("var", "local"):
+                    return kind, str(subtrees(accessor)[0].children[0])
+            return None
+        else:
+            return None
+
+
+def _relative(directory: Path, root: Path) -> str:
+    try:
+        return str(directory.relative_to(root)) or "."
+    except ValueError:
+        return os.path.relpath(directory, root)
+
+
+def root_inputs(
+    module: Module, loader: Loader, var_files: list[Path], variables: list[tuple[str, str]]
+) -> dict[str, Input]:
+    """Values for a root module: terraform.tfvars, *.auto.tfvars, --var-file, --var (later wins)."""
+    inputs: dict[str, Input] = {}
+    directory = module.directory
+    automatic = [directory / "terraform.tfvars", directory / "terraform.tfvars.json"]
+    automatic += sorted(directory.glob("*.auto.tfvars")) + sorted(directory.glob("*.auto.tfvars.json"))
+    for path in [p for p in automatic if p.is_file()] + var_files:
+        shown = shown_path(path)
+        loader.read_files.append(shown)
+        if path.suffix == ".json":
+            _json_vars(path, shown, inputs, loader)
+            continue
+        attributes, error = parse_attributes(path, shown)
+        if error is not None:
+            loader.errors.setdefault((error.path, error.line, error.message), error)
+        for name, attribute in attributes.items():
+            given = evaluate(attribute.node, Env(_NoScope(shown)))
+            inputs[name] = Input(attribute.location, f"var.{name} from {attribute.location}", value=given)
+    for name, text in variables:
+        declared = module.variables.get(name)
+        value: Any = text
+        type_attribute = declared.attributes.get("type") if declared else None
+        if type_attribute is not None and not _is_string_type(type_attribute):
+            value = _parse_cli_value(text)
+        inputs[name] = Input(Location(f"--var {name}"), f"var.{name} from --var", value=value)
+    return inputs
+
+
+def _is_string_type(attribute: Attribute) -> bool:
+    terms = subtrees(attribute.node)
+    return len(terms) == 1 and terms[0].data == "identifier" and str(terms[0].children[0]) == "string"
+
+
+def _parse_cli_value(text: str) -> Any:
+    """A `--var` value for a non-string variable is an HCL expression, as for `terraform -var`."""
+    tree, _ = parse_hcl(f"v = {text}\n", "--var")
+    if tree is None:
+        return text
+    attribute = subtrees(subtrees(tree)[0])[0]
+    return evaluate(subtrees(attribute)[-1], Env(_NoScope("--var")))
+
+
+def _json_vars(path: Path, shown: str, inputs: dict[str, Input], loader: Loader) -> None:
+    text, error = read_text(path, shown)
+    if text is None:
+        if error is not None:
+            loader.errors.setdefault((error.path, error.line, error.message), error)
+        return
+    try:
+        values = json.loads(text)
+    except ValueError as problem:
+        loader.error(shown, f"invalid JSON: {problem}")
+        return
+    if not isinstance(values, dict):
+        loader.error(shown, "a .tfvars.json file must hold a JSON object")
+        return
+    for name, value in values.items():
+        inputs[name] = Input(Location(shown), f"var.{name} from {shown}", value=value)
+
+
+__all__ = [
+    "Input",
+    "Loader",
+    "Module",
+    "ModuleInstance",
+    "expansions",
+    "line_of",
+    "root_inputs",
+    "shown_path",
+]

@@ -1,0 +1,473 @@
+"""Terraform resources (AWS provider) into the format-free model.
+
+One reader per resource type, registered in `READERS`. Defaults are the AWS provider's and AWS's own,
+cited next to each. References between resources become `Link`s; the topology resolves them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from policies.loaders.ecs import read_containers
+from policies.loaders.terraform.config import Block
+from policies.loaders.terraform.evaluate import Env, evaluate, subtrees
+from policies.loaders.terraform.jsontext import JsonTextError, parse_json_text
+from policies.loaders.terraform.module import ModuleInstance
+from policies.loaders.terraform.values import (
+    Encoded,
+    EvalError,
+    NeedKnown,
+    Obj,
+    ResourceRef,
+    Text,
+    Unknown,
+    all_refs,
+    to_bool,
+    to_number,
+    to_string,
+)
+from policies.model import (
+    Forward,
+    Inventory,
+    Link,
+    Listener,
+    LoadBalancer,
+    LoadBalancerKind,
+    Location,
+    Origin,
+    Registration,
+    RegistrationKind,
+    ResourceId,
+    Service,
+    ServiceAttachment,
+    Setting,
+    TargetGroup,
+    TargetType,
+    TaskDefinition,
+)
+
+T = TypeVar("T")
+
+# AWS provider documentation, pinned to the pages the defaults below come from.
+_DOCS = "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources"
+
+
+@dataclass
+class Collected:
+    load_balancers: list[LoadBalancer] = field(default_factory=list)
+    listeners: list[Listener] = field(default_factory=list)
+    target_groups: list[TargetGroup] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
+    task_definitions: list[TaskDefinition] = field(default_factory=list)
+    registrations: list[Registration] = field(default_factory=list)
+
+    def inventory(self) -> Inventory:
+        return Inventory(
+            tuple(self.load_balancers),
+            tuple(self.listeners),
+            tuple(self.target_groups),
+            tuple(self.services),
+            tuple(self.task_definitions),
+            tuple(self.registrations),
+        )
+
+
+@dataclass(frozen=True)
+class Found:
+    """One instance of a resource block, with what its expressions can see."""
+
+    instance: ModuleInstance
+    block: Block
+    address: str  # local to the module instance
+    env: Env
+
+    @property
+    def id(self) -> ResourceId:
+        return self.instance.resource_id(self.address, self.block.location)
+
+    def value(self, name: str, block: Block | None = None, env: Env | None = None) -> Any:
+        attribute = (block or self.block).attributes.get(name)
+        if attribute is None:
+            return None
+        return evaluate(attribute.node, env or self.env)
+
+    def setting(
+        self,
+        name: str,
+        convert: Callable[[Any], T | None],
+        default: T | None,
+        default_note: str,
+        *,
+        block: Block | None = None,
+        env: Env | None = None,
+    ) -> Setting[T]:
+        """An attribute as a Setting: its value, where it was decided, or the default it falls back to."""
+        block = block or self.block
+        env = env or self.env
+        attribute = block.attributes.get(name)
+        if attribute is None:
+            if default is None:
+                return Setting.unknown(block.location, f"{name} is not set")
+            return Setting.default(default, block.location, default_note)
+        value = evaluate(attribute.node, env)
+        location, note = env.scope.origin(attribute.node)
+        if location.line == attribute.location.line and location.path == attribute.location.path:
+            location, note = attribute.location, ""
+        if isinstance(value, (Unknown, ResourceRef)):
+            reason = value.reason if isinstance(value, Unknown) else f"{value.address} is not a value"
+            return Setting.unknown(attribute.location, f"{name} = {reason}")
+        if value is None:
+            if default is None:
+                return Setting.unknown(attribute.location, f"{name} is null")
+            return Setting.default(default, attribute.location, f"{name} is null: {default_note}")
+        try:
+            converted = convert(value)
+        except (EvalError, NeedKnown) as error:
+            return Setting.unknown(attribute.location, f"{name}: {error}")
+        if converted is None:
+            return Setting.unknown(attribute.location, f"{name}: unexpected value {value!r}")
+        if note:
+            note = f"via {note} from {attribute.location}"
+        return Setting(converted, location, note=note)
+
+    def links(self, name: str, block: Block | None = None, env: Env | None = None) -> list[Link]:
+        """The resources an attribute refers to; a list attribute gives one link per element."""
+        attribute = (block or self.block).attributes.get(name)
+        if attribute is None:
+            return []
+        value = evaluate(attribute.node, env or self.env)
+        values = value if isinstance(value, list) else [value]
+        return [link_of(item, attribute.location) for item in values if item is not None]
+
+    def link(self, name: str, block: Block | None = None, env: Env | None = None) -> Link | None:
+        links = self.links(name, block, env)
+        return links[0] if links else None
+
+    def blocks(
+        self, block_type: str, block: Block | None = None, env: Env | None = None
+    ) -> list[tuple[Block, Env]]:
+        """Nested blocks of a type, `dynamic` ones expanded over their `for_each` where it is known."""
+        parent = block or self.block
+        env = env or self.env
+        found = [(nested, env) for nested in parent.nested(block_type)]
+        for dynamic in parent.nested("dynamic"):
+            if dynamic.labels != (block_type,):
+                continue
+            content = next(iter(dynamic.nested("content")), None)
+            if content is None:
+                continue
+            iterator = _iterator_name(dynamic, block_type)
+            collection = (
+                evaluate(dynamic.attributes["for_each"].node, env) if "for_each" in dynamic.attributes else []
+            )
+            if isinstance(collection, (Unknown, ResourceRef)) or not isinstance(collection, (list, dict)):
+                reason = (
+                    collection.reason if isinstance(collection, Unknown) else "for_each is not a collection"
+                )
+                item = Unknown(
+                    f"dynamic {block_type} over an unknown collection ({reason})", all_refs(collection)
+                )
+                found.append((content, env.bind(**{iterator: _iterator(item, item)})))
+                continue
+            items = collection.items() if isinstance(collection, dict) else enumerate(collection)
+            for key, item in items:
+                found.append((content, env.bind(**{iterator: _iterator(key, item)})))
+        return found
+
+
+def _iterator_name(dynamic: Block, default: str) -> str:
+    attribute = dynamic.attributes.get("iterator")
+    if attribute is None:
+        return default
+    terms = subtrees(attribute.node)
+    return str(terms[0].children[0]) if terms and terms[0].data == "identifier" else default
+
+
+def _iterator(key: Any, value: Any) -> Obj:
+    return Obj({"key": key, "value": value}.items())
+
+
+def link_of(value: Any, location: Location) -> Link:
+    if isinstance(value, ResourceRef):
+        return Link(frozenset({value.address}), location=location)
+    if isinstance(value, Unknown):
+        return Link(value.refs, location=location, note=value.reason)
+    if isinstance(value, str):
+        return Link(literal=value, location=location)
+    return Link(location=location, note=f"not a reference: {value!r}")
+
+
+# --- converters ------------------------------------------------------------------------------------
+
+
+def whole_number(value: Any) -> int | None:
+    """An int, also from a numeric string: the provider stores deregistration_delay as a string."""
+    number = to_number(value)
+    if isinstance(number, float):
+        if not number.is_integer():
+            raise EvalError(f"{number} is not a whole number")
+        return int(number)
+    return number
+
+
+def enum_of(kind: type[Any]) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        text = to_string(value)
+        try:
+            return kind(text)
+        except ValueError:
+            raise EvalError(f'"{text}" is not one of {", ".join(item.value for item in kind)}') from None
+
+    return convert
+
+
+# --- readers ---------------------------------------------------------------------------------------
+
+
+def _load_balancer(found: Found, out: Collected) -> None:
+    out.load_balancers.append(
+        LoadBalancer(
+            found.id,
+            # r/lb: load_balancer_type "Defaults to application."
+            kind=found.setting(
+                "load_balancer_type",
+                enum_of(LoadBalancerKind),
+                LoadBalancerKind.APPLICATION,
+                f"not set: the provider default, {_DOCS}/lb",
+            ),
+            # r/lb: idle_timeout "Default: 60." (AWS: idle_timeout.timeout_seconds, 1-4000, default 60,
+            # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-load-balancer-attributes.html)
+            idle_timeout=found.setting(
+                "idle_timeout", whole_number, 60, f"not set: the AWS default, {_DOCS}/lb"
+            ),
+            name=_text(found.value("name")),
+        )
+    )
+
+
+def _classic_load_balancer(found: Found, out: Collected) -> None:
+    draining_enabled = found.setting(
+        "connection_draining", to_bool, False, f"not set: the provider default, {_DOCS}/elb"
+    )
+    if draining_enabled.value is True:
+        # r/elb: connection_draining_timeout "Default: 300".
+        draining = found.setting(
+            "connection_draining_timeout", whole_number, 300, f"not set: the provider default, {_DOCS}/elb"
+        )
+    elif draining_enabled.known:
+        note = "connection_draining is not enabled" + (
+            " (the default)" if draining_enabled.origin is Origin.DEFAULT else ""
+        )
+        draining = Setting(0, draining_enabled.location, draining_enabled.origin, note)
+    else:
+        draining = Setting.unknown(draining_enabled.location, draining_enabled.note)
+    out.load_balancers.append(
+        LoadBalancer(
+            found.id,
+            kind=Setting(LoadBalancerKind.CLASSIC, found.block.location),
+            # r/elb: idle_timeout "Default: 60" (https://docs.aws.amazon.com/elasticloadbalancing/latest/classic/config-idle-timeout.html)
+            idle_timeout=found.setting(
+                "idle_timeout", whole_number, 60, f"not set: the AWS default, {_DOCS}/elb"
+            ),
+            name=_text(found.value("name")),
+            connection_draining=draining,
+        )
+    )
+    if "instances" in found.block.attributes:
+        own = Link(frozenset({found.id.address}))
+        out.registrations.append(Registration(found.id, own, RegistrationKind.INSTANCE))
+
+
+def _forwards(found: Found, action: Block, env: Env) -> list[Forward]:
+    forwards = []
+    link = found.link("target_group_arn", action, env)
+    if link is not None:
+        forwards.append(Forward(link))
+    for forward, forward_env in found.blocks("forward", action, env):
+        for group, group_env in found.blocks("target_group", forward, forward_env):
+            group_link = found.link("arn", group, group_env)
+            if group_link is not None:
+                weight = found.value("weight", group, group_env)
+                forwards.append(Forward(group_link, weight if isinstance(weight, int) else None))
+    return forwards
+
+
+def _listener(found: Found, out: Collected) -> None:
+    forwards = [
+        forward for action, env in found.blocks("default_action") for forward in _forwards(found, action, env)
+    ]
+    port = found.value("port")
+    out.listeners.append(
+        Listener(
+            found.id,
+            load_balancer=found.link("load_balancer_arn") or Link(note="load_balancer_arn is not set"),
+            forwards=tuple(forwards),
+            port=port if isinstance(port, int) else None,
+        )
+    )
+
+
+def _listener_rule(found: Found, out: Collected) -> None:
+    forwards = [
+        forward for action, env in found.blocks("action") for forward in _forwards(found, action, env)
+    ]
+    out.listeners.append(
+        Listener(
+            found.id,
+            load_balancer=found.link("listener_arn") or Link(note="listener_arn is not set"),
+            forwards=tuple(forwards),
+            is_rule=True,
+        )
+    )
+
+
+def _target_group(found: Found, out: Collected) -> None:
+    port = found.value("port")
+    out.target_groups.append(
+        TargetGroup(
+            found.id,
+            # r/lb_target_group: target_type "Default is instance."
+            target_type=found.setting(
+                "target_type",
+                enum_of(TargetType),
+                TargetType.INSTANCE,
+                f"not set: the provider default, {_DOCS}/lb_target_group",
+            ),
+            # r/lb_target_group: deregistration_delay "The range is 0-3600 seconds. The default value is 300
+            # seconds." Newer providers keep it as a string, so "30" and 30 are both accepted.
+            deregistration_delay=found.setting(
+                "deregistration_delay",
+                whole_number,
+                300,
+                f"not set: the AWS default, {_DOCS}/lb_target_group",
+            ),
+            name=_text(found.value("name")),
+            port=port if isinstance(port, int) else None,
+            protocol=_text(found.value("protocol")),
+        )
+    )
+
+
+def _service(found: Found, out: Collected) -> None:
+    attachments = []
+    for block, env in found.blocks("load_balancer"):
+        attachments.append(
+            ServiceAttachment(
+                target_group=found.link("target_group_arn", block, env),
+                load_balancer_name=found.link("elb_name", block, env),
+                container_name=found.setting("container_name", to_string, None, "", block=block, env=env),
+                container_port=found.setting("container_port", whole_number, None, "", block=block, env=env),
+                location=block.location,
+            )
+        )
+    out.services.append(
+        Service(
+            found.id,
+            task_definition=found.link("task_definition") or Link(note="task_definition is not set"),
+            attachments=tuple(attachments),
+        )
+    )
+
+
+def _definitions(value: Any, location: Location) -> tuple[Any, str | None]:
+    """The container definitions as data, and the JSON error that made them unreadable, if any."""
+    if isinstance(value, Encoded):
+        return value.data, None
+    try:
+        if isinstance(value, Text):
+            return parse_json_text(value, value.start), None
+        if isinstance(value, str):
+            return parse_json_text(value, location), None
+        if isinstance(value, Unknown) and value.partial is not None:
+            start = value.partial.start if value.partial.start.path else location
+            try:
+                return parse_json_text(value.partial, start, value.holes), None
+            except JsonTextError:
+                return value, None  # the unknown part sits where the JSON structure is
+    except JsonTextError as error:
+        return Unknown(f"container_definitions is not valid JSON: {error}"), f"{error} (line {error.line})"
+    return value, None
+
+
+def _task_definition(found: Found, out: Collected) -> None:
+    attribute = found.block.attributes.get("container_definitions")
+    if attribute is None:
+        containers, note = None, "container_definitions is not set"
+    else:
+        data, error = _definitions(found.value("container_definitions"), attribute.location)
+        if error is not None:
+            found.instance.loader.error(
+                attribute.location.path,
+                f"container_definitions is not valid JSON: {error}",
+                attribute.location.line,
+            )
+        containers, note = read_containers(data, attribute.location)
+    out.task_definitions.append(TaskDefinition(found.id, _text(found.value("family")), containers, note))
+
+
+def _autoscaling_group(found: Found, out: Collected) -> None:
+    for link in found.links("target_group_arns"):
+        out.registrations.append(Registration(found.id, link, RegistrationKind.AUTOSCALING_GROUP))
+    for link in found.links("load_balancers"):
+        out.registrations.append(Registration(found.id, link, RegistrationKind.AUTOSCALING_GROUP))
+
+
+def _autoscaling_attachment(found: Found, out: Collected) -> None:
+    # alb_target_group_arn is the deprecated name of lb_target_group_arn; elb names a Classic ELB.
+    for name in ("lb_target_group_arn", "alb_target_group_arn", "elb"):
+        for link in found.links(name):
+            out.registrations.append(Registration(found.id, link, RegistrationKind.AUTOSCALING_GROUP))
+
+
+def _target_group_attachment(found: Found, out: Collected) -> None:
+    link = found.link("target_group_arn")
+    if link is not None:
+        out.registrations.append(Registration(found.id, link, RegistrationKind.INSTANCE))
+
+
+def _elb_attachment(found: Found, out: Collected) -> None:
+    link = found.link("elb")
+    if link is not None:
+        out.registrations.append(Registration(found.id, link, RegistrationKind.INSTANCE))
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+Reader = Callable[[Found, Collected], None]
+
+READERS: dict[str, Reader] = {
+    "aws_lb": _load_balancer,
+    "aws_alb": _load_balancer,
+    "aws_elb": _classic_load_balancer,
+    "aws_lb_listener": _listener,
+    "aws_alb_listener": _listener,
+    "aws_lb_listener_rule": _listener_rule,
+    "aws_alb_listener_rule": _listener_rule,
+    "aws_lb_target_group": _target_group,
+    "aws_alb_target_group": _target_group,
+    "aws_ecs_service": _service,
+    "aws_ecs_task_definition": _task_definition,
+    "aws_autoscaling_group": _autoscaling_group,
+    "aws_autoscaling_attachment": _autoscaling_attachment,
+    "aws_lb_target_group_attachment": _target_group_attachment,
+    "aws_alb_target_group_attachment": _target_group_attachment,
+    "aws_elb_attachment": _elb_attachment,
+}
+
+
+def read_resources(instance: ModuleInstance, out: Collected) -> None:
+    """Read every relevant resource of `instance` and, recursively, of the modules it calls."""
+    for (resource_type, _name), block in instance.module.resources.items():
+        reader = READERS.get(resource_type)
+        if reader is None:
+            continue
+        for address, env, _note in instance.instances(block):
+            reader(Found(instance, block, address, env), out)
+    for call in instance.module.calls:
+        for _address, child in instance.children(call):
+            if child is not None:
+                read_resources(child, out)

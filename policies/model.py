@@ -1,0 +1,257 @@
+"""The format-free model: what loaders produce and what the topology, catalog and rules read.
+
+Everything here is a frozen dataclass. Loaders know file formats and nothing about servers; they turn
+Terraform, plan JSON or CloudFormation into these records. Every value that a finding may quote is a
+`Setting`, which keeps where it was decided (file and line, or the resource it defaults on), so a
+finding can point at both sides of a mismatch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from enum import Enum
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+# Stands for a part of a string that cannot be known statically, e.g. the `${var.port}` in a command
+# argument "0.0.0.0:${var.port}". A noncharacter, so it never occurs in real configuration.
+UNKNOWN_PART = "\uffff"
+
+
+def show(text: str) -> str:
+    """`text` for people: unknown parts shown as `<?>`."""
+    return text.replace(UNKNOWN_PART, "<?>")
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A place in the scanned inputs: a file and, when known, a 1-based line."""
+
+    path: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
+class Origin(Enum):
+    """How a `Setting` got its value."""
+
+    SET = "set"  # written in the inputs (possibly through variables)
+    DEFAULT = "default"  # not written: the service's documented default applies
+    UNKNOWN = "unknown"  # written, but not resolvable statically
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """A configured value together with where it was decided.
+
+    `value` is None exactly when `origin` is UNKNOWN; `note` then says why (for example "var.idle_timeout
+    has no default and no value was given"). For SET values `note` may describe the path the value took
+    ("var.idle_timeout from terraform.tfvars").
+    """
+
+    value: T | None
+    location: Location
+    origin: Origin = Origin.SET
+    note: str = ""
+
+    @property
+    def known(self) -> bool:
+        return self.origin is not Origin.UNKNOWN
+
+    @staticmethod
+    def default(value: T, location: Location, note: str = "") -> Setting[T]:
+        return Setting(value, location, Origin.DEFAULT, note)
+
+    @staticmethod
+    def unknown(location: Location, note: str) -> Setting[T]:
+        return Setting(None, location, Origin.UNKNOWN, note)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A reference from one resource to another, as the inputs wrote it.
+
+    `refs` are addresses of resources the value was derived from (Terraform `aws_lb_target_group.app`,
+    CloudFormation logical ids); `literal` is a known ARN or name. The topology resolves either.
+    """
+
+    refs: frozenset[str] = frozenset()
+    literal: str | None = None
+    location: Location | None = None
+    note: str = ""  # why the link could not be expressed, when refs and literal are both empty
+
+    @property
+    def empty(self) -> bool:
+        return not self.refs and self.literal is None
+
+
+@dataclass(frozen=True)
+class ResourceId:
+    """Identity of a resource: the unit it belongs to (a Terraform root, a stack) and its address there."""
+
+    unit: str
+    address: str
+    location: Location
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class LoadBalancerKind(Enum):
+    APPLICATION = "application"
+    NETWORK = "network"
+    GATEWAY = "gateway"
+    CLASSIC = "classic"
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    id: ResourceId
+    kind: Setting[LoadBalancerKind]
+    idle_timeout: Setting[int]
+    name: str | None = None
+    # Classic ELB only: seconds in-flight requests may drain on deregistration (0 when disabled).
+    connection_draining: Setting[int] | None = None
+
+
+@dataclass(frozen=True)
+class Forward:
+    """One target group a listener action forwards to (a weighted forward yields one per group)."""
+
+    target_group: Link
+    weight: int | None = None
+
+
+@dataclass(frozen=True)
+class Listener:
+    """A listener or a listener rule: whatever forwards traffic from a load balancer to target groups."""
+
+    id: ResourceId
+    load_balancer: Link  # for a rule, this is the link to its listener
+    forwards: tuple[Forward, ...]
+    is_rule: bool = False
+    port: int | None = None
+
+
+class TargetType(Enum):
+    INSTANCE = "instance"
+    IP = "ip"
+    LAMBDA = "lambda"
+    ALB = "alb"
+
+
+@dataclass(frozen=True)
+class TargetGroup:
+    id: ResourceId
+    target_type: Setting[TargetType]
+    deregistration_delay: Setting[int]
+    name: str | None = None
+    port: int | None = None
+    protocol: str | None = None  # HTTP/HTTPS for ALB target groups; TCP, UDP, TLS... for NLB ones
+
+
+@dataclass(frozen=True)
+class ServiceAttachment:
+    """One `load_balancer` block of an ECS service: which container receives the traffic."""
+
+    target_group: Link | None  # ALB/NLB target group
+    load_balancer_name: Link | None  # Classic ELB (`elb_name`)
+    container_name: Setting[str]
+    container_port: Setting[int]
+    location: Location
+
+
+@dataclass(frozen=True)
+class Service:
+    id: ResourceId
+    task_definition: Link
+    attachments: tuple[ServiceAttachment, ...]
+
+
+@dataclass(frozen=True)
+class Container:
+    """A container of a task definition, with everything that decides what its server does."""
+
+    name: str
+    location: Location
+    image: Setting[str]
+    entry_point: Setting[tuple[str, ...]] | None  # None: not set in the task definition
+    command: Setting[tuple[str, ...]] | None
+    environment: tuple[tuple[str, Setting[str]], ...] = ()
+    docker_labels: tuple[tuple[str, Setting[str]], ...] = ()
+
+    def env(self) -> dict[str, Setting[str]]:
+        return dict(self.environment)
+
+    def labels(self) -> dict[str, Setting[str]]:
+        return dict(self.docker_labels)
+
+
+@dataclass(frozen=True)
+class TaskDefinition:
+    id: ResourceId
+    family: str | None
+    # None when the container definitions could not be resolved; `containers_note` says why.
+    containers: tuple[Container, ...] | None
+    containers_note: str = ""
+
+
+class RegistrationKind(Enum):
+    AUTOSCALING_GROUP = "autoscaling group"
+    INSTANCE = "instance"
+    IP = "ip address"
+    LAMBDA = "lambda function"
+    LOAD_BALANCER = "load balancer"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """Targets registered into a target group (or a Classic ELB) by something other than an ECS service."""
+
+    id: ResourceId
+    target: Link
+    kind: RegistrationKind
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """Something in the inputs that may hide load balancers or services keepalive-guard cannot see,
+    e.g. a Terraform module whose source is not available locally."""
+
+    id: ResourceId
+    reason: str
+    may_hide_targets: bool  # its name or source suggests load balancers or ECS services inside
+
+
+@dataclass(frozen=True)
+class InputError:
+    """An input that could not be (fully) analysed. Reported, never raised."""
+
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Everything one loader found, in model form."""
+
+    load_balancers: tuple[LoadBalancer, ...] = ()
+    listeners: tuple[Listener, ...] = ()
+    target_groups: tuple[TargetGroup, ...] = ()
+    services: tuple[Service, ...] = ()
+    task_definitions: tuple[TaskDefinition, ...] = ()
+    registrations: tuple[Registration, ...] = ()
+    opaque: tuple[Opaque, ...] = ()
+    errors: tuple[InputError, ...] = ()
+    inputs: tuple[str, ...] = field(default=())  # files that were read
+
+    def __add__(self, other: Inventory) -> Inventory:
+        return Inventory(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))

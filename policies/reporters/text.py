@@ -1,0 +1,97 @@
+"""The console report: what a person reads to act without opening the docs."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import textwrap
+
+from policies.model import show
+from policies.rules import Finding, Severity
+from policies.scan import Result
+
+_WIDTH = 100
+_COLOURS = {
+    "error": "\033[31m",
+    "warning": "\033[33m",
+    "bold": "\033[1m",
+    "dim": "\033[2m",
+    "reset": "\033[0m",
+}
+
+
+def _colour_enabled() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def _paint(text: str, colour: str, enabled: bool) -> str:
+    return f"{_COLOURS[colour]}{text}{_COLOURS['reset']}" if enabled else text
+
+
+_UNIT = re.compile(r"(\d) (s|ms)\b")
+
+
+def _wrap(text: str, prefix: str = "  ") -> str:
+    """Wrap for a terminal, never between a number and its unit."""
+    glued = _UNIT.sub("\\1\u00a0\\2", show(text))
+    wrapped = textwrap.fill(
+        glued,
+        _WIDTH,
+        initial_indent=prefix,
+        subsequent_indent=prefix,
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+    return wrapped.replace("\u00a0", " ")
+
+
+def _finding(finding: Finding, colour: bool) -> str:
+    where = f"{finding.location}: " if finding.location else ""
+    severity = _paint(finding.severity.value, finding.severity.value, colour)
+    head = f"{where}{severity} {_paint(finding.rule, 'bold', colour)} {finding.name}"
+    lines = [head]
+    path = finding.chain.path()
+    if path:
+        lines.append(_paint(f"  {path}", "dim", colour))
+    lines.append(_wrap(finding.message))
+    lines.append(_wrap("fix: " + finding.fix, "  "))
+    return "\n".join(lines)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def render(result: Result, verbose: bool = False) -> str:
+    colour = _colour_enabled()
+    blocks = [_finding(finding, colour) for finding in result.findings]
+    for error in result.errors:
+        blocks.append(f"{_paint('input error', 'error', colour)}: {error}")
+    if verbose:
+        lines = ["checked:"]
+        for target in result.targets:
+            server = target.server
+            state = target.chain.gap or (
+                f"{server.title}: {server.keep_alive.mode.value}"
+                + (
+                    f" ({server.keep_alive.seconds:g} s)"
+                    if server and server.keep_alive.seconds is not None
+                    else ""
+                )
+                if server
+                else "no container"
+            )
+            lines.append(_wrap(f"{target.chain.path() or target.chain.unit}: {state}", "  "))
+        for skipped in result.skipped:
+            lines.append(_wrap(f"skipped {skipped.id} ({skipped.id.location}): {skipped.reason}", "  "))
+        blocks.append("\n".join(lines))
+    errors, warnings = result.count(Severity.ERROR), result.count(Severity.WARNING)
+    summary = (
+        f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in "
+        f"{_plural(len(result.targets), 'load balancer target')} ({_plural(len(result.inputs), 'file')} read)"
+    )
+    if result.errors:
+        summary += f"; {_plural(len(result.errors), 'input')} could not be analysed"
+    blocks.append(_paint(summary, "bold", colour))
+    return "\n\n".join(blocks) + "\n"

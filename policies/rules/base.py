@@ -1,0 +1,76 @@
+"""What every rule shares: the target it checks, its options, and the findings it returns."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+from policies.model import Location, Setting
+from policies.servers.base import Server
+from policies.topology import Chain
+
+
+class Severity(Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Options:
+    min_margin: float = 0.0  # KA001: the keep-alive must exceed the idle timeout by more than this
+    strict: bool = False  # KA002 becomes an error
+
+
+@dataclass(frozen=True)
+class Target:
+    """A load balancer → target chain, with what the catalog concluded about the server at its end."""
+
+    chain: Chain
+    server: Server | None  # None when the chain does not reach a container
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    name: str
+    severity: Severity
+    message: str
+    fix: str
+    locations: tuple[Location, ...]  # where to act first; the other side of the mismatch after
+    chain: Chain
+
+    @property
+    def location(self) -> Location | None:
+        return self.locations[0] if self.locations else None
+
+
+class Rule(Protocol):
+    """A rule's identity is data on its class; its docstring is its documentation."""
+
+    id: str
+    name: str
+    severity: Severity
+
+    def check(self, target: Target, options: Options) -> list[Finding]: ...
+
+
+def seconds(value: float) -> str:
+    """A duration for people: 60 s, 2.5 s."""
+    return f"{int(value)} s" if float(value).is_integer() else f"{value:g} s"
+
+
+def whole(value: float) -> int:
+    return math.ceil(value)
+
+
+def described(setting: Setting[int], name: str) -> str:
+    """`idle_timeout 60 s (not set: AWS default) at main.tf:4`."""
+    value = seconds(setting.value) if setting.value is not None else "unknown"
+    note = f", {setting.note}" if setting.note else ""
+    return f"{name} {value} at {setting.location}{note}"
+
+
+def locations(*places: Location | None) -> tuple[Location, ...]:
+    return tuple(dict.fromkeys(place for place in places if place is not None))

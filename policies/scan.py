@@ -1,0 +1,55 @@
+"""The pipeline: inputs → loaders → topology → server catalog → rules → findings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from policies.loaders import LoadOptions, load
+from policies.model import InputError
+from policies.rules import RULES, Finding, Options, Severity, Target
+from policies.servers import identify
+from policies.topology import Skipped, link
+
+
+@dataclass(frozen=True)
+class Result:
+    findings: tuple[Finding, ...]
+    errors: tuple[InputError, ...]
+    targets: tuple[Target, ...]
+    skipped: tuple[Skipped, ...]
+    inputs: tuple[str, ...]
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for finding in self.findings if finding.severity is severity)
+
+
+def _order(finding: Finding) -> tuple[object, ...]:
+    location = finding.location
+    return (
+        location.path if location else "",
+        location.line or 0 if location else 0,
+        finding.rule,
+        finding.message,
+    )
+
+
+def scan(
+    paths: Sequence[Path], options: Options = Options(), load_options: LoadOptions = LoadOptions()
+) -> Result:
+    inventory = load(paths, load_options)
+    topology = link(inventory)
+    targets = []
+    for chain in topology.chains:
+        port = chain.attachment.container_port.value if chain.attachment else None
+        server = identify(chain.container, port) if chain.container is not None else None
+        targets.append(Target(chain, server))
+    findings = [finding for target in targets for rule in RULES for finding in rule.check(target, options)]
+    return Result(
+        tuple(sorted(findings, key=_order)),
+        tuple(sorted(inventory.errors, key=lambda error: (error.path, error.line or 0, error.message))),
+        tuple(targets),
+        topology.skipped,
+        inventory.inputs,
+    )

@@ -1,0 +1,115 @@
+"""The server catalog: from a container to what its server does with idle connections.
+
+`SERVERS` is the registry: one module per server family, each with `NAME`, `FACTS` (the README's
+supported-servers table), `recognises(invocation)` and `analyse(invocation)`. Adding a server is one
+new module and one line here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from types import ModuleType
+
+from policies.model import Container, show
+from policies.servers import gunicorn, nginx, node, uvicorn, uwsgi
+from policies.servers.argv import invocations, number
+from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, RequestTimeout, Server
+
+SERVERS: tuple[ModuleType, ...] = (gunicorn, uvicorn, uwsgi, node, nginx)
+
+KEEP_ALIVE_LABEL = "keepalive-guard.keep-alive-seconds"
+REQUEST_TIMEOUT_LABEL = "keepalive-guard.request-timeout-seconds"
+_DECLARE = f'declare it with the docker label `{KEEP_ALIVE_LABEL} = "<seconds>"`'
+
+__all__ = [
+    "KEEP_ALIVE_LABEL",
+    "REQUEST_TIMEOUT_LABEL",
+    "SERVERS",
+    "Evidence",
+    "Fact",
+    "Mode",
+    "Server",
+    "identify",
+]
+
+
+def _recognised(invocation: Invocation) -> ModuleType | None:
+    return next((family for family in SERVERS if family.recognises(invocation)), None)
+
+
+def _mentions_port(invocation: Invocation, port: int) -> bool:
+    pattern = re.compile(rf"(^|[:=]){port}$")
+    return any(pattern.search(arg) for arg in invocation.args)
+
+
+def _inferred(container: Container, port: int | None) -> Server:
+    found, problem = invocations(container)
+    candidates = [(invocation, family) for invocation in found if (family := _recognised(invocation))]
+    if not candidates:
+        if not problem:
+            commands = "; ".join(f"`{show(' '.join(invocation.argv))}`" for invocation in found[-3:])
+            problem = f"{commands} is not a server keepalive-guard recognises"
+        location = container.command.location if container.command else container.location
+        return Server("unknown", "", KeepAlive.unknown(Evidence(problem, location)))
+    if len(candidates) > 1 and port is not None:
+        on_port = [candidate for candidate in candidates if _mentions_port(candidate[0], port)]
+        candidates = on_port or candidates
+    invocation, family = candidates[-1]  # of a chain such as `migrate && exec gunicorn`, the last server runs
+    server: Server = family.analyse(invocation)
+    return server
+
+
+def _declared_keep_alive(container: Container) -> KeepAlive | None:
+    label = container.labels().get(KEEP_ALIVE_LABEL)
+    if label is None:
+        return None
+    if label.value is None:
+        return KeepAlive.unknown(
+            Evidence(f"label {KEEP_ALIVE_LABEL} is not known ({label.note})", label.location)
+        )
+    text = label.value.strip().lower()
+    evidence = Evidence(
+        f'declared with the docker label {KEEP_ALIVE_LABEL} = "{show(label.value)}"', label.location
+    )
+    if text == "none":
+        return KeepAlive(Mode.NO_KEEP_ALIVE, evidence)
+    if text == "unlimited":
+        return KeepAlive(Mode.NO_TIMEOUT, evidence)
+    seconds = number(text)
+    if seconds is None or seconds < 0:
+        says = f'label {KEEP_ALIVE_LABEL} = "{show(label.value)}" is not a number of seconds, "none" or "unlimited"'
+        return KeepAlive.unknown(Evidence(says, label.location))
+    return KeepAlive.after(seconds, evidence)
+
+
+def _declared_request_timeout(container: Container) -> RequestTimeout | None:
+    label = container.labels().get(REQUEST_TIMEOUT_LABEL)
+    seconds = number(label.value) if label is not None else None
+    if label is None or seconds is None or seconds <= 0:
+        return None
+    evidence = Evidence(
+        f'declared with the docker label {REQUEST_TIMEOUT_LABEL} = "{label.value}"', label.location
+    )
+    return RequestTimeout(seconds, evidence)
+
+
+def identify(container: Container, port: int | None = None) -> Server:
+    """What the server in `container` does with idle connections, and how long a request may take.
+
+    A declaration with the docker label wins over inference and is shown as such."""
+    server = _inferred(container, port)
+    declared = _declared_keep_alive(container)
+    request_timeout = _declared_request_timeout(container) or server.request_timeout
+    if declared is not None:
+        return replace(
+            server,
+            name=server.name if server.name != "unknown" else "declared server",
+            keep_alive=declared,
+            request_timeout=request_timeout,
+            remedy=f"raise the server's keep-alive to {{seconds}} s and the label {KEEP_ALIVE_LABEL} with it",
+            remedy_location=container.labels()[KEEP_ALIVE_LABEL].location,
+        )
+    if server.keep_alive.mode is Mode.UNKNOWN and not server.remedy:
+        server = replace(server, remedy=_DECLARE)
+    return replace(server, request_timeout=request_timeout)

@@ -1,0 +1,461 @@
+"""From a container's entryPoint, command and environment to the server commands it really runs.
+
+Docker combines `entryPoint` and `command` (a task-definition entryPoint replaces the image's, and then
+the image's CMD is not used); shells (`sh -c "..."`) are parsed with shell rules; wrappers such as
+`tini --`, `exec`, `python -m`, `uv run` or `ddtrace-run` are peeled off. The result is every simple
+command the container runs, in order: the caller decides which one is the server.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from policies.model import UNKNOWN_PART, Container, Location, Setting, show
+from policies.servers.base import Invocation
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.S)
+_SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh", "busybox"})
+_PYTHON = re.compile(r"python(\d+(\.\d+)?)?$")
+MAX_DEPTH = 8  # shells inside shells inside shells: deeper is not a real command line
+
+
+class _Lexer:
+    """Split a shell script into simple commands of words, expanding parameters from `env`."""
+
+    def __init__(self, script: str, env: Mapping[str, Setting[str]], positional: tuple[str, ...]):
+        self.script = script
+        self.env = env
+        self.positional = positional
+        self.commands: list[list[str]] = []
+        self.words: list[str] = []
+        self.word: list[str] | None = None  # None: between words
+        self.position = 0
+
+    def end_word(self) -> None:
+        if self.word is not None:
+            self.words.append("".join(self.word))
+            self.word = None
+
+    def end_command(self) -> None:
+        self.end_word()
+        if self.words:
+            self.commands.append(self.words)
+        self.words = []
+
+    def add(self, text: str) -> None:
+        if self.word is None:
+            self.word = []
+        self.word.append(text)
+
+    def add_split(self, text: str) -> None:
+        """An unquoted expansion: its value is split into words on whitespace."""
+        parts = text.split()
+        if not parts:
+            return
+        if text[:1].isspace():
+            self.end_word()
+        for index, part in enumerate(parts):
+            if index:
+                self.end_word()
+            self.add(part)
+        if text[-1:].isspace():
+            self.end_word()
+
+    def variable(self, name: str) -> str:
+        setting = self.env.get(name)
+        if setting is None or setting.value is None:
+            return UNKNOWN_PART
+        return setting.value
+
+    def expansion(self, quoted: bool) -> None:
+        """Expand the `$...` at the current position."""
+        script, start = self.script, self.position
+        following = script[start + 1 : start + 2]
+        value: str | None
+        if following == "{":
+            end = script.find("}", start + 2)
+            if end < 0:
+                self.add("$")
+                self.position += 1
+                return
+            body = script[start + 2 : end]
+            self.position = end + 1
+            match = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*|\d+|[@*#?])(:?[-=+?])?(.*)", body, re.S)
+            if not match:
+                value = UNKNOWN_PART
+            else:
+                name, operator, word = match.groups()
+                value = self._parameter(name, quoted, operator, word)
+                if value is None:
+                    return
+        elif following == "(":
+            depth, index = 0, start + 1
+            while index < len(script):
+                if script[index] == "(":
+                    depth += 1
+                elif script[index] == ")":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                index += 1
+            self.position = index + 1
+            value = UNKNOWN_PART  # command substitution: its output is not known statically
+        elif following in ("@", "*") or following.isdigit():
+            self.position = start + 2
+            value = self._parameter(following, quoted, None, "")
+            if value is None:
+                return
+        else:
+            match = _NAME.match(script, start + 1)
+            if not match:
+                self.add("$")
+                self.position += 1
+                return
+            self.position = match.end()
+            value = self.variable(match.group())
+        if quoted:
+            self.add(value)
+        else:
+            self.add_split(value)
+
+    def _parameter(self, name: str, quoted: bool, operator: str | None, word: str) -> str | None:
+        if name in ("@", "*"):
+            if quoted and name == "@":
+                # "$@": each positional parameter is its own word
+                for index, argument in enumerate(self.positional):
+                    if index:
+                        self.end_word()
+                    self.add(argument)
+                if not self.positional and self.word == []:
+                    self.word = None
+                return None
+            return " ".join(self.positional)
+        if name.isdigit():
+            index = int(name)
+            return self.positional[index - 1] if 0 < index <= len(self.positional) else ""
+        setting = self.env.get(name)
+        known = setting is not None and setting.value is not None
+        unset_or_empty = setting is None or (
+            operator is not None and operator.startswith(":") and known and setting.value == ""
+        )
+        if operator in (":-", "-", ":=", "=") and unset_or_empty:
+            return word
+        if operator in (":+", "+"):
+            return word if known else ""
+        return self.variable(name)
+
+    def run(self) -> list[list[str]]:
+        script = self.script
+        while self.position < len(script):
+            char = script[self.position]
+            if char == "'":
+                end = script.find("'", self.position + 1)
+                end = len(script) if end < 0 else end
+                self.add(script[self.position + 1 : end])
+                self.position = end + 1
+            elif char == '"':
+                self.double_quoted()
+            elif char == "\\":
+                if self.position + 1 < len(script) and script[self.position + 1] != "\n":
+                    self.add(script[self.position + 1])
+                self.position += 2
+            elif char == "$" or char == "`":
+                if char == "`":
+                    end = script.find("`", self.position + 1)
+                    self.position = len(script) if end < 0 else end + 1
+                    self.add(UNKNOWN_PART)
+                else:
+                    self.expansion(quoted=False)
+            elif char in " \t":
+                self.end_word()
+                self.position += 1
+            elif char in ";&|\n()":
+                self.end_command()
+                self.position += 1
+            elif char == "#" and self.word is None:
+                end = script.find("\n", self.position)
+                self.position = len(script) if end < 0 else end
+            elif char in "<>":
+                self.redirection()
+            else:
+                self.add(char)
+                self.position += 1
+        self.end_command()
+        return self.commands
+
+    def double_quoted(self) -> None:
+        script = self.script
+        self.position += 1
+        self.add("")
+        while self.position < len(script) and script[self.position] != '"':
+            char = script[self.position]
+            if char == "\\" and script[self.position + 1 : self.position + 2] in ('"', "\\", "$", "`"):
+                self.add(script[self.position + 1])
+                self.position += 2
+            elif char == "$":
+                self.expansion(quoted=True)
+            elif char == "`":
+                end = script.find("`", self.position + 1)
+                self.position = len(script) if end < 0 else end + 1
+                self.add(UNKNOWN_PART)
+            else:
+                self.add(char)
+                self.position += 1
+        self.position += 1
+
+    def redirection(self) -> None:
+        """Drop `>file`, `2>&1`, `<input` and the like: they are not arguments."""
+        if self.word is not None and "".join(self.word).isdigit():
+            self.word = None  # the descriptor number before >
+        script = self.script
+        self.position += 1
+        while self.position < len(script) and script[self.position] in "<>&|":
+            self.position += 1
+        while self.position < len(script) and script[self.position] in " \t":
+            self.position += 1
+        if script[self.position - 1 : self.position] == "&":
+            while self.position < len(script) and script[self.position].isdigit():
+                self.position += 1
+            return
+        while self.position < len(script) and script[self.position] not in " \t\n;&|":
+            self.position += 1
+
+
+def split_script(
+    script: str, env: Mapping[str, Setting[str]], positional: tuple[str, ...] = ()
+) -> list[list[str]]:
+    """The simple commands of a shell script, with parameters expanded from `env`."""
+    return _Lexer(script, env, positional).run()
+
+
+def _skip_options(args: list[str], with_values: frozenset[str] = frozenset()) -> list[str]:
+    """`args` after leading options (and a `--`), skipping the values of `with_values` options."""
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            return args[index + 1 :]
+        if not arg.startswith("-") or arg == "-":
+            return args[index:]
+        index += 2 if arg in with_values else 1
+    return []
+
+
+def _after_double_dash(args: list[str]) -> list[str]:
+    return args[args.index("--") + 1 :] if "--" in args else []
+
+
+_TINI_VALUES = frozenset({"-e", "-p"})
+_DUMB_INIT_VALUES = frozenset({"-r", "--rewrite"})
+_PYTHON_VALUES = frozenset({"-X", "-W", "-c"})
+_UV_VALUES = frozenset(
+    {
+        "--with",
+        "--with-requirements",
+        "--with-editable",
+        "--python",
+        "-p",
+        "--project",
+        "--directory",
+        "--env-file",
+        "--group",
+        "--extra",
+        "--package",
+        "--index",
+        "--index-url",
+        "--extra-index-url",
+        "--only-group",
+        "--no-group",
+    }
+)
+_RUNNERS = frozenset({"poetry", "pipenv", "pdm", "hatch", "rye", "bundle"})
+# Secret injectors that run the command after `--`.
+_AFTER_DASHES = frozenset({"doppler", "aws-vault", "chamber", "op", "infisical", "teller", "sops", "berglas"})
+
+
+def unwrap(words: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The real program behind wrappers, and environment assignments made on the way."""
+    assignments: dict[str, str] = {}
+    for _ in range(32):
+        while words and _ASSIGNMENT.fullmatch(words[0]) and not words[0].startswith("-"):
+            name, value = _ASSIGNMENT.fullmatch(words[0]).groups()  # type: ignore[union-attr]
+            assignments[name] = value
+            words = words[1:]
+        if not words:
+            return words, assignments
+        program = words[0].rsplit("/", 1)[-1]
+        args = words[1:]
+        if program in ("exec", "nohup", "setsid", "ddtrace-run", "npx"):
+            words = _skip_options(args) if program == "exec" else args
+        elif program in ("tini", "tini-static", "tini-static-amd64"):
+            words = _skip_options(args, _TINI_VALUES)
+        elif program == "dumb-init":
+            words = _skip_options(args, _DUMB_INIT_VALUES)
+        elif program in ("gosu", "su-exec"):
+            words = args[1:]
+        elif program == "env":
+            words = _skip_options(args, frozenset({"-u", "--unset", "-C", "--chdir", "-S"}))
+        elif program == "nice":
+            words = _skip_options(args, frozenset({"-n", "--adjustment"}))
+        elif _PYTHON.fullmatch(program):
+            rest = _skip_python_options(args)
+            if len(rest) >= 2 and rest[0] == "-m":
+                words = rest[1:]
+            else:
+                return words, assignments
+        elif program == "uv" and args[:1] == ["run"]:
+            words = _skip_options(args[1:], _UV_VALUES)
+        elif program in _RUNNERS and args[:1] in (["run"], ["exec"]):
+            words = _skip_options(args[1:])
+        elif program == "opentelemetry-instrument":
+            words = _skip_otel_options(args)
+        elif program == "newrelic-admin" and args[:1] in (["run-program"], ["run-python"]):
+            words = args[1:] if args[0] == "run-program" else ["python", *args[1:]]
+        elif program in _AFTER_DASHES and "--" in args:
+            words = _after_double_dash(args)
+        elif program == "docker-entrypoint.sh" and args:
+            # The official images' docker-entrypoint.sh ends in `exec "$@"`.
+            words = args
+        else:
+            return words, assignments
+    return words, assignments
+
+
+def _skip_python_options(args: list[str]) -> list[str]:
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "-m" or not arg.startswith("-"):
+            return args[index:]
+        if arg.startswith("-m"):
+            return ["-m", arg[2:], *args[index + 1 :]]
+        index += 2 if arg in _PYTHON_VALUES else 1
+    return []
+
+
+def _skip_otel_options(args: list[str]) -> list[str]:
+    """opentelemetry-instrument takes `--name value` options before the command."""
+    index = 0
+    while index < len(args) and args[index].startswith("--"):
+        index += 1 if "=" in args[index] else 2
+    return args[index:]
+
+
+def _shell_script(words: list[str]) -> tuple[str, tuple[str, ...]] | None:
+    """(script, positional parameters) when `words` run a shell with -c."""
+    if not words or words[0].rsplit("/", 1)[-1] not in _SHELLS:
+        return None
+    args = words[1:]
+    if words[0].rsplit("/", 1)[-1] == "busybox":
+        if not args or args[0] not in _SHELLS:
+            return None
+        args = args[1:]
+    for index, arg in enumerate(args):
+        if arg.startswith("-") and not arg.startswith("--") and "c" in arg[1:]:
+            if index + 1 < len(args):
+                # sh -c script [$0 [$1 ...]]
+                return args[index + 1], tuple(args[index + 3 :])
+            return None
+        if not arg.startswith("-"):
+            return None
+    return None
+
+
+def _simple_commands(
+    words: list[str], env: dict[str, Setting[str]], location: Location, depth: int = 0
+) -> list[tuple[list[str], dict[str, Setting[str]]]]:
+    """Every simple command `words` runs, each with its environment."""
+    program, assignments = unwrap(words)
+    env = dict(env)
+    for name, value in assignments.items():
+        env[name] = Setting(value, location, note=f"{name}={show(value)} in the command")
+    script = _shell_script(program)
+    if script is None or depth >= MAX_DEPTH:
+        return [(program, env)] if program else []
+    text, positional = script
+    found: list[tuple[list[str], dict[str, Setting[str]]]] = []
+    for command in split_script(text, env, positional):
+        if command[0] == "export":
+            for assignment in command[1:]:
+                match = _ASSIGNMENT.fullmatch(assignment)
+                if match:
+                    env[match.group(1)] = Setting(match.group(2), location, note="exported in the command")
+            continue
+        found.extend(_simple_commands(command, env, location, depth + 1))
+    return found
+
+
+def invocations(container: Container) -> tuple[list[Invocation], str]:
+    """The commands a container runs, or ([], why) when its command line is not visible."""
+    entry_point, command = container.entry_point, container.command
+    for part in (entry_point, command):
+        if part is not None and not part.known:
+            return [], f"the command cannot be resolved ({part.note})"
+    if entry_point is not None and entry_point.value:
+        words = list(entry_point.value) + list(command.value if command and command.value else ())
+        location = command.location if command and command.value else entry_point.location
+    elif command is not None and command.value:
+        words = list(command.value)
+        location = command.location
+    else:
+        image = show(container.image.value) if container.image.value else "an unknown image"
+        return [], (
+            f"the task definition sets neither command nor entryPoint, so the image's own ENTRYPOINT/CMD "
+            f"runs ({image}), which is not visible in the scanned files"
+        )
+    text = " ".join(_quote(word) for word in words)
+    env = container.env()
+    found = []
+    for argv, command_env in _simple_commands(words, env, location):
+        found.append(Invocation(tuple(argv), command_env, location, container.image, text))
+    return found, "" if found else f"the command `{show(text)}` runs nothing"
+
+
+def _quote(word: str) -> str:
+    return word if word and not re.search(r"[\s\"'$\\]", word) else "'" + word.replace("'", "'\\''") + "'"
+
+
+@dataclass(frozen=True)
+class Option:
+    """An option found on a command line: its value and how it was written."""
+
+    value: str | None
+    written: str
+
+
+def option(args: tuple[str, ...], names: tuple[str, ...], takes_value: bool = True) -> Option | None:
+    """The last occurrence of an option (servers take the last one), in `--name=v`, `--name v` or `-nv` form."""
+    found: Option | None = None
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        for name in names:
+            if arg == name:
+                if not takes_value:
+                    found = Option(None, arg)
+                elif index + 1 < len(args):
+                    found = Option(args[index + 1], f"{arg} {args[index + 1]}")
+                    index += 1
+                break
+            if takes_value and arg.startswith(name + "="):
+                found = Option(arg[len(name) + 1 :], arg)
+                break
+            if takes_value and len(name) == 2 and not name.startswith("--") and arg.startswith(name):
+                found = Option(arg[2:], arg)
+                break
+        index += 1
+    return found
+
+
+def number(text: str | None) -> float | None:
+    """A plain decimal number, or None (also when any part of it is unknown)."""
+    if text is None or UNKNOWN_PART in text:
+        return None
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return None
+    return value

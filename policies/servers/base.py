@@ -1,0 +1,102 @@
+"""What the server catalog says about a container: which server, its keep-alive, its request bound.
+
+Every conclusion carries `Evidence`: the flag, environment variable, label or documented default that
+decided it, where it was written, and (for defaults) the source of that default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+from policies.model import Location, Setting
+
+
+class Mode(Enum):
+    IDLE_TIMEOUT = "closes idle keep-alive connections after a timeout"
+    NO_KEEP_ALIVE = "closes the connection after every response"
+    NO_TIMEOUT = "never closes idle keep-alive connections"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why the catalog concluded something: what it saw, where, and the source of a default."""
+
+    says: str
+    location: Location | None = None
+    source: str = ""  # documentation or source-code URL backing a default
+
+    def __str__(self) -> str:
+        where = f" at {self.location}" if self.location else ""
+        return f"{self.says}{where}"
+
+
+@dataclass(frozen=True)
+class KeepAlive:
+    mode: Mode
+    evidence: Evidence
+    seconds: float | None = None  # for IDLE_TIMEOUT
+
+    @staticmethod
+    def after(seconds: float, evidence: Evidence) -> KeepAlive:
+        return KeepAlive(Mode.IDLE_TIMEOUT, evidence, seconds)
+
+    @staticmethod
+    def unknown(evidence: Evidence) -> KeepAlive:
+        return KeepAlive(Mode.UNKNOWN, evidence)
+
+
+@dataclass(frozen=True)
+class RequestTimeout:
+    """The longest the server lets one request run before it gives up on it."""
+
+    seconds: float
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
+class Server:
+    """The catalog's conclusion for one container."""
+
+    name: str  # "gunicorn", "uvicorn", ...; "unknown" when not recognised
+    detail: str  # e.g. "gthread worker (--threads 4)"
+    keep_alive: KeepAlive
+    request_timeout: RequestTimeout | None = None
+    # How to make the keep-alive longer, with "{seconds}" for the value; "" when there is no setting.
+    remedy: str = ""
+    remedy_location: Location | None = None
+
+    @property
+    def title(self) -> str:
+        return f"{self.name} ({self.detail})" if self.detail else self.name
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A server's command line as the container really runs it, wrappers and shells removed."""
+
+    argv: tuple[str, ...]  # argv[0] is the program, e.g. "gunicorn"
+    env: Mapping[str, Setting[str]]  # the container environment plus inline assignments
+    location: Location  # where the command is written
+    image: Setting[str]
+    command_text: str  # the whole command as written, for messages
+
+    @property
+    def program(self) -> str:
+        return self.argv[0].rsplit("/", 1)[-1] if self.argv else ""
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        return self.argv[1:]
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One row of the supported-servers table in the README (generated from the catalog)."""
+
+    server: str
+    setting: str
+    default: str
+    source: str

@@ -1,0 +1,241 @@
+"""gunicorn: keep-alive depends on the worker class.
+
+The sync worker (the default) answers every request with `Connection: close`, so it never holds an
+idle connection; `--threads` > 1 silently turns it into gthread. gthread, gevent, eventlet, asgi and
+uvicorn's gunicorn workers close idle connections after `keepalive` (default 2 s). For the sync worker
+only, `--timeout` also bounds how long one request may run.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from policies.model import UNKNOWN_PART, Location, show
+from policies.servers.argv import number, option
+from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, RequestTimeout, Server
+
+NAME = "gunicorn"
+_SETTINGS = "https://docs.gunicorn.org/en/stable/settings.html"
+# gunicorn/config.py, class Keepalive: default = 2 (unchanged from 19.0 to 26.1.0).
+KEEPALIVE_DEFAULT = 2
+# gunicorn/config.py, class Timeout: default = 30.
+TIMEOUT_DEFAULT = 30
+_SYNC_SOURCE = "https://github.com/benoitc/gunicorn/blob/master/gunicorn/workers/sync.py"
+# gunicorn/workers/gtornado.py only switches keep-alive on or off; Tornado's HTTPServer then closes idle
+# connections after idle_connection_timeout, default 3600 s (tornado/httpserver.py).
+TORNADO_IDLE = 3600
+_TORNADO_SOURCE = "https://www.tornadoweb.org/en/stable/httpserver.html#http-server"
+# gunicorn/workers/ginterpreter.py handles one request per connection and closes the socket.
+_INTERPRETER_SOURCE = "https://github.com/benoitc/gunicorn/blob/master/gunicorn/workers/ginterpreter.py"
+# uvicorn/workers.py and uvicorn_worker/_workers.py: "timeout_keep_alive": self.cfg.keepalive
+_UVICORN_WORKER_SOURCE = "https://github.com/encode/uvicorn/blob/master/uvicorn/workers.py"
+
+# Worker class names as gunicorn accepts them (gunicorn/workers/__init__.py SUPPORTED_WORKERS and the
+# dotted paths), mapped to how they treat idle connections.
+_WORKERS = {
+    "sync": "sync",
+    "gunicorn.workers.sync.SyncWorker": "sync",
+    "gthread": "gthread",
+    "gunicorn.workers.gthread.ThreadWorker": "gthread",
+    "gevent": "gevent",
+    "gunicorn.workers.ggevent.GeventWorker": "gevent",
+    "eventlet": "eventlet",  # removed in gunicorn 26.0; same keep-alive loop as gevent before
+    "gunicorn.workers.geventlet.EventletWorker": "eventlet",
+    "asgi": "asgi",
+    "gunicorn.workers.gasgi.ASGIWorker": "asgi",
+    "tornado": "tornado",
+    "gunicorn.workers.gtornado.TornadoWorker": "tornado",
+    "gevent_wsgi": "gevent_pywsgi",
+    "gevent_pywsgi": "gevent_pywsgi",
+    "gunicorn.workers.ggevent.GeventPyWSGIWorker": "gevent_pywsgi",
+    "ginterpreter": "ginterpreter",
+    "gunicorn.workers.ginterpreter.InterpreterWorker": "ginterpreter",
+    "uvicorn.workers.UvicornWorker": "uvicorn",
+    "uvicorn.workers.UvicornH11Worker": "uvicorn",
+    "uvicorn_worker.UvicornWorker": "uvicorn",
+    "uvicorn_worker.UvicornH11Worker": "uvicorn",
+}
+_KEEPALIVE_WORKERS = ("gthread", "gevent", "eventlet", "asgi")
+
+FACTS = (
+    Fact(
+        "gunicorn, sync worker (the default)",
+        "none: `Connection: close` on every response",
+        "no keep-alive",
+        _SYNC_SOURCE,
+    ),
+    Fact(
+        "gunicorn, gthread (`--threads` > 1), gevent, eventlet, asgi workers",
+        "`--keep-alive`, `GUNICORN_CMD_ARGS`",
+        f"{KEEPALIVE_DEFAULT} s",
+        f"{_SETTINGS}#keepalive",
+    ),
+    Fact(
+        "gunicorn with `uvicorn.workers.UvicornWorker` / `uvicorn_worker.UvicornWorker`",
+        "gunicorn's `--keep-alive` (uvicorn's own flags are not read)",
+        f"{KEEPALIVE_DEFAULT} s",
+        _UVICORN_WORKER_SOURCE,
+    ),
+    Fact(
+        "gunicorn, tornado worker",
+        "Tornado's `idle_connection_timeout`",
+        f"{TORNADO_IDLE} s",
+        _TORNADO_SOURCE,
+    ),
+    Fact(
+        "gunicorn request bound (sync worker only)",
+        "`-t`/`--timeout`",
+        f"{TIMEOUT_DEFAULT} s",
+        f"{_SETTINGS}#timeout",
+    ),
+)
+
+_FLAGS = {
+    "worker_class": ("-k", "--worker-class"),
+    "threads": ("--threads",),
+    "keepalive": ("--keep-alive",),
+    "timeout": ("-t", "--timeout"),
+    "config": ("-c", "--config"),
+}
+
+
+def recognises(invocation: Invocation) -> bool:
+    return invocation.program in ("gunicorn", "gunicorn3")
+
+
+@dataclass(frozen=True)
+class _Value:
+    text: str | None  # None: not known
+    evidence: Evidence
+    written: str = ""  # the option as written, e.g. "--threads 4"; "" for a default
+
+
+class _Settings:
+    """gunicorn settings from GUNICORN_CMD_ARGS and the command line (the command line wins); what
+    neither gives is gunicorn's default, unless a config file (-c) may set it."""
+
+    def __init__(self, invocation: Invocation):
+        self.invocation = invocation
+        self.given: dict[str, _Value] = {}
+        env_args = invocation.env.get("GUNICORN_CMD_ARGS")
+        if env_args is not None and env_args.value is None:
+            for name in _FLAGS:
+                self.given[name] = _Value(
+                    None, Evidence(f"GUNICORN_CMD_ARGS is not known ({env_args.note})", env_args.location)
+                )
+        elif env_args is not None and env_args.value is not None:
+            try:
+                words = tuple(shlex.split(env_args.value))
+            except ValueError:
+                words = tuple(env_args.value.split())
+            self._take(words, "in GUNICORN_CMD_ARGS", env_args.location)
+        self._take(invocation.args, "in the command", invocation.location)
+        self.config = self.given.get("config")
+
+    def _take(self, words: tuple[str, ...], where: str, location: Location) -> None:
+        for name, flags in _FLAGS.items():
+            found = option(words, flags)
+            if found is not None:
+                written = show(found.written)
+                self.given[name] = _Value(found.value, Evidence(f"`{written}` {where}", location), written)
+
+    def get(self, name: str, flag: str, default: object) -> _Value:
+        if name in self.given:
+            return self.given[name]
+        if self.config is not None:
+            says = (
+                f"{flag} is not on the command line, and the config file `{show(self.config.text or '')}` "
+                "(not visible in the scanned files) may set it"
+            )
+            return _Value(None, Evidence(says, self.config.evidence.location))
+        unit = " s" if name in ("keepalive", "timeout") else ""
+        says = f"no {flag} given: gunicorn's default is {default}{unit}"
+        return _Value(
+            str(default), Evidence(says, self.invocation.location, f"{_SETTINGS}#{name.replace('_', '-')}")
+        )
+
+
+def analyse(invocation: Invocation) -> Server:
+    settings = _Settings(invocation)
+    worker_value = settings.get("worker_class", "-k/--worker-class", "sync")
+
+    def unknown(evidence: Evidence, detail: str = "") -> Server:
+        return Server(NAME, detail, KeepAlive.unknown(evidence))
+
+    if worker_value.text is None or UNKNOWN_PART in worker_value.text:
+        return unknown(worker_value.evidence)
+    worker = _WORKERS.get(worker_value.text.removeprefix("egg:gunicorn#"))
+    if worker is None:
+        says = f"worker class `{worker_value.text}` is not one keepalive-guard knows"
+        return unknown(Evidence(says, worker_value.evidence.location))
+    detail = f"{worker} worker"
+    if worker == "sync":
+        threads_value = settings.get("threads", "--threads", 1)
+        threads = number(threads_value.text)
+        if threads is None:
+            return unknown(threads_value.evidence, "sync or gthread worker")
+        if threads <= 1:
+            return _sync(settings)
+        # gunicorn/config.py worker_class: `if is_sync and self.threads > 1: uri = "...gthread.ThreadWorker"`
+        worker, detail = "gthread", f"gthread worker, because of `{threads_value.written}`"
+    if worker == "ginterpreter":
+        evidence = Evidence(
+            "the ginterpreter worker closes the connection after each request", source=_INTERPRETER_SOURCE
+        )
+        return Server(NAME, detail, KeepAlive(Mode.NO_KEEP_ALIVE, evidence))
+    if worker == "gevent_pywsgi":
+        says = (
+            "the gevent_pywsgi worker leaves idle connections to gevent's pywsgi server, whose idle "
+            "behaviour keepalive-guard has not verified"
+        )
+        return unknown(Evidence(says, worker_value.evidence.location), detail)
+    keepalive_value = settings.get("keepalive", "--keep-alive", KEEPALIVE_DEFAULT)
+    if worker == "uvicorn":
+        detail = f"{worker_value.text}, which takes gunicorn's --keep-alive"
+        keepalive_value = _Value(
+            keepalive_value.text,
+            Evidence(
+                keepalive_value.evidence.says, keepalive_value.evidence.location, _UVICORN_WORKER_SOURCE
+            ),
+            keepalive_value.written,
+        )
+    keepalive = number(keepalive_value.text)
+    if keepalive is None:
+        return unknown(keepalive_value.evidence, detail)
+    if worker == "tornado":
+        if keepalive <= 0:
+            return Server(NAME, detail, KeepAlive(Mode.NO_KEEP_ALIVE, keepalive_value.evidence))
+        says = f"the tornado worker uses Tornado's idle_connection_timeout ({TORNADO_IDLE} s); --keep-alive only switches keep-alive on"
+        return Server(NAME, detail, KeepAlive.after(TORNADO_IDLE, Evidence(says, source=_TORNADO_SOURCE)))
+    if keepalive <= 0 and worker in _KEEPALIVE_WORKERS:
+        # gthread.py, base_async.py, asgi/protocol.py: `if not self.cfg.keepalive` -> Connection: close.
+        return Server(NAME, detail, KeepAlive(Mode.NO_KEEP_ALIVE, keepalive_value.evidence))
+    remedy = _remedy(settings.given.get("keepalive"))
+    return Server(
+        NAME, detail, KeepAlive.after(keepalive, keepalive_value.evidence), None, remedy, invocation.location
+    )
+
+
+def _sync(settings: _Settings) -> Server:
+    evidence = Evidence(
+        "gunicorn's sync worker answers every request with `Connection: close`", source=_SYNC_SOURCE
+    )
+    timeout_value = settings.get("timeout", "--timeout", TIMEOUT_DEFAULT)
+    timeout = number(timeout_value.text)
+    request_timeout = None
+    if timeout is not None and timeout > 0:
+        # For the sync worker the timeout behaves like a request timeout (maintainer, benoitc/gunicorn#2111).
+        says = f"{timeout_value.evidence.says}; it kills a sync worker busy with one request for longer"
+        request_timeout = RequestTimeout(
+            timeout, Evidence(says, timeout_value.evidence.location, f"{_SETTINGS}#timeout")
+        )
+    return Server(NAME, "sync worker", KeepAlive(Mode.NO_KEEP_ALIVE, evidence), request_timeout)
+
+
+def _remedy(given: _Value | None) -> str:
+    if given is None:
+        return "add `--keep-alive {seconds}` to the gunicorn command"
+    if "GUNICORN_CMD_ARGS" in given.evidence.says:
+        return f"change `{given.written}` to `--keep-alive {{seconds}}` in GUNICORN_CMD_ARGS"
+    return f"change `{given.written}` to `--keep-alive {{seconds}}` in the gunicorn command"

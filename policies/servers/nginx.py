@@ -1,0 +1,67 @@
+"""nginx as the container that receives the load balancer's traffic (often a sidecar proxy).
+
+`keepalive_timeout` lives in nginx.conf and cannot be set with `-g` (that only takes main-context
+directives). The built-in default is 75 s; the stock nginx.conf of the official image sets 65 s. A
+custom nginx.conf in the image may say otherwise: declare it with the docker label when it does.
+"""
+
+from __future__ import annotations
+
+import re
+
+from policies.model import UNKNOWN_PART, show
+from policies.servers.argv import option
+from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Server
+
+NAME = "nginx"
+_DOCS = "https://nginx.org/en/docs/http/ngx_http_core_module.html#keepalive_timeout"
+# src/http/ngx_http_core_module.c: ngx_conf_merge_msec_value(conf->keepalive_timeout, ..., 75000)
+BUILT_IN_DEFAULT = 75
+# conf/nginx.conf in nginx's sources and the official image's /etc/nginx/nginx.conf: `keepalive_timeout 65;`
+IMAGE_DEFAULT = 65
+_IMAGE_CONF = "https://github.com/nginx/nginx/blob/master/conf/nginx.conf"
+_OFFICIAL = re.compile(
+    r"^(docker\.io/|public\.ecr\.aws/nginx/|public\.ecr\.aws/docker/library/)?(library/)?(nginx|nginxinc/nginx-unprivileged)(:|@|$)"
+)
+
+FACTS = (
+    Fact(
+        "nginx, official image's nginx.conf",
+        "`keepalive_timeout` in nginx.conf",
+        f"{IMAGE_DEFAULT} s",
+        _IMAGE_CONF,
+    ),
+    Fact(
+        "nginx, nginx.conf without keepalive_timeout",
+        "`keepalive_timeout` in nginx.conf",
+        f"{BUILT_IN_DEFAULT} s",
+        _DOCS,
+    ),
+)
+
+
+def recognises(invocation: Invocation) -> bool:
+    return invocation.program == "nginx"
+
+
+def analyse(invocation: Invocation) -> Server:
+    remedy = "set `keepalive_timeout {seconds}s;` in the http block of nginx.conf"
+    config = option(invocation.args, ("-c",))
+    image = invocation.image.value or ""
+    if config is None and UNKNOWN_PART not in image and _OFFICIAL.match(image):
+        says = f"the official nginx image (`{show(image)}`) ships nginx.conf with `keepalive_timeout {IMAGE_DEFAULT};`"
+        return Server(
+            NAME,
+            "",
+            KeepAlive.after(IMAGE_DEFAULT, Evidence(says, invocation.image.location, _IMAGE_CONF)),
+            None,
+            remedy,
+        )
+    where = f"`{show(config.value or '')}` (-c)" if config is not None else "the image's nginx.conf"
+    says = (
+        f"nginx's built-in keepalive_timeout is {BUILT_IN_DEFAULT} s, assuming {where} does not set it "
+        "(declare the real value with the docker label keepalive-guard.keep-alive-seconds if it does)"
+    )
+    return Server(
+        NAME, "", KeepAlive.after(BUILT_IN_DEFAULT, Evidence(says, invocation.location, _DOCS)), None, remedy
+    )

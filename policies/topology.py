@@ -1,0 +1,434 @@
+"""Linking: from load balancers to the container that receives their traffic.
+
+Format-free: it reads only the model. For each load balancer it follows listeners and listener rules
+(plain and weighted forwards) to target groups, and each target group to the ECS services whose
+`load_balancer` block names it, their task definition and the container named by `container_name`.
+A Classic ELB is followed to the services naming it (`elb_name`). Every place where the chain cannot
+be followed becomes a `Chain` with a `gap`, so it is reported as unknown, never silently passed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import TypeVar
+
+from policies.model import (
+    Container,
+    Inventory,
+    Link,
+    Listener,
+    LoadBalancer,
+    LoadBalancerKind,
+    Location,
+    Registration,
+    ResourceId,
+    Service,
+    ServiceAttachment,
+    TargetGroup,
+    TargetType,
+    TaskDefinition,
+)
+
+
+@dataclass(frozen=True)
+class Chain:
+    """One load balancer → target pair to check; `gap` says why it stops short, when it does."""
+
+    unit: str
+    load_balancer: LoadBalancer | None
+    listeners: tuple[Listener, ...] = ()
+    target_group: TargetGroup | None = None
+    service: Service | None = None
+    attachment: ServiceAttachment | None = None
+    task_definition: TaskDefinition | None = None
+    container: Container | None = None
+    registration: Registration | None = None
+    gap: str = ""
+    gap_location: Location | None = None
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        ids = (self.load_balancer, self.target_group, self.service, self.task_definition, self.registration)
+        parts = [str(item.id) if item is not None else "" for item in ids]
+        container = self.container.name if self.container else ""
+        attachment = str(self.attachment.location) if self.attachment else ""
+        return (self.unit, *parts, container, attachment, self.gap)
+
+    def path(self) -> str:
+        """The chain for people: aws_lb.web → aws_lb_target_group.app → aws_ecs_service.app → container "app"."""
+        steps = [
+            str(item.id) for item in (self.load_balancer, self.target_group, self.service) if item is not None
+        ]
+        if self.container is not None:
+            steps.append(f'container "{self.container.name}"')
+        elif self.registration is not None:
+            steps.append(str(self.registration.id))
+        return " → ".join(steps)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Something recognised and deliberately not checked, with the reason (shown in verbose output)."""
+
+    id: ResourceId
+    reason: str
+
+
+@dataclass(frozen=True)
+class Topology:
+    chains: tuple[Chain, ...]
+    skipped: tuple[Skipped, ...]
+
+
+R = TypeVar("R", LoadBalancer, Listener, TargetGroup, TaskDefinition)
+
+_TARGET_GROUP_ARN = re.compile(r":targetgroup/([^/]+)/")
+_LOAD_BALANCER_ARN = re.compile(r":loadbalancer/(?:app|net|gwy)/([^/]+)/")
+_TASK_DEFINITION = re.compile(r"(?:task-definition/)?([A-Za-z0-9_-]+)(?::\d+)?$")
+
+
+class _Index:
+    """Resources of one unit, by address; lookups by name or ARN span all units."""
+
+    def __init__(self, inventory: Inventory):
+        self.by_unit: dict[tuple[str, str], list[object]] = defaultdict(list)
+        for collection in (
+            inventory.load_balancers,
+            inventory.listeners,
+            inventory.target_groups,
+            inventory.services,
+            inventory.task_definitions,
+        ):
+            for item in collection:
+                self.by_unit[(item.id.unit, item.id.address)].append(item)
+        self.inventory = inventory
+
+    def resolve(self, link: Link | None, unit: str, kind: type[R], candidates: Sequence[R]) -> list[R]:
+        if link is None:
+            return []
+        found: list[R] = []
+        for ref in sorted(link.refs):
+            exact = [item for item in self.by_unit.get((unit, ref), []) if isinstance(item, kind)]
+            if exact:
+                found.extend(exact)
+                continue
+            # a reference to a counted resource as a whole (aws_lb_target_group.app) matches its instances
+            found.extend(
+                item for item in candidates if item.id.unit == unit and item.id.address.startswith(ref + "[")
+            )
+        if not found and link.literal is not None:
+            found.extend(_by_literal(link.literal, kind, candidates))
+        return list(dict.fromkeys(found))
+
+
+def _by_literal(literal: str, kind: type[R], candidates: Sequence[R]) -> list[R]:
+    if kind is TargetGroup:
+        match = _TARGET_GROUP_ARN.search(literal)
+        name = match.group(1) if match else literal
+        return [item for item in candidates if isinstance(item, TargetGroup) and item.name == name]
+    if kind is LoadBalancer:
+        match = _LOAD_BALANCER_ARN.search(literal)
+        name = match.group(1) if match else literal
+        return [item for item in candidates if isinstance(item, LoadBalancer) and item.name == name]
+    if kind is TaskDefinition:
+        match = _TASK_DEFINITION.search(literal)
+        family = match.group(1) if match else literal
+        return [item for item in candidates if isinstance(item, TaskDefinition) and item.family == family]
+    return []
+
+
+_MODULE = re.compile(r"^(module\.[A-Za-z0-9_-]+(\[[^\]]*\])?\.?)+$")
+
+
+def _unfollowed(link: Link | None, what: str) -> str:
+    """Why a link could not be followed, for people."""
+    if link is None or link.empty:
+        note = f" ({link.note})" if link is not None and link.note else ""
+        return f"{what} is not set or not resolvable{note}"
+    refs = sorted(link.refs)
+    data = [ref for ref in refs if ref.startswith("data.") or ".data." in ref]
+    if data:
+        return f"{what} is looked up with {', '.join(data)}: it is defined outside the scanned files"
+    if not refs or all(_MODULE.match(ref) for ref in refs):
+        return f"{what} cannot be followed: {link.note or link.literal}"
+    if link.literal is not None and not refs:
+        return f"{what} ({link.literal}) matches nothing in the scanned files"
+    return f"{what} ({', '.join(refs)}) is not in the scanned files"
+
+
+# Target group protocols only a Network or Gateway Load Balancer uses.
+_NON_HTTP_PROTOCOLS = frozenset({"TCP", "UDP", "TLS", "TCP_UDP", "GENEVE"})
+
+
+@dataclass(frozen=True)
+class _Front:
+    """How traffic reaches a target group: from which load balancer, through which listeners."""
+
+    load_balancer: LoadBalancer | None
+    listeners: tuple[Listener, ...] = ()
+    gap: str = ""
+    gap_location: Location | None = None
+
+
+@dataclass(frozen=True)
+class _Back:
+    """What receives a target group's (or Classic ELB's) traffic: a container, or other targets."""
+
+    service: Service | None = None
+    attachment: ServiceAttachment | None = None
+    task_definition: TaskDefinition | None = None
+    container: Container | None = None
+    registration: Registration | None = None
+    gap: str = ""
+    gap_location: Location | None = None
+
+
+class _Linker:
+    def __init__(self, inventory: Inventory):
+        self.inventory = inventory
+        self.index = _Index(inventory)
+        self.chains: dict[tuple[str, ...], Chain] = {}
+        self.skipped: list[Skipped] = []
+        self.fronts: dict[ResourceId, list[_Front]] = defaultdict(list)
+        self.not_checked: dict[ResourceId, str] = {}  # target groups behind a load balancer that is skipped
+        self.listeners = [item for item in inventory.listeners if not item.is_rule]
+        self.rules = [item for item in inventory.listeners if item.is_rule]
+
+    def add(self, chain: Chain) -> None:
+        existing = self.chains.get(chain.key)
+        if existing is None:
+            self.chains[chain.key] = chain
+        else:  # the same pair reached through another listener: remember that listener too
+            self.chains[chain.key] = replace(
+                existing, listeners=tuple(dict.fromkeys(existing.listeners + chain.listeners))
+            )
+
+    def load_balancers_of(self, listener: Listener) -> list[LoadBalancer]:
+        return self.index.resolve(
+            listener.load_balancer, listener.id.unit, LoadBalancer, self.inventory.load_balancers
+        )
+
+    def listener_of(self, rule: Listener) -> list[Listener]:
+        return self.index.resolve(rule.load_balancer, rule.id.unit, Listener, self.listeners)
+
+    def routes(self, listener: Listener) -> list[Listener]:
+        """A listener and the listener rules attached to it."""
+        return [listener, *(rule for rule in self.rules if listener in self.listener_of(rule))]
+
+    def groups(self, step: Listener) -> list[tuple[TargetGroup | None, Link]]:
+        """The target groups a listener or rule forwards to (None where a forward cannot be followed)."""
+        found: list[tuple[TargetGroup | None, Link]] = []
+        for forward in step.forwards:
+            groups = self.index.resolve(
+                forward.target_group, step.id.unit, TargetGroup, self.inventory.target_groups
+            )
+            found.extend((group, forward.target_group) for group in groups) if groups else found.append(
+                (None, forward.target_group)
+            )
+        return found
+
+    def link(self) -> Topology:
+        for balancer in self.inventory.load_balancers:
+            self.load_balancer(balancer)
+        for listener in self.listeners:
+            if not self.load_balancers_of(listener):
+                self.front_without_load_balancer(listener, self.routes(listener))
+        for rule in self.rules:
+            if not self.listener_of(rule):
+                self.front_without_load_balancer(rule, [rule])
+        for group in self.inventory.target_groups:
+            self.target_group(group)
+        self.services_without_target_group()
+        for opaque in self.inventory.opaque:
+            if opaque.may_hide_targets:
+                gap = f"{opaque.id} may define load balancers or services: {opaque.reason}"
+                self.add(Chain(opaque.id.unit, None, gap=gap, gap_location=opaque.id.location))
+            else:
+                self.skipped.append(Skipped(opaque.id, opaque.reason))
+        return Topology(tuple(self.chains.values()), tuple(self.skipped))
+
+    def load_balancer(self, balancer: LoadBalancer) -> None:
+        kind = balancer.kind.value
+        unit = balancer.id.unit
+        if kind is None:
+            gap = f"the load balancer type is unknown ({balancer.kind.note})"
+            self.add(Chain(unit, balancer, gap=gap, gap_location=balancer.kind.location))
+            return
+        if kind is LoadBalancerKind.CLASSIC:
+            for back in self.backs(balancer):
+                self.add(Chain(unit, balancer, **back.__dict__))
+            return
+        own = [listener for listener in self.listeners if balancer in self.load_balancers_of(listener)]
+        if kind in (LoadBalancerKind.NETWORK, LoadBalancerKind.GATEWAY):
+            reason = f"{kind.value} load balancer: it passes TCP connections through and keeps no pool of idle HTTP connections"
+            self.skipped.append(Skipped(balancer.id, reason))
+            for listener in own:
+                for step in self.routes(listener):
+                    for group, _ in self.groups(step):
+                        if group is not None:
+                            self.not_checked[group.id] = (
+                                f"behind the {kind.value} load balancer {balancer.id}"
+                            )
+            return
+        if not own:
+            self.skipped.append(Skipped(balancer.id, "no listener in the scanned files forwards its traffic"))
+        for listener in own:
+            for step in self.routes(listener):
+                for group, link in self.groups(step):
+                    if group is None:
+                        gap = _unfollowed(link, f"the target group {step.id} forwards to")
+                        self.add(
+                            Chain(
+                                unit,
+                                balancer,
+                                (step,),
+                                gap=gap,
+                                gap_location=link.location or step.id.location,
+                            )
+                        )
+                    else:
+                        self.fronts[group.id].append(_Front(balancer, (step,)))
+
+    def front_without_load_balancer(self, listener: Listener, steps: Iterable[Listener]) -> None:
+        """A listener (or rule) whose load balancer is not in the scanned files: a shared ALB looked up with data."""
+        gap = _unfollowed(listener.load_balancer, f"the load balancer of {listener.id}")
+        for step in steps:
+            for group, _ in self.groups(step):
+                if group is not None:
+                    where = listener.load_balancer.location or listener.id.location
+                    self.fronts[group.id].append(_Front(None, (step,), gap, where))
+
+    def target_group(self, group: TargetGroup) -> None:
+        target_type = group.target_type.value
+        fronts = self.fronts.get(group.id, [])
+        if target_type in (TargetType.LAMBDA, TargetType.ALB):
+            self.skipped.append(
+                Skipped(group.id, f"target type {target_type.value}: no keep-alive race with such targets")
+            )
+            return
+        if not fronts and (
+            group.id in self.not_checked or (group.protocol or "").upper() in _NON_HTTP_PROTOCOLS
+        ):
+            reason = (
+                self.not_checked.get(group.id)
+                or f"{group.protocol} target group: used by a network load balancer"
+            )
+            self.skipped.append(Skipped(group.id, reason))
+            return
+        backs = self.backs(group)
+        if not fronts:
+            if all(back.service is None and back.registration is None for back in backs):
+                self.skipped.append(
+                    Skipped(
+                        group.id, "unused: no listener forwards to it and nothing registers targets in it"
+                    )
+                )
+                return
+            fronts = [
+                _Front(
+                    None, (), f"no listener in the scanned files forwards to {group.id}", group.id.location
+                )
+            ]
+        for front in fronts:
+            for back in backs:
+                chain = Chain(group.id.unit, front.load_balancer, front.listeners, group, **back.__dict__)
+                if front.gap and not chain.gap:
+                    chain = replace(chain, gap=front.gap, gap_location=front.gap_location)
+                self.add(chain)
+
+    def backs(self, target: TargetGroup | LoadBalancer) -> list[_Back]:
+        """What receives the traffic of a target group (or Classic ELB): containers, or other targets."""
+        backs: list[_Back] = []
+        for service in self.inventory.services:
+            for attachment in service.attachments:
+                if target in self.attached(attachment, service.id.unit, type(target)):
+                    backs.append(self.container_of(service, attachment))
+        for registration in self.inventory.registrations:
+            if target in self.registered(registration, type(target)):
+                gap = (
+                    f"its targets are {registration.kind.value} targets registered by {registration.id}: "
+                    "the server running on them is not visible in the scanned files"
+                )
+                backs.append(_Back(registration=registration, gap=gap, gap_location=registration.id.location))
+        if not backs:
+            gap = f"nothing in the scanned files registers targets in {target.id} (no ECS service names it)"
+            backs.append(_Back(gap=gap, gap_location=target.id.location))
+        return backs
+
+    def attached(self, attachment: ServiceAttachment, unit: str, kind: type) -> list[object]:
+        if kind is TargetGroup:
+            return list(
+                self.index.resolve(attachment.target_group, unit, TargetGroup, self.inventory.target_groups)
+            )
+        return list(
+            self.index.resolve(
+                attachment.load_balancer_name, unit, LoadBalancer, self.inventory.load_balancers
+            )
+        )
+
+    def registered(self, registration: Registration, kind: type) -> list[object]:
+        unit = registration.id.unit
+        if kind is TargetGroup:
+            return list(
+                self.index.resolve(registration.target, unit, TargetGroup, self.inventory.target_groups)
+            )
+        return list(
+            self.index.resolve(registration.target, unit, LoadBalancer, self.inventory.load_balancers)
+        )
+
+    def container_of(self, service: Service, attachment: ServiceAttachment) -> _Back:
+        unit = service.id.unit
+        definitions = self.index.resolve(
+            service.task_definition, unit, TaskDefinition, self.inventory.task_definitions
+        )
+        if not definitions:
+            gap = _unfollowed(service.task_definition, f"the task definition of {service.id}")
+            return _Back(
+                service,
+                attachment,
+                gap=gap,
+                gap_location=service.task_definition.location or service.id.location,
+            )
+        definition = definitions[0]
+        if definition.containers is None:
+            gap = f"the containers of {definition.id} cannot be read: {definition.containers_note}"
+            return _Back(service, attachment, definition, gap=gap, gap_location=definition.id.location)
+        name = attachment.container_name
+        if name.value is None:
+            gap = f"the container that receives traffic is unknown: {name.note}"
+            return _Back(service, attachment, definition, gap=gap, gap_location=name.location)
+        container = next((item for item in definition.containers if item.name == name.value), None)
+        if container is None:
+            names = ", ".join(f'"{item.name}"' for item in definition.containers) or "none"
+            gap = f'{service.id} sends traffic to container "{name.value}", which is not in {definition.id} (it has {names})'
+            return _Back(service, attachment, definition, gap=gap, gap_location=name.location)
+        return _Back(service, attachment, definition, container)
+
+    def services_without_target_group(self) -> None:
+        """Services attached to a target group or Classic ELB that is not in the scanned files."""
+        for service in self.inventory.services:
+            for attachment in service.attachments:
+                unit = service.id.unit
+                if attachment.target_group is not None:
+                    if self.attached(attachment, unit, TargetGroup):
+                        continue
+                    gap = _unfollowed(attachment.target_group, f"the target group of {service.id}")
+                    location = attachment.target_group.location
+                elif attachment.load_balancer_name is not None:
+                    if self.attached(attachment, unit, LoadBalancer):
+                        continue
+                    gap = _unfollowed(attachment.load_balancer_name, f"the Classic ELB of {service.id}")
+                    location = attachment.load_balancer_name.location
+                else:
+                    continue
+                back = self.container_of(service, attachment)
+                chain = Chain(unit, None, **back.__dict__)
+                self.add(replace(chain, gap=gap, gap_location=location or attachment.location))
+
+
+def link(inventory: Inventory) -> Topology:
+    """Every load balancer → target chain in the inventory, and what was skipped on purpose."""
+    return _Linker(inventory).link()

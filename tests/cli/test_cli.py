@@ -1,0 +1,168 @@
+"""The command line as users and CI scripts call it: a real subprocess, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+from policies import __version__
+from tests.helpers import FIXTURES, service_tf, write_tree
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "policies", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_console_script_is_declared() -> None:
+    (script,) = [entry for entry in entry_points(group="console_scripts") if entry.name == "keepalive-guard"]
+    assert script.value == "policies.cli:main"
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"keepalive-guard {__version__}"
+
+
+def test_version_does_not_import_the_parser() -> None:
+    code = "import sys, policies.cli; sys.argv=['k','--version']\ntry: policies.cli.main()\nexcept SystemExit: pass\nprint('hcl2' in sys.modules, 'lark' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert result.stdout.strip().endswith("False False")
+
+
+@pytest.mark.parametrize(
+    ("files", "args", "code"),
+    [
+        ({"main.tf": service_tf(command=["uvicorn", "app:app", "--timeout-keep-alive", "75"])}, [], 0),
+        ({"main.tf": service_tf(command=["uvicorn", "app:app"])}, [], 1),
+        ({"main.tf": service_tf()}, [], 0),  # KA002 is a warning
+        ({"main.tf": service_tf()}, ["--strict"], 1),
+        ({"main.tf": "locals {"}, [], 2),  # an input could not be analysed
+        (
+            {"main.tf": service_tf(command=["uvicorn", "app:app"]), "bad/x.tf": "locals {"},
+            [],
+            1,
+        ),  # errors win
+        (
+            {"main.tf": service_tf(command=["uvicorn", "app:app", "--timeout-keep-alive", "65"])},
+            ["--min-margin", "10"],
+            1,
+        ),
+    ],
+)
+def test_exit_codes(tmp_path: Path, files: dict[str, str], args: list[str], code: int) -> None:
+    write_tree(tmp_path, files)  # type: ignore[arg-type]
+    result = run("scan", str(tmp_path), *args)
+    assert result.returncode == code, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["scan"],
+        ["scan", ".", "--format", "xml"],
+        ["scan", ".", "--min-margin", "-1"],
+        ["scan", ".", "--var", "novalue"],
+        ["bogus"],
+        [],
+    ],
+)
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    result = run(*args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_json_contract(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"main.tf": service_tf(command=["uvicorn", "app:app"]), "bad.tf": "locals {\n"})
+    result = run("scan", str(tmp_path), "--format", "json", cwd=tmp_path)
+    document = json.loads(result.stdout)
+    assert document["schema_version"] == 1
+    (finding,) = document["findings"]
+    assert finding["rule"] == "KA001" and finding["severity"] == "error"
+    assert finding["locations"][0] == {"path": "main.tf", "line": finding["locations"][0]["line"]}
+    assert {
+        key: finding[key]
+        for key in ("load_balancer", "target_group", "service", "task_definition", "container")
+    } == {
+        "load_balancer": "aws_lb.web",
+        "target_group": "aws_lb_target_group.app",
+        "service": "aws_ecs_service.app",
+        "task_definition": "aws_ecs_task_definition.app",
+        "container": "app",
+    }
+    assert document["errors"] == [
+        {
+            "path": "bad.tf",
+            "line": 2,
+            "message": "HCL syntax error: unexpected end of file (an unclosed block, string or bracket?)",
+        }
+    ]
+    (target,) = document["targets"]
+    assert (
+        target["server"] == "uvicorn"
+        and target["keep_alive"]["seconds"] == 5
+        and target["idle_timeout"] == 60
+    )
+    assert document["summary"] == {"errors": 1, "warnings": 0, "targets": 1, "inputs": 2, "input_errors": 1}
+
+
+def test_text_report_is_actionable(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"main.tf": service_tf(command=["uvicorn", "app:app"])})
+    result = run("scan", ".", cwd=tmp_path)
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("main.tf:") and lines[0].endswith(
+        "error KA001 keepalive-not-longer-than-idle-timeout"
+    )
+    assert lines[1] == '  aws_lb.web → aws_lb_target_group.app → aws_ecs_service.app → container "app"'
+    assert any(
+        line.startswith("  fix: Add `--timeout-keep-alive 65` to the uvicorn command at main.tf:")
+        for line in lines
+    )
+    assert lines[-1] == "1 error, 0 warnings in 1 load balancer target (1 file read)"
+    assert "\033[" not in result.stdout  # no colour when not a terminal
+
+
+def test_verbose_lists_checked_and_skipped() -> None:
+    result = run("scan", str(FIXTURES / "terraform" / "skipped"), "-v")
+    assert "skipped aws_lb.network" in result.stdout and "skipped aws_lb_target_group.lambda" in result.stdout
+
+
+def test_output_file(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"main.tf": service_tf(command=["uvicorn", "app:app"])})
+    result = run("scan", str(tmp_path), "--format", "json", "--output", str(tmp_path / "report.json"))
+    assert result.returncode == 1 and result.stdout == ""
+    assert json.loads((tmp_path / "report.json").read_text())["summary"]["errors"] == 1
+
+
+def test_var_and_var_file(tmp_path: Path) -> None:
+    tf = service_tf(command=["uvicorn", "app:app", "--timeout-keep-alive", "45"]).replace(
+        'name = "web"', 'name = "web"\n  idle_timeout = var.idle'
+    )
+    write_tree(
+        tmp_path, {"main.tf": tf + 'variable "idle" {\n  type = number\n}\n', "low.tfvars": "idle = 30\n"}
+    )
+    assert run("scan", str(tmp_path), "--var", "idle=30").returncode == 0
+    assert run("scan", str(tmp_path), "--var", "idle=50").returncode == 1
+    assert run("scan", str(tmp_path), "--var-file", str(tmp_path / "low.tfvars")).returncode == 0
+    missing = run("scan", str(tmp_path), "--var-file", str(tmp_path / "nope.tfvars"), "--var", "idle=30")
+    assert missing.returncode == 2 and "--var-file: no such file" in missing.stdout
+
+
+def test_rules_list_and_documentation() -> None:
+    listing = run("rules").stdout.splitlines()
+    assert [line.split()[0] for line in listing] == ["KA001", "KA002", "DR001"]
+    page = run("rules", "ka001")
+    assert page.returncode == 0 and "## Why is this bad?" in page.stdout and "## Use instead" in page.stdout
+    assert run("rules", "XX999").returncode == 2

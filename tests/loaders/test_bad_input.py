@@ -1,0 +1,125 @@
+"""Bad input: one clear line per problem, everything else still analysed, never a crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from policies.scan import Result, scan
+from tests.helpers import rules_of, scan_tree, service_tf
+
+GOOD = service_tf(command=["uvicorn", "app:app"])  # one KA001
+
+
+def errors(result: Result) -> list[str]:
+    return [f"{Path(error.path).name}:{error.line}: {error.message}" for error in result.errors]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('resource "aws_lb" "x" {\n  name = \n}\n', "broken.tf:2: HCL syntax error: unexpected"),
+        ('resource "aws_lb" "x" {\n  name = "open\n', "broken.tf:2: HCL syntax error"),
+        ('resource "aws_lb" "x" {\n', "broken.tf:2: HCL syntax error: unexpected end of file"),
+        (b"\x7fELF\x02\x01\x01\x00\x00\x00", "broken.tf:None: binary file, not text"),
+        (
+            '# caf\xe9\nresource "aws_lb" "x" {}\n'.encode("latin-1"),
+            "broken.tf:1: not UTF-8 text (byte 0xe9)",
+        ),
+    ],
+)
+def test_unreadable_file_is_one_error_and_the_rest_is_scanned(
+    tmp_path: Path, content: str | bytes, message: str
+) -> None:
+    result = scan_tree(tmp_path, {"good/main.tf": GOOD, "bad/broken.tf": content})
+    (error,) = errors(result)
+    assert error.startswith(message), error
+    assert rules_of(result) == ["KA001"]
+
+
+def test_other_files_of_the_same_module_are_still_read(tmp_path: Path) -> None:
+    result = scan_tree(tmp_path, {"main.tf": GOOD, "zz_broken.tf": "locals {\n  x = [\n"})
+    assert len(result.errors) == 1
+    assert rules_of(result) == ["KA001"]
+
+
+def test_empty_file_is_fine(tmp_path: Path) -> None:
+    result = scan_tree(tmp_path, {"main.tf": GOOD, "empty.tf": ""})
+    assert result.errors == () and rules_of(result) == ["KA001"]
+
+
+def test_tf_directory_is_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "weird.tf").mkdir()
+    result = scan_tree(tmp_path, {"main.tf": GOOD})
+    assert errors(result) == ["weird.tf:None: is a directory, not a file"]
+    assert rules_of(result) == ["KA001"]
+
+
+def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write = scan_tree(tmp_path, {"main.tf": GOOD, "secret.tf": "locals {}\n"})
+    assert write.errors == ()
+    original = Path.read_bytes
+
+    def read_bytes(path: Path) -> bytes:
+        if path.name == "secret.tf":
+            raise PermissionError(13, "Permission denied")
+        return original(path)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    result = scan([tmp_path])
+    assert errors(result) == ["secret.tf:None: cannot read: Permission denied"]
+    assert rules_of(result) == ["KA001"]
+
+
+def test_missing_file_target_names_the_call_site(tmp_path: Path) -> None:
+    tf = GOOD.replace(
+        "container_definitions = jsonencode([",
+        'container_definitions = file("${path.module}/missing.json")\n  unused = jsonencode([',
+    )
+    result = scan_tree(tmp_path, {"main.tf": tf})
+    (error,) = result.errors
+    assert Path(error.path).name == "main.tf" and error.line == tf[: tf.index("file(")].count("\n") + 1
+    assert error.message.startswith('file("./missing.json"): no such file')
+    # the chain is still followed, and reported as unknown rather than passed
+    assert rules_of(result) == ["KA002"]
+    assert "no such file" in result.findings[0].message
+
+
+def test_invalid_json_in_container_definitions(tmp_path: Path) -> None:
+    tf = GOOD.replace(
+        "container_definitions = jsonencode([",
+        'container_definitions = "[{\\"name\\": }]"\n  unused = jsonencode([',
+    )
+    result = scan_tree(tmp_path, {"main.tf": tf})
+    (error,) = result.errors
+    assert "container_definitions is not valid JSON: unexpected character '}'" in error.message
+    assert rules_of(result) == ["KA002"]
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("nothing-here", "no such file or directory"), ("notes.txt", "not a Terraform .tf file or a directory")],
+)
+def test_bad_paths(tmp_path: Path, name: str, message: str) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    result = scan([tmp_path / name])
+    assert [error.message for error in result.errors] == [message]
+
+
+def test_directory_without_terraform(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("# nothing")
+    assert [error.message for error in scan([tmp_path]).errors] == ["no Terraform (.tf) files found"]
+
+
+def test_broken_tfvars(tmp_path: Path) -> None:
+    result = scan_tree(tmp_path, {"main.tf": GOOD, "terraform.tfvars": "idle = [\n"})
+    assert errors(result) == [
+        "terraform.tfvars:2: HCL syntax error: unexpected end of file (an unclosed block, string or bracket?)"
+    ]
+    assert rules_of(result) == ["KA001"]
+
+
+def test_recursive_module_terminates_with_an_error(tmp_path: Path) -> None:
+    result = scan_tree(tmp_path, {"main.tf": 'module "self" {\n  source = "./"\n}\n' + GOOD})
+    assert any("calls itself recursively" in error.message for error in result.errors)

@@ -1,0 +1,126 @@
+"""How the catalog picks the server out of a command line, and how declarations override inference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from policies.servers.base import Mode
+from tests.helpers import server_of
+
+
+@pytest.mark.parametrize(
+    ("command", "entry_point", "name", "seconds"),
+    [
+        # a migration before the server: the last server started is the one that serves
+        (["sh", "-c", "python manage.py migrate && exec gunicorn --threads 4 app.wsgi"], None, "gunicorn", 2),
+        (
+            ["/bin/bash", "-c", "alembic upgrade head; uvicorn app:app --timeout-keep-alive 75"],
+            None,
+            "uvicorn",
+            75,
+        ),
+        # entryPoint + command, as Docker combines them
+        (["gunicorn", "-k", "gevent", "app:app"], ["/usr/bin/dumb-init", "--"], "gunicorn", 2),
+        (["--threads", "2", "app:app"], ["gunicorn"], "gunicorn", 2),
+        (["uvicorn app:app --timeout-keep-alive 66"], ["sh", "-c"], "uvicorn", 66),
+        # "$@" passes the arguments after the script
+        (["sh", "-c", 'prepare && exec "$@"', "--", "uvicorn", "app:app"], None, "uvicorn", 5),
+        (["docker-entrypoint.sh", "uvicorn", "app:app"], None, "uvicorn", 5),
+        (["gosu", "app", "uvicorn", "app:app"], None, "uvicorn", 5),
+        (["env", "PYTHONUNBUFFERED=1", "uvicorn", "app:app"], None, "uvicorn", 5),
+        (["doppler", "run", "--", "uvicorn", "app:app"], None, "uvicorn", 5),
+        (["aws-vault", "exec", "prod", "--", "uvicorn", "app:app"], None, "uvicorn", 5),
+        (["newrelic-admin", "run-program", "gunicorn", "-k", "gevent", "app:app"], None, "gunicorn", 2),
+        (["poetry", "run", "uvicorn", "app:app"], None, "uvicorn", 5),
+    ],
+)
+def test_the_server_is_found_behind_wrappers(
+    tmp_path: Path, command: list[str], entry_point: list[str] | None, name: str, seconds: float
+) -> None:
+    server = server_of(tmp_path, command=command, entry_point=entry_point)
+    assert server.name == name
+    assert server.keep_alive.seconds == seconds
+
+
+def test_environment_expansion_in_shell_commands(tmp_path: Path) -> None:
+    server = server_of(
+        tmp_path,
+        command=["sh", "-c", "exec uvicorn app:app --timeout-keep-alive ${KEEP_ALIVE:-30}"],
+        environment={"KEEP_ALIVE": "70"},
+    )
+    assert server.keep_alive.seconds == 70
+
+
+def test_unquoted_variable_is_split_into_arguments(tmp_path: Path) -> None:
+    server = server_of(
+        tmp_path,
+        command=["sh", "-c", "gunicorn $GUNICORN_OPTS app:app"],
+        environment={"GUNICORN_OPTS": "-k gthread --keep-alive 61"},
+    )
+    assert server.keep_alive.seconds == 61
+
+
+def test_inline_assignment_reaches_the_server(tmp_path: Path) -> None:
+    server = server_of(tmp_path, command=["sh", "-c", "UVICORN_TIMEOUT_KEEP_ALIVE=80 uvicorn app:app"])
+    assert server.keep_alive.seconds == 80
+    assert "UVICORN_TIMEOUT_KEEP_ALIVE=80" in server.keep_alive.evidence.says
+
+
+def test_label_declaration_wins_over_inference(tmp_path: Path) -> None:
+    server = server_of(
+        tmp_path,
+        command=["node", "server.js"],
+        image="node:20",
+        labels={"keepalive-guard.keep-alive-seconds": "75"},
+    )
+    assert server.keep_alive.seconds == 75
+    assert server.name == "node"
+    assert (
+        "declared with the docker label keepalive-guard.keep-alive-seconds" in server.keep_alive.evidence.says
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "mode", "seconds"),
+    [
+        ("none", Mode.NO_KEEP_ALIVE, None),
+        ("unlimited", Mode.NO_TIMEOUT, None),
+        ("fast", Mode.UNKNOWN, None),
+        ("90.5", Mode.IDLE_TIMEOUT, 90.5),
+    ],
+)
+def test_label_values(tmp_path: Path, value: str, mode: Mode, seconds: float | None) -> None:
+    server = server_of(tmp_path, command=["./server"], labels={"keepalive-guard.keep-alive-seconds": value})
+    assert server.keep_alive.mode is mode
+    assert server.keep_alive.seconds == seconds
+
+
+def test_request_timeout_label(tmp_path: Path) -> None:
+    server = server_of(
+        tmp_path,
+        command=["./server"],
+        labels={"keepalive-guard.keep-alive-seconds": "90", "keepalive-guard.request-timeout-seconds": "25"},
+    )
+    assert server.request_timeout is not None and server.request_timeout.seconds == 25
+
+
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        (None, "sets neither command nor entryPoint"),
+        (
+            ["./bin/server", "--port", "8000"],
+            "`./bin/server --port 8000` is not a server keepalive-guard recognises",
+        ),
+        (["python", "app.py"], "is not a server keepalive-guard recognises"),
+    ],
+)
+def test_unrecognised_commands_are_unknown_with_a_reason(
+    tmp_path: Path, command: list[str] | None, says: str
+) -> None:
+    server = server_of(tmp_path, command=command)
+    assert server.keep_alive.mode is Mode.UNKNOWN
+    assert says in server.keep_alive.evidence.says
+    assert "keepalive-guard.keep-alive-seconds" in server.remedy

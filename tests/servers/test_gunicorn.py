@@ -1,0 +1,180 @@
+"""gunicorn's keep-alive depends on its worker class; these are its real semantics, through real HCL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from policies.servers.base import Mode
+from tests.helpers import scan_tree, server_of, service_tf
+
+
+@pytest.mark.parametrize(
+    ("command", "environment", "mode", "seconds", "detail"),
+    [
+        # the sync worker (default) sends Connection: close: no idle connection to race
+        (["gunicorn", "app:app"], None, Mode.NO_KEEP_ALIVE, None, "sync worker"),
+        (
+            ["gunicorn", "-k", "sync", "--keep-alive", "75", "app:app"],
+            None,
+            Mode.NO_KEEP_ALIVE,
+            None,
+            "sync worker",
+        ),
+        # --threads > 1 turns sync into gthread, which keeps connections for --keep-alive (default 2)
+        (["gunicorn", "--threads", "4", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "gthread worker"),
+        (
+            ["gunicorn", "--threads=4", "--keep-alive=75", "app:app"],
+            None,
+            Mode.IDLE_TIMEOUT,
+            75,
+            "gthread worker",
+        ),
+        (["gunicorn", "-k", "gthread", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "gthread worker"),
+        (
+            ["gunicorn", "-k", "gevent", "--keep-alive", "30", "app:app"],
+            None,
+            Mode.IDLE_TIMEOUT,
+            30,
+            "gevent worker",
+        ),
+        (["gunicorn", "--worker-class=eventlet", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "eventlet worker"),
+        (["gunicorn", "-k", "asgi", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "asgi worker"),
+        # UvicornWorker takes gunicorn's keepalive, not uvicorn's 5 s default
+        (
+            ["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "app:app"],
+            None,
+            Mode.IDLE_TIMEOUT,
+            2,
+            "UvicornWorker",
+        ),
+        (
+            ["gunicorn", "-k", "uvicorn_worker.UvicornWorker", "--keep-alive", "90", "app:app"],
+            None,
+            Mode.IDLE_TIMEOUT,
+            90,
+            "UvicornWorker",
+        ),
+        # --keep-alive 0: native workers send Connection: close; the uvicorn worker closes at once, unannounced
+        (
+            ["gunicorn", "-k", "gthread", "--keep-alive", "0", "app:app"],
+            None,
+            Mode.NO_KEEP_ALIVE,
+            None,
+            "gthread",
+        ),
+        (
+            ["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "--keep-alive", "0", "app:app"],
+            None,
+            Mode.IDLE_TIMEOUT,
+            0,
+            "UvicornWorker",
+        ),
+        # tornado: gunicorn's keepalive only switches keep-alive on; Tornado's own idle timeout applies
+        (["gunicorn", "-k", "tornado", "app:app"], None, Mode.IDLE_TIMEOUT, 3600, "tornado worker"),
+        (["gunicorn", "-k", "ginterpreter", "app:app"], None, Mode.NO_KEEP_ALIVE, None, "ginterpreter"),
+        (["gunicorn", "-k", "gevent_pywsgi", "app:app"], None, Mode.UNKNOWN, None, "gevent_pywsgi"),
+        (["gunicorn", "-k", "egg:gunicorn#gthread", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "gthread worker"),
+        (["gunicorn", "-k", "myproject.workers.Custom", "app:app"], None, Mode.UNKNOWN, None, ""),
+        # GUNICORN_CMD_ARGS is read; the command line overrides it
+        (
+            ["gunicorn", "app:app"],
+            {"GUNICORN_CMD_ARGS": "--threads 2 --keep-alive 10"},
+            Mode.IDLE_TIMEOUT,
+            10,
+            "gthread",
+        ),
+        (
+            ["gunicorn", "--keep-alive", "70", "app:app"],
+            {"GUNICORN_CMD_ARGS": "-k gevent --keep-alive 10"},
+            Mode.IDLE_TIMEOUT,
+            70,
+            "gevent",
+        ),
+        # repeated flags: the last one wins, as in gunicorn's argparse
+        (
+            ["gunicorn", "-k", "gevent", "--keep-alive", "10", "--keep-alive", "80", "app:app"],
+            None,
+            Mode.IDLE_TIMEOUT,
+            80,
+            "gevent",
+        ),
+        # a config file may set what the command line does not
+        (["gunicorn", "-c", "gunicorn.conf.py", "app:app"], None, Mode.UNKNOWN, None, ""),
+        (
+            ["gunicorn", "-c", "gunicorn.conf.py", "-k", "gthread", "--keep-alive", "75", "app:app"],
+            None,
+            Mode.IDLE_TIMEOUT,
+            75,
+            "gthread",
+        ),
+        # wrappers and python -m
+        (["python", "-m", "gunicorn", "--threads", "8", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "gthread"),
+        (["ddtrace-run", "gunicorn", "-k", "gevent", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "gevent"),
+        (
+            ["/usr/bin/tini", "--", "gunicorn", "-k", "gthread", "app:app"],
+            None,
+            Mode.IDLE_TIMEOUT,
+            2,
+            "gthread",
+        ),
+    ],
+)
+def test_keep_alive_by_worker_class(
+    tmp_path: Path,
+    command: list[str],
+    environment: dict[str, str] | None,
+    mode: Mode,
+    seconds: float | None,
+    detail: str,
+) -> None:
+    server = server_of(tmp_path, command=command, environment=environment)
+    assert server.name == "gunicorn"
+    assert server.keep_alive.mode is mode, server.keep_alive.evidence
+    assert server.keep_alive.seconds == seconds
+    assert detail in server.detail
+
+
+def test_sync_worker_timeout_bounds_requests(tmp_path: Path) -> None:
+    server = server_of(tmp_path, command=["gunicorn", "--timeout", "120", "app:app"])
+    assert server.request_timeout is not None and server.request_timeout.seconds == 120
+    assert "--timeout 120" in server.request_timeout.evidence.says
+
+
+def test_sync_worker_default_timeout_is_30(tmp_path: Path) -> None:
+    server = server_of(tmp_path, command=["gunicorn", "app:app"])
+    assert server.request_timeout is not None and server.request_timeout.seconds == 30
+
+
+@pytest.mark.parametrize(
+    "command", [["gunicorn", "-k", "gthread", "-t", "120", "app:app"], ["gunicorn", "-t", "0", "app:app"]]
+)
+def test_timeout_is_no_request_bound_outside_the_sync_worker_or_when_off(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # gunicorn#2111: for other workers --timeout only means the worker process is alive
+    assert server_of(tmp_path, command=command).request_timeout is None
+
+
+def test_evidence_cites_default_and_source(tmp_path: Path) -> None:
+    server = server_of(tmp_path, command=["gunicorn", "--threads", "4", "app:app"])
+    assert server.keep_alive.evidence.says == "no --keep-alive given: gunicorn's default is 2 s"
+    assert server.keep_alive.evidence.source == "https://docs.gunicorn.org/en/stable/settings.html#keepalive"
+    assert server.detail == "gthread worker, because of `--threads 4`"
+
+
+def test_remedy_names_the_flag_as_written(tmp_path: Path) -> None:
+    server = server_of(tmp_path, command=["gunicorn", "-k", "gthread", "--keep-alive=5", "app:app"])
+    assert server.remedy == "change `--keep-alive=5` to `--keep-alive {seconds}` in the gunicorn command"
+
+
+def test_unknown_env_args_make_the_setting_unknown(tmp_path: Path) -> None:
+    tf = 'variable "args" {}\n'
+    main = service_tf(command=["gunicorn", "app:app"]).replace(
+        "image = ", 'environment = [{ name = "GUNICORN_CMD_ARGS", value = var.args }]\n      image = '
+    )
+    result = scan_tree(tmp_path, {"main.tf": main + tf})
+    server = result.targets[0].server
+    assert server is not None and server.keep_alive.mode is Mode.UNKNOWN
+    assert "GUNICORN_CMD_ARGS is not known" in server.keep_alive.evidence.says

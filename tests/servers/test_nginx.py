@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import server_of
+
+
+@pytest.mark.parametrize(
+    ("image", "command", "seconds"),
+    [
+        ("nginx:1.27-alpine", ["nginx", "-g", "daemon off;"], 65),  # the official image's nginx.conf
+        ("public.ecr.aws/nginx/nginx:stable", ["nginx", "-g", "daemon off;"], 65),
+        ("nginxinc/nginx-unprivileged:1.27", ["nginx", "-g", "daemon off;"], 65),
+        ("nginx:1.27", ["nginx", "-c", "/etc/nginx/custom.conf", "-g", "daemon off;"], 75),
+        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/edge:7", ["nginx", "-g", "daemon off;"], 75),
+    ],
+)
+def test_nginx_keep_alive(tmp_path: Path, image: str, command: list[str], seconds: int) -> None:
+    server = server_of(tmp_path, command=command, image=image)
+    assert server.name == "nginx"
+    assert server.keep_alive.seconds == seconds
+    assert "keepalive_timeout" in server.keep_alive.evidence.says
