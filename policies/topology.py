@@ -90,11 +90,15 @@ _LOAD_BALANCER_ARN = re.compile(r":loadbalancer/(?:app|net|gwy)/([^/]+)/")
 _TASK_DEFINITION = re.compile(r"(?:task-definition/)?([A-Za-z0-9_-]+)(?::\d+)?$")
 
 
+_INSTANCE = re.compile(r"\[[^\]]*\]$")
+
+
 class _Index:
-    """Resources of one unit, by address; lookups by name or ARN span all units."""
+    """Resources by unit and address (and by the address of their un-indexed resource), for linking."""
 
     def __init__(self, inventory: Inventory):
-        self.by_unit: dict[tuple[str, str], list[object]] = defaultdict(list)
+        self.by_address: dict[tuple[str, str], list[object]] = defaultdict(list)
+        self.by_base: dict[tuple[str, str], list[object]] = defaultdict(list)
         for collection in (
             inventory.load_balancers,
             inventory.listeners,
@@ -103,22 +107,19 @@ class _Index:
             inventory.task_definitions,
         ):
             for item in collection:
-                self.by_unit[(item.id.unit, item.id.address)].append(item)
-        self.inventory = inventory
+                self.by_address[(item.id.unit, item.id.address)].append(item)
+                base = _INSTANCE.sub("", item.id.address)
+                if base != item.id.address:
+                    self.by_base[(item.id.unit, base)].append(item)
 
     def resolve(self, link: Link | None, unit: str, kind: type[R], candidates: Sequence[R]) -> list[R]:
         if link is None:
             return []
         found: list[R] = []
         for ref in sorted(link.refs):
-            exact = [item for item in self.by_unit.get((unit, ref), []) if isinstance(item, kind)]
-            if exact:
-                found.extend(exact)
-                continue
-            # a reference to a counted resource as a whole (aws_lb_target_group.app) matches its instances
-            found.extend(
-                item for item in candidates if item.id.unit == unit and item.id.address.startswith(ref + "[")
-            )
+            # an exact address, else a reference to a counted resource as a whole matches its instances
+            matches = self.by_address.get((unit, ref)) or self.by_base.get((unit, ref), [])
+            found.extend(item for item in matches if isinstance(item, kind))
         if not found and link.literal is not None:
             found.extend(_by_literal(link.literal, kind, candidates))
         return list(dict.fromkeys(found))
@@ -196,6 +197,59 @@ class _Linker:
         self.not_checked: dict[ResourceId, str] = {}  # target groups behind a load balancer that is skipped
         self.listeners = [item for item in inventory.listeners if not item.is_rule]
         self.rules = [item for item in inventory.listeners if item.is_rule]
+        # Every link is resolved once, here; the walk below only looks relations up.
+        self.balancers_of: dict[ResourceId, list[LoadBalancer]] = {}
+        self.listeners_of: dict[ResourceId, list[Listener]] = defaultdict(list)  # of a load balancer
+        for listener in self.listeners:
+            balancers = self.index.resolve(
+                listener.load_balancer, listener.id.unit, LoadBalancer, inventory.load_balancers
+            )
+            self.balancers_of[listener.id] = balancers
+            for balancer in balancers:
+                self.listeners_of[balancer.id].append(listener)
+        self.parents_of: dict[ResourceId, list[Listener]] = {}  # the listener of a rule
+        self.rules_of: dict[ResourceId, list[Listener]] = defaultdict(list)
+        for rule in self.rules:
+            parents = self.index.resolve(rule.load_balancer, rule.id.unit, Listener, self.listeners)
+            self.parents_of[rule.id] = parents
+            for parent in parents:
+                self.rules_of[parent.id].append(rule)
+        self.attached_to: dict[ResourceId, list[tuple[Service, ServiceAttachment]]] = defaultdict(list)
+        self.unattached: list[tuple[Service, ServiceAttachment, str, Location | None]] = []
+        for service in inventory.services:
+            for attachment in service.attachments:
+                self.attach(service, attachment)
+        self.registered_in: dict[ResourceId, list[Registration]] = defaultdict(list)
+        for registration in inventory.registrations:
+            targets: list[TargetGroup | LoadBalancer] = [
+                *self.index.resolve(
+                    registration.target, registration.id.unit, TargetGroup, inventory.target_groups
+                ),
+                *self.index.resolve(
+                    registration.target, registration.id.unit, LoadBalancer, inventory.load_balancers
+                ),
+            ]
+            for target in targets:
+                self.registered_in[target.id].append(registration)
+
+    def attach(self, service: Service, attachment: ServiceAttachment) -> None:
+        unit, inventory = service.id.unit, self.inventory
+        if attachment.target_group is not None:
+            link, what = attachment.target_group, f"the target group of {service.id}"
+            targets: list[TargetGroup | LoadBalancer] = list(
+                self.index.resolve(link, unit, TargetGroup, inventory.target_groups)
+            )
+        elif attachment.load_balancer_name is not None:
+            link, what = attachment.load_balancer_name, f"the Classic ELB of {service.id}"
+            targets = list(self.index.resolve(link, unit, LoadBalancer, inventory.load_balancers))
+        else:
+            return
+        for target in targets:
+            self.attached_to[target.id].append((service, attachment))
+        if not targets:
+            self.unattached.append(
+                (service, attachment, _unfollowed(link, what), link.location or attachment.location)
+            )
 
     def add(self, chain: Chain) -> None:
         existing = self.chains.get(chain.key)
@@ -234,10 +288,10 @@ class _Linker:
         for balancer in self.inventory.load_balancers:
             self.load_balancer(balancer)
         for listener in self.listeners:
-            if not self.load_balancers_of(listener):
+            if not self.balancers_of[listener.id]:
                 self.front_without_load_balancer(listener, self.routes(listener))
         for rule in self.rules:
-            if not self.listener_of(rule):
+            if not self.parents_of[rule.id]:
                 self.front_without_load_balancer(rule, [rule])
         for group in self.inventory.target_groups:
             self.target_group(group)
@@ -261,7 +315,7 @@ class _Linker:
             for back in self.backs(balancer):
                 self.add(Chain(unit, balancer, **back.__dict__))
             return
-        own = [listener for listener in self.listeners if balancer in self.load_balancers_of(listener)]
+        own = self.listeners_of.get(balancer.id, [])
         if kind in (LoadBalancerKind.NETWORK, LoadBalancerKind.GATEWAY):
             reason = f"{kind.value} load balancer: it passes TCP connections through and keeps no pool of idle HTTP connections"
             self.skipped.append(Skipped(balancer.id, reason))
@@ -341,43 +395,20 @@ class _Linker:
 
     def backs(self, target: TargetGroup | LoadBalancer) -> list[_Back]:
         """What receives the traffic of a target group (or Classic ELB): containers, or other targets."""
-        backs: list[_Back] = []
-        for service in self.inventory.services:
-            for attachment in service.attachments:
-                if target in self.attached(attachment, service.id.unit, type(target)):
-                    backs.append(self.container_of(service, attachment))
-        for registration in self.inventory.registrations:
-            if target in self.registered(registration, type(target)):
-                gap = (
-                    f"its targets are {registration.kind.value} targets registered by {registration.id}: "
-                    "the server running on them is not visible in the scanned files"
-                )
-                backs.append(_Back(registration=registration, gap=gap, gap_location=registration.id.location))
+        backs = [
+            self.container_of(service, attachment)
+            for service, attachment in self.attached_to.get(target.id, [])
+        ]
+        for registration in self.registered_in.get(target.id, []):
+            gap = (
+                f"its targets are {registration.kind.value} targets registered by {registration.id}: "
+                "the server running on them is not visible in the scanned files"
+            )
+            backs.append(_Back(registration=registration, gap=gap, gap_location=registration.id.location))
         if not backs:
             gap = f"nothing in the scanned files registers targets in {target.id} (no ECS service names it)"
             backs.append(_Back(gap=gap, gap_location=target.id.location))
         return backs
-
-    def attached(self, attachment: ServiceAttachment, unit: str, kind: type) -> list[object]:
-        if kind is TargetGroup:
-            return list(
-                self.index.resolve(attachment.target_group, unit, TargetGroup, self.inventory.target_groups)
-            )
-        return list(
-            self.index.resolve(
-                attachment.load_balancer_name, unit, LoadBalancer, self.inventory.load_balancers
-            )
-        )
-
-    def registered(self, registration: Registration, kind: type) -> list[object]:
-        unit = registration.id.unit
-        if kind is TargetGroup:
-            return list(
-                self.index.resolve(registration.target, unit, TargetGroup, self.inventory.target_groups)
-            )
-        return list(
-            self.index.resolve(registration.target, unit, LoadBalancer, self.inventory.load_balancers)
-        )
 
     def container_of(self, service: Service, attachment: ServiceAttachment) -> _Back:
         unit = service.id.unit
@@ -409,24 +440,10 @@ class _Linker:
 
     def services_without_target_group(self) -> None:
         """Services attached to a target group or Classic ELB that is not in the scanned files."""
-        for service in self.inventory.services:
-            for attachment in service.attachments:
-                unit = service.id.unit
-                if attachment.target_group is not None:
-                    if self.attached(attachment, unit, TargetGroup):
-                        continue
-                    gap = _unfollowed(attachment.target_group, f"the target group of {service.id}")
-                    location = attachment.target_group.location
-                elif attachment.load_balancer_name is not None:
-                    if self.attached(attachment, unit, LoadBalancer):
-                        continue
-                    gap = _unfollowed(attachment.load_balancer_name, f"the Classic ELB of {service.id}")
-                    location = attachment.load_balancer_name.location
-                else:
-                    continue
-                back = self.container_of(service, attachment)
-                chain = Chain(unit, None, **back.__dict__)
-                self.add(replace(chain, gap=gap, gap_location=location or attachment.location))
+        for service, attachment, gap, location in self.unattached:
+            back = self.container_of(service, attachment)
+            chain = Chain(service.id.unit, None, **back.__dict__)
+            self.add(replace(chain, gap=gap, gap_location=location))
 
 
 def link(inventory: Inventory) -> Topology:
