@@ -212,3 +212,53 @@ def test_dynamic_blocks_expand() -> None:
     assert str(target.chain.target_group.id) == 'aws_lb_target_group.this["web"]'  # type: ignore[union-attr]
     assert target.chain.container is not None and target.chain.container.name == "web"
     assert target.chain.attachment is not None and target.chain.attachment.container_port.value == 8000
+
+
+def test_tfvars_json_and_typed_cli_values(tmp_path: Path) -> None:
+    tf = '''
+variable "idle" { type = number }
+variable "sizes" { type = list(number) }
+variable "name" { type = string }
+resource "aws_lb" "web" {
+  name         = var.name
+  idle_timeout = var.idle + var.sizes[1]
+}
+'''
+    (tmp_path / "main.tf").write_text(tf)
+    (tmp_path / "terraform.tfvars.json").write_text('{"idle": 20, "sizes": [1, 2]}')
+    (tmp_path / "x.auto.tfvars.json").write_text('{"idle": 40}')
+    inventory = load([tmp_path], LoadOptions(variables=(("sizes", "[5, 10]"), ("name", "[not, a, list]"))))
+    (balancer,) = inventory.load_balancers
+    assert balancer.idle_timeout.value == 50  # 40 from *.auto.tfvars.json + 10 from the typed --var
+    assert balancer.name == "[not, a, list]"  # a string variable takes --var text as it is
+
+
+def test_nullable_false_falls_back_to_the_default(tmp_path: Path) -> None:
+    tf = '''
+module "svc" {
+  source = "./svc"
+  idle   = null
+}
+'''
+    child = '''
+variable "idle" {
+  type     = number
+  default  = 45
+  nullable = false
+}
+resource "aws_lb" "web" {
+  idle_timeout = var.idle
+}
+'''
+    (tmp_path / "main.tf").write_text(tf)
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "main.tf").write_text(child)
+    (balancer,) = load([tmp_path]).load_balancers
+    assert str(balancer.id) == "module.svc.aws_lb.web"
+    assert balancer.idle_timeout.value == 45
+
+
+def test_a_tf_file_stands_for_its_module_directory() -> None:
+    result = scan([TERRAFORM / "variables" / "main.tf"])
+    assert rules_of(result) == ["KA001"]
+    assert any(path.endswith("variables.tf") for path in result.inputs)
