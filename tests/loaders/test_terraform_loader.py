@@ -215,7 +215,7 @@ def test_dynamic_blocks_expand() -> None:
 
 
 def test_tfvars_json_and_typed_cli_values(tmp_path: Path) -> None:
-    tf = '''
+    tf = """
 variable "idle" { type = number }
 variable "sizes" { type = list(number) }
 variable "name" { type = string }
@@ -223,7 +223,7 @@ resource "aws_lb" "web" {
   name         = var.name
   idle_timeout = var.idle + var.sizes[1]
 }
-'''
+"""
     (tmp_path / "main.tf").write_text(tf)
     (tmp_path / "terraform.tfvars.json").write_text('{"idle": 20, "sizes": [1, 2]}')
     (tmp_path / "x.auto.tfvars.json").write_text('{"idle": 40}')
@@ -234,13 +234,13 @@ resource "aws_lb" "web" {
 
 
 def test_nullable_false_falls_back_to_the_default(tmp_path: Path) -> None:
-    tf = '''
+    tf = """
 module "svc" {
   source = "./svc"
   idle   = null
 }
-'''
-    child = '''
+"""
+    child = """
 variable "idle" {
   type     = number
   default  = 45
@@ -249,7 +249,7 @@ variable "idle" {
 resource "aws_lb" "web" {
   idle_timeout = var.idle
 }
-'''
+"""
     (tmp_path / "main.tf").write_text(tf)
     (tmp_path / "svc").mkdir()
     (tmp_path / "svc" / "main.tf").write_text(child)
@@ -262,3 +262,9 @@ def test_a_tf_file_stands_for_its_module_directory() -> None:
     result = scan([TERRAFORM / "variables" / "main.tf"])
     assert rules_of(result) == ["KA001"]
     assert any(path.endswith("variables.tf") for path in result.inputs)
+
+
+def test_huge_count_is_bounded(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text('resource "aws_lb" "many" {\n  count = 1000000000\n}\n')
+    balancers = load([tmp_path]).load_balancers
+    assert len(balancers) == 64 and str(balancers[-1].id) == "aws_lb.many[63]"

@@ -43,6 +43,7 @@ from policies.loaders.terraform.values import (
     ResourceRef,
     Text,
     Unknown,
+    all_refs,
     known,
     to_bool,
     to_number,
@@ -159,8 +160,6 @@ class Loader:
         if directory not in self.modules:
             files = []
             for path in sorted(directory.glob("*.tf")):
-                if not path.is_file() and not path.is_dir():
-                    continue
                 config = parse_file(path, shown_path(path))
                 self.read_files.append(config.path)
                 if config.error is not None:
@@ -172,45 +171,53 @@ class Loader:
         return self.modules[directory]
 
 
-def expansions(block: Block, env: Env, what: str) -> list[tuple[str, dict[str, Any], str]]:
-    """The instances `count`/`for_each` create: (address suffix, names bound inside, note)."""
+def expansions(block: Block, env: Env, what: str) -> list[tuple[str, dict[str, Any]]]:
+    """The instances `count`/`for_each` create: (address suffix, names bound inside each).
+
+    When the count or the collection is unknown the block is checked as one instance whose
+    `count.index` / `each` are unknown (with the reason), rather than not at all."""
     if "count" in block.attributes:
         value = evaluate(block.attributes["count"].node, env)
-        if isinstance(value, Unknown):
-            note = f"count of {what} is unknown ({value.reason}); checked as one instance"
-            return [("", {"count": Obj({"index": Unknown(note)}.items())}, note)]
         try:
-            count = to_number(value)
-        except EvalError:
-            count = None
-        if not isinstance(count, int) or count < 0:
-            return [("", {"count": Obj({"index": Unknown("count is not a whole number")}.items())}, "")]
-        return [(f"[{index}]", {"count": Obj({"index": index}.items())}, "") for index in range(count)][
-            :MAX_INSTANCES
+            count = value if isinstance(value, Unknown) else to_number(value)
+        except EvalError as error:
+            count = Unknown(f"count of {what} is not a number: {error}")
+        if isinstance(count, Unknown) or not isinstance(count, int) or count < 0:
+            reason = count.reason if isinstance(count, Unknown) else f"count of {what} is not a whole number"
+            return [
+                ("", {"count": Obj({"index": Unknown(f"count of {what} is unknown ({reason})")}.items())})
+            ]
+        return [
+            (f"[{index}]", {"count": Obj({"index": index}.items())})
+            for index in range(min(count, MAX_INSTANCES))
         ]
     if "for_each" in block.attributes:
         value = evaluate(block.attributes["for_each"].node, env)
-        if isinstance(value, Unknown) or not isinstance(value, (dict, list)):
-            reason = value.reason if isinstance(value, Unknown) else "for_each is not a map or set"
-            note = f"for_each of {what} is unknown ({reason}); checked as one instance"
-            each = Obj({"key": Unknown(note), "value": Unknown(note)}.items())
-            return [("", {"each": each}, note)]
-        items: list[tuple[str, Any]] = []
-        if isinstance(value, dict):
-            items = [(key, value[key]) for key in sorted(value)]
-        else:
-            for item in value:
-                text = to_string(item) if not isinstance(item, (Unknown, dict, list)) else None
-                if text is None:
-                    note = f"for_each of {what} holds unknown keys; checked as one instance"
-                    each = Obj({"key": Unknown(note), "value": Unknown(note)}.items())
-                    return [("", {"each": each}, note)]
-                items.append((text, text))
+        keys = _for_each_items(value)
+        if isinstance(keys, Unknown):
+            unknown = Unknown(f"for_each of {what} is unknown ({keys.reason})", keys.refs)
+            return [("", {"each": Obj({"key": unknown, "value": unknown}.items())})]
         return [
-            (f'["{key}"]', {"each": Obj({"key": key, "value": item}.items())}, "")
-            for key, item in items[:MAX_INSTANCES]
+            (f'["{key}"]', {"each": Obj({"key": key, "value": item}.items())})
+            for key, item in keys[:MAX_INSTANCES]
         ]
-    return [("", {}, "")]
+    return [("", {})]
+
+
+def _for_each_items(value: Any) -> list[tuple[str, Any]] | Unknown:
+    if isinstance(value, Unknown):
+        return value
+    if isinstance(value, dict):
+        return [(key, value[key]) for key in sorted(value)]
+    if not isinstance(value, list):
+        return Unknown("for_each is not a map or a set")
+    items = []
+    for item in value:
+        text = None if isinstance(item, (Unknown, dict, list, ResourceRef)) else to_string(item)
+        if text is None:
+            return Unknown("for_each holds keys that are not known strings", all_refs(item))
+        items.append((text, text))
+    return items
 
 
 class ModuleInstance:
@@ -315,16 +322,16 @@ class ModuleInstance:
 
     # --- resources and data -----------------------------------------------------------------------
 
-    def instances(self, block: Block) -> list[tuple[str, Env, str]]:
-        """(local address, evaluation environment, note) of each instance of a resource block."""
+    def instances(self, block: Block) -> list[tuple[str, Env]]:
+        """(local address, evaluation environment) of each instance of a resource block."""
         kind = "data." if block.type == "data" else ""
         base = f"{kind}{block.labels[0]}.{block.labels[1]}"
-        found: list[tuple[str, Env, str]] = self._memo(
+        found: list[tuple[str, Env]] = self._memo(
             "instances",
             base,
             lambda: [
-                (base + suffix, self.env(block, names), note)
-                for suffix, names, note in expansions(block, self.env(block), self.qualify(base))
+                (base + suffix, self.env(block, names))
+                for suffix, names in expansions(block, self.env(block), self.qualify(base))
             ],
         )
         return found
@@ -334,7 +341,7 @@ class ModuleInstance:
         if block is None:
             raise EvalError(f"reference to undeclared resource {resource_type}.{name}")
         local_address = f"{resource_type}.{name}"
-        expanded = tuple(self.qualify(address) for address, _, _ in self.instances(block))
+        expanded = tuple(self.qualify(address) for address, _ in self.instances(block))
         if expanded == (self.qualify(local_address),):
             expanded = ()
         return ResourceRef(self.qualify(local_address), expanded)
@@ -369,7 +376,7 @@ class ModuleInstance:
         key = f"{self.key}.{call}" if self.key else call
         directory = self._source_directory(source, key)
         result: list[tuple[str, ModuleInstance | None]] = []
-        for suffix, names, _note in expansions(block, self.env(block), base):
+        for suffix, names in expansions(block, self.env(block), base):
             address = base + suffix
             if directory is None:
                 reason = (

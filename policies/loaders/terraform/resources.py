@@ -465,7 +465,7 @@ def read_resources(instance: ModuleInstance, out: Collected) -> None:
         reader = READERS.get(resource_type)
         if reader is None:
             continue
-        for address, env, _note in instance.instances(block):
+        for address, env in instance.instances(block):
             reader(Found(instance, block, address, env), out)
     for call in instance.module.calls:
         for _address, child in instance.children(call):
