@@ -182,6 +182,8 @@ class Container:
     command: Setting[tuple[str, ...]] | None
     environment: tuple[tuple[str, Setting[str]], ...] = ()
     docker_labels: tuple[tuple[str, Setting[str]], ...] = ()
+    # `environmentFiles` (S3 objects): any variable not set above may be set there.
+    environment_files: tuple[str, ...] = ()
 
     def env(self) -> dict[str, Setting[str]]:
         return dict(self.environment)

@@ -101,6 +101,17 @@ def _labels(container: dict[str, Any], here: Location) -> tuple[tuple[str, Setti
     )
 
 
+def _environment_files(container: dict[str, Any]) -> tuple[str, ...]:
+    _, files = _field(container, "environmentFiles")
+    if not isinstance(files, list):
+        return ()
+    found = []
+    for entry in files:
+        value = _field(entry, "value")[1] if isinstance(entry, dict) else None
+        found.append(value if isinstance(value, str) else "(an environment file)")
+    return tuple(found)
+
+
 def read_containers(definitions: Any, fallback: Location) -> tuple[tuple[Container, ...] | None, str]:
     """Containers of a task definition, or (None, why) when the definitions are not readable."""
     if isinstance(definitions, Unknown):
@@ -132,6 +143,7 @@ def read_containers(definitions: Any, fallback: Location) -> tuple[tuple[Contain
                 command=_argv(container, "command", here),
                 environment=_pairs(container, here),
                 docker_labels=_labels(container, here),
+                environment_files=_environment_files(container),
             )
         )
     return tuple(containers), ""

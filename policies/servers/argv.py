@@ -9,7 +9,7 @@ command the container runs, in order: the caller decides which one is the server
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from policies.model import UNKNOWN_PART, Container, Location, Setting, show
@@ -23,13 +23,16 @@ MAX_DEPTH = 8  # shells inside shells inside shells: deeper is not a real comman
 
 
 class _Lexer:
-    """Split a shell script into simple commands of words, expanding parameters from `env`."""
+    """Split a shell script into simple commands of words, expanding parameters from `env`.
+
+    Commands are produced one at a time (`commands()`), and `env` is read when a command is lexed, so
+    a caller that updates `env` between commands sees `A=1; run $A` expand as a shell would."""
 
     def __init__(self, script: str, env: Mapping[str, Setting[str]], positional: tuple[str, ...]):
         self.script = script
         self.env = env
         self.positional = positional
-        self.commands: list[list[str]] = []
+        self.finished: list[list[str]] = []
         self.words: list[str] = []
         self.word: list[str] | None = None  # None: between words
         self.position = 0
@@ -42,7 +45,7 @@ class _Lexer:
     def end_command(self) -> None:
         self.end_word()
         if self.words:
-            self.commands.append(self.words)
+            self.finished.append(self.words)
         self.words = []
 
     def add(self, text: str) -> None:
@@ -147,9 +150,11 @@ class _Lexer:
             return word if known else ""
         return self.variable(name)
 
-    def run(self) -> list[list[str]]:
+    def commands(self) -> Iterator[list[str]]:
         script = self.script
         while self.position < len(script):
+            if self.finished:
+                yield self.finished.pop(0)
             char = script[self.position]
             if char == "'":
                 end = script.find("'", self.position + 1)
@@ -184,7 +189,7 @@ class _Lexer:
                 self.add(char)
                 self.position += 1
         self.end_command()
-        return self.commands
+        yield from self.finished
 
     def double_quoted(self) -> None:
         script = self.script
@@ -228,7 +233,7 @@ def split_script(
     script: str, env: Mapping[str, Setting[str]], positional: tuple[str, ...] = ()
 ) -> list[list[str]]:
     """The simple commands of a shell script, with parameters expanded from `env`."""
-    return _Lexer(script, env, positional).run()
+    return list(_Lexer(script, env, positional).commands())
 
 
 def _skip_options(args: list[str], with_values: frozenset[str] = frozenset()) -> list[str]:
@@ -250,7 +255,7 @@ def _after_double_dash(args: list[str]) -> list[str]:
 
 _TINI_VALUES = frozenset({"-e", "-p"})
 _DUMB_INIT_VALUES = frozenset({"-r", "--rewrite"})
-_PYTHON_VALUES = frozenset({"-X", "-W", "-c"})
+_PYTHON_VALUES = frozenset({"-X", "-W"})
 _UV_VALUES = frozenset(
     {
         "--with",
@@ -332,6 +337,8 @@ def _skip_python_options(args: list[str]) -> list[str]:
             return args[index:]
         if arg.startswith("-m"):
             return ["-m", arg[2:], *args[index + 1 :]]
+        if arg.startswith("-c"):
+            return []  # python -c CODE: the code runs, and what follows are its arguments
         index += 2 if arg in _PYTHON_VALUES else 1
     return []
 
@@ -367,7 +374,7 @@ def _shell_script(words: list[str]) -> tuple[str, tuple[str, ...]] | None:
 def _simple_commands(
     words: list[str], env: dict[str, Setting[str]], location: Location, depth: int = 0
 ) -> list[tuple[list[str], dict[str, Setting[str]]]]:
-    """Every simple command `words` runs, each with its environment."""
+    """Every simple command `words` runs, each with the environment it runs with."""
     program, assignments = unwrap(words)
     env = dict(env)
     for name, value in assignments.items():
@@ -376,15 +383,23 @@ def _simple_commands(
     if script is None or depth >= MAX_DEPTH:
         return [(program, env)] if program else []
     text, positional = script
+    # A shell expands its own variables (`A=1; run $A`), but only exported ones reach a program.
+    variables, exported = dict(env), dict(env)
     found: list[tuple[list[str], dict[str, Setting[str]]]] = []
-    for command in split_script(text, env, positional):
-        if command[0] == "export":
-            for assignment in command[1:]:
-                match = _ASSIGNMENT.fullmatch(assignment)
+    for command in _Lexer(text, variables, positional).commands():
+        if command[0] == "export" or all(_ASSIGNMENT.fullmatch(word) for word in command):
+            export = command[0] == "export"
+            for word in command[1:] if export else command:
+                match = _ASSIGNMENT.fullmatch(word)
+                name = match.group(1) if match else word
                 if match:
-                    env[match.group(1)] = Setting(match.group(2), location, note="exported in the command")
+                    variables[name] = Setting(
+                        match.group(2), location, note=f"{name}={show(match.group(2))} in the command"
+                    )
+                if (export or name in exported) and name in variables:
+                    exported[name] = variables[name]
             continue
-        found.extend(_simple_commands(command, env, location, depth + 1))
+        found.extend(_simple_commands(command, exported, location, depth + 1))
     return found
 
 
@@ -410,7 +425,9 @@ def invocations(container: Container) -> tuple[list[Invocation], str]:
     env = container.env()
     found = []
     for argv, command_env in _simple_commands(words, env, location):
-        found.append(Invocation(tuple(argv), command_env, location, container.image, text))
+        found.append(
+            Invocation(tuple(argv), command_env, location, container.image, text, container.environment_files)
+        )
     return found, "" if found else f"the command `{show(text)}` runs nothing"
 
 

@@ -82,6 +82,16 @@ class Invocation:
     location: Location  # where the command is written
     image: Setting[str]
     command_text: str  # the whole command as written, for messages
+    environment_files: tuple[str, ...] = ()
+
+    def env_value(self, name: str) -> Setting[str] | None:
+        """The variable `name` as the server sees it: None when surely unset, unknown when it may come
+        from an environment file."""
+        setting = self.env.get(name)
+        if setting is None and self.environment_files:
+            files = ", ".join(self.environment_files)
+            return Setting.unknown(self.location, f"{name} may be set in the environment file {files}")
+        return setting
 
     @property
     def program(self) -> str:

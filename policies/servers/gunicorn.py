@@ -2,8 +2,10 @@
 
 The sync worker (the default) answers every request with `Connection: close`, so it never holds an
 idle connection; `--threads` > 1 silently turns it into gthread. gthread, gevent, eventlet, asgi and
-uvicorn's gunicorn workers close idle connections after `keepalive` (default 2 s). For the sync worker
-only, `--timeout` also bounds how long one request may run.
+uvicorn's gunicorn workers close idle connections after `keepalive` (default 2 s); the tornado worker
+leaves them to Tornado (3600 s). For the sync worker only, `--timeout` also bounds how long one request
+may run. Settings come from the command line, GUNICORN_CMD_ARGS and a config file (`-c`, or
+./gunicorn.conf.py when present); what is not visible is said so.
 """
 
 from __future__ import annotations
@@ -17,17 +19,18 @@ from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, R
 
 NAME = "gunicorn"
 _SETTINGS = "https://docs.gunicorn.org/en/stable/settings.html"
-# gunicorn/config.py, class Keepalive: default = 2 (unchanged from 19.0 to 26.1.0).
+# gunicorn/config.py, class Keepalive: default = 2 (unchanged from 19.0 to 27.0).
 KEEPALIVE_DEFAULT = 2
 # gunicorn/config.py, class Timeout: default = 30.
 TIMEOUT_DEFAULT = 30
 _SYNC_SOURCE = "https://github.com/benoitc/gunicorn/blob/master/gunicorn/workers/sync.py"
-# gunicorn/workers/gtornado.py only switches keep-alive on or off; Tornado's HTTPServer then closes idle
-# connections after idle_connection_timeout, default 3600 s (tornado/httpserver.py).
+# gunicorn/workers/gtornado.py sets no_keep_alive after Tornado's HTTPServer has read its options, so
+# Tornado closes idle connections after idle_connection_timeout, default 3600 s (tornado/httpserver.py),
+# whatever --keep-alive says (measured with gunicorn 27.0.1 and tornado 6.6.1).
 TORNADO_IDLE = 3600
 _TORNADO_SOURCE = "https://www.tornadoweb.org/en/stable/httpserver.html#http-server"
-# gunicorn/workers/ginterpreter.py handles one request per connection and closes the socket.
-_INTERPRETER_SOURCE = "https://github.com/benoitc/gunicorn/blob/master/gunicorn/workers/ginterpreter.py"
+# gunicorn/config.py get_default_config_file(): ./gunicorn.conf.py is read when no -c is given.
+_ASSUMPTION = "assuming no gunicorn.conf.py in the image's working directory, which gunicorn would read"
 # uvicorn/workers.py and uvicorn_worker/_workers.py: "timeout_keep_alive": self.cfg.keepalive
 _UVICORN_WORKER_SOURCE = "https://github.com/encode/uvicorn/blob/master/uvicorn/workers.py"
 
@@ -49,14 +52,12 @@ _WORKERS = {
     "gevent_wsgi": "gevent_pywsgi",
     "gevent_pywsgi": "gevent_pywsgi",
     "gunicorn.workers.ggevent.GeventPyWSGIWorker": "gevent_pywsgi",
-    "ginterpreter": "ginterpreter",
-    "gunicorn.workers.ginterpreter.InterpreterWorker": "ginterpreter",
     "uvicorn.workers.UvicornWorker": "uvicorn",
     "uvicorn.workers.UvicornH11Worker": "uvicorn",
     "uvicorn_worker.UvicornWorker": "uvicorn",
     "uvicorn_worker.UvicornH11Worker": "uvicorn",
 }
-_KEEPALIVE_WORKERS = ("gthread", "gevent", "eventlet", "asgi")
+_KEEPALIVE_WORKERS = ("gthread", "gevent", "eventlet")
 
 FACTS = (
     Fact(
@@ -118,7 +119,7 @@ class _Settings:
     def __init__(self, invocation: Invocation):
         self.invocation = invocation
         self.given: dict[str, _Value] = {}
-        env_args = invocation.env.get("GUNICORN_CMD_ARGS")
+        env_args = invocation.env_value("GUNICORN_CMD_ARGS")
         if env_args is not None and env_args.value is None:
             for name in _FLAGS:
                 self.given[name] = _Value(
@@ -150,7 +151,7 @@ class _Settings:
             )
             return _Value(None, Evidence(says, self.config.evidence.location))
         unit = " s" if name in ("keepalive", "timeout") else ""
-        says = f"no {flag} given: gunicorn's default is {default}{unit}"
+        says = f"no {flag} given: gunicorn's default is {default}{unit} ({_ASSUMPTION})"
         return _Value(
             str(default), Evidence(says, self.invocation.location, f"{_SETTINGS}#{name.replace('_', '-')}")
         )
@@ -175,52 +176,54 @@ def analyse(invocation: Invocation) -> Server:
         threads = number(threads_value.text)
         if threads is None:
             return unknown(threads_value.evidence, "sync or gthread worker")
-        if threads <= 1:
+        # gunicorn/config.py worker_class: `is_sync = uri.endswith('SyncWorker') or uri == 'sync'` and
+        # `if is_sync and self.threads > 1: uri = "gunicorn.workers.gthread.ThreadWorker"`
+        is_sync = worker_value.text == "sync" or worker_value.text.endswith("SyncWorker")
+        if threads <= 1 or not is_sync:
             return _sync(settings)
-        # gunicorn/config.py worker_class: `if is_sync and self.threads > 1: uri = "...gthread.ThreadWorker"`
         worker, detail = "gthread", f"gthread worker, because of `{threads_value.written}`"
-    if worker == "ginterpreter":
-        evidence = Evidence(
-            "the ginterpreter worker closes the connection after each request", source=_INTERPRETER_SOURCE
-        )
-        return Server(NAME, detail, KeepAlive(Mode.NO_KEEP_ALIVE, evidence))
     if worker == "gevent_pywsgi":
         says = (
             "the gevent_pywsgi worker leaves idle connections to gevent's pywsgi server, whose idle "
             "behaviour keepalive-guard has not verified"
         )
         return unknown(Evidence(says, worker_value.evidence.location), detail)
-    keepalive_value = settings.get("keepalive", "--keep-alive", KEEPALIVE_DEFAULT)
-    if worker == "uvicorn":
-        detail = f"{worker_value.text}, which takes gunicorn's --keep-alive"
-        keepalive_value = _Value(
-            keepalive_value.text,
-            Evidence(
-                keepalive_value.evidence.says, keepalive_value.evidence.location, _UVICORN_WORKER_SOURCE
-            ),
-            keepalive_value.written,
-        )
-    keepalive = number(keepalive_value.text)
-    if keepalive is None:
-        return unknown(keepalive_value.evidence, detail)
     if worker == "tornado":
-        if keepalive <= 0:
-            return Server(NAME, detail, KeepAlive(Mode.NO_KEEP_ALIVE, keepalive_value.evidence))
-        says = f"the tornado worker uses Tornado's idle_connection_timeout ({TORNADO_IDLE} s); --keep-alive only switches keep-alive on"
+        says = f"the tornado worker leaves idle connections to Tornado's idle_connection_timeout ({TORNADO_IDLE} s)"
         return Server(NAME, detail, KeepAlive.after(TORNADO_IDLE, Evidence(says, source=_TORNADO_SOURCE)))
+    value = settings.get("keepalive", "--keep-alive", KEEPALIVE_DEFAULT)
+    says, source = value.evidence.says, value.evidence.source
+    if worker == "uvicorn":
+        detail, source = f"{worker_value.text}, which takes gunicorn's --keep-alive", _UVICORN_WORKER_SOURCE
+    elif worker == "asgi":
+        # Measured on gunicorn 27.0.1: idle connections close after keepalive; earlier asgi workers did not
+        # enforce it at all (benoitc/gunicorn#3735), which cannot race.
+        says += "; the asgi worker enforces it since gunicorn 27"
+    evidence = Evidence(says, value.evidence.location, source)
+    keepalive = number(value.text)
+    if keepalive is None:
+        return unknown(evidence, detail)
+    if keepalive <= 0 and worker == "asgi":
+        # asgi/protocol.py closed without a Connection: close header until gunicorn 26.2.2 (PR #3731).
+        says = f"{says}: the asgi worker closes silently (a race) before gunicorn 26.2.2 and announces it from 26.2.2"
+        return unknown(Evidence(says, evidence.location), detail)
     if keepalive <= 0 and worker in _KEEPALIVE_WORKERS:
-        # gthread.py, base_async.py, asgi/protocol.py: `if not self.cfg.keepalive` -> Connection: close.
-        return Server(NAME, detail, KeepAlive(Mode.NO_KEEP_ALIVE, keepalive_value.evidence))
+        # gthread.py, base_async.py: `if not self.cfg.keepalive` the response says Connection: close.
+        return Server(NAME, detail, KeepAlive(Mode.NO_KEEP_ALIVE, evidence))
     remedy = _remedy(settings.given.get("keepalive"))
-    return Server(
-        NAME, detail, KeepAlive.after(keepalive, keepalive_value.evidence), None, remedy, invocation.location
+    where = (
+        settings.given["keepalive"].evidence.location
+        if "keepalive" in settings.given
+        else invocation.location
     )
+    return Server(NAME, detail, KeepAlive.after(keepalive, evidence), None, remedy, where)
 
 
 def _sync(settings: _Settings) -> Server:
-    evidence = Evidence(
-        "gunicorn's sync worker answers every request with `Connection: close`", source=_SYNC_SOURCE
-    )
+    says = "gunicorn's sync worker answers every request with `Connection: close`"
+    if "worker_class" not in settings.given:
+        says += f" (sync is the default worker class, {_ASSUMPTION})"
+    evidence = Evidence(says, source=_SYNC_SOURCE)
     timeout_value = settings.get("timeout", "--timeout", TIMEOUT_DEFAULT)
     timeout = number(timeout_value.text)
     request_timeout = None

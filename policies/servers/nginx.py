@@ -2,7 +2,8 @@
 
 `keepalive_timeout` lives in nginx.conf and cannot be set with `-g` (that only takes main-context
 directives). The built-in default is 75 s; the stock nginx.conf of the official image sets 65 s. A
-custom nginx.conf in the image may say otherwise: declare it with the docker label when it does.
+custom image or `-c` means a configuration keepalive-guard cannot see (tuning guides often lower the
+timeout), so the keep-alive is unknown there until declared with the docker label.
 """
 
 from __future__ import annotations
@@ -57,11 +58,13 @@ def analyse(invocation: Invocation) -> Server:
             None,
             remedy,
         )
-    where = f"`{show(config.value or '')}` (-c)" if config is not None else "the image's nginx.conf"
+    where = (
+        f"`{show(config.value or '')}` (-c)"
+        if config is not None
+        else f"the nginx.conf of the image `{show(image)}`"
+    )
     says = (
-        f"nginx's built-in keepalive_timeout is {BUILT_IN_DEFAULT} s, assuming {where} does not set it "
-        "(declare the real value with the docker label keepalive-guard.keep-alive-seconds if it does)"
+        f"nginx's keepalive_timeout is set in {where}, which is not visible in the scanned files "
+        f"(nginx's built-in default is {BUILT_IN_DEFAULT} s; the official image's nginx.conf sets {IMAGE_DEFAULT} s)"
     )
-    return Server(
-        NAME, "", KeepAlive.after(BUILT_IN_DEFAULT, Evidence(says, invocation.location, _DOCS)), None, remedy
-    )
+    return Server(NAME, "", KeepAlive.unknown(Evidence(says, invocation.location, _DOCS)), None, remedy)

@@ -16,16 +16,17 @@ from policies.servers.argv import number, option
 from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Server
 
 NAME = "node"
-# Node.js docs, server.keepAliveTimeout: "Default: 5000" (v8 to v25); 65000 from v26
-# (nodejs/node#62782 "http: increase keepAliveTimeout default to 65 seconds").
+# Node.js docs, server.keepAliveTimeout: "Default: 5000" (v8 to v26). nodejs/node#62782 ("http: increase
+# keepAliveTimeout default to 65 seconds", semver-major) merged after 26.0.0 and is not among its
+# semver-major commits (doc/changelogs/CHANGELOG_V26.md), so 65000 comes with the next major, 27.
 _DOCS_OLD = "https://nodejs.org/docs/latest-v24.x/api/http.html#serverkeepalivetimeout"
 _DOCS_NEW = "https://github.com/nodejs/node/pull/62782"
-OLD_DEFAULT, NEW_DEFAULT, NEW_SINCE = 5, 65, 26
+OLD_DEFAULT, NEW_DEFAULT, NEW_SINCE = 5, 65, 27
 # packages/next/src/cli/next-start.ts: '--keepAliveTimeout': Number, passed to server.keepAliveTimeout.
 _NEXT_DOCS = "https://nextjs.org/docs/app/api-reference/cli/next#next-start-options"
 _LABEL_REMEDY = (
-    "set `server.keepAliveTimeout = {milliseconds}` in the app (keep `headersTimeout` above it) and declare it "
-    'with the docker label `keepalive-guard.keep-alive-seconds = "{seconds}"`, or run Node 26 or newer'
+    "run Node 27 or newer, or set `server.keepAliveTimeout = {milliseconds}` in the app (keep `headersTimeout` "
+    'above it) and declare it with the docker label `keepalive-guard.keep-alive-seconds = "{seconds}"`'
 )
 
 FACTS = (
@@ -83,25 +84,30 @@ def node_major(image: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def node_default(invocation: Invocation, what: str) -> KeepAlive:
+def node_default(invocation: Invocation, what: str, assumption: str = "") -> KeepAlive:
     image = invocation.image.value
     major = node_major(image)
     if major is None:
         shown = f"`{show(image)}`" if image else "an unknown image"
         says = (
-            f"{what} uses Node's default keepAliveTimeout, which is {OLD_DEFAULT} s up to Node 25 and "
-            f"{NEW_DEFAULT} s from Node 26, and the image {shown} does not say which Node it runs"
+            f"{what} uses Node's default keepAliveTimeout, which is {OLD_DEFAULT} s up to Node 26 and "
+            f"{NEW_DEFAULT} s from Node 27, and the image {shown} does not say which Node it runs"
         )
         return KeepAlive.unknown(Evidence(says, invocation.image.location))
     seconds, source = (OLD_DEFAULT, _DOCS_OLD) if major < NEW_SINCE else (NEW_DEFAULT, _DOCS_NEW)
     says = f"{what} on Node {major} (image `{show(image or '')}`): default keepAliveTimeout {seconds} s"
+    if assumption:
+        says += f" ({assumption})"
     return KeepAlive.after(seconds, Evidence(says, invocation.image.location, source))
 
 
-def _milliseconds(text: str | None, evidence: Evidence) -> KeepAlive:
+def _milliseconds(text: str | None, evidence: Evidence, invocation: Invocation, what: str) -> KeepAlive:
     value = number(text)
     if value is None:
         return KeepAlive.unknown(evidence)
+    if not value:
+        # start-server.ts: `if (keepAliveTimeout) server.keepAliveTimeout = keepAliveTimeout`: 0 keeps the default
+        return node_default(invocation, f"{what} (0 leaves Node's default in place)")
     return KeepAlive.after(value / 1000, evidence)
 
 
@@ -118,7 +124,7 @@ def _next(invocation: Invocation, args: tuple[str, ...]) -> Server:
         return Server(
             "Next.js",
             f"next {subcommand}",
-            _milliseconds(found.value, evidence),
+            _milliseconds(found.value, evidence, invocation, f"next {subcommand}"),
             None,
             remedy,
             invocation.location,
@@ -156,7 +162,7 @@ def analyse(invocation: Invocation) -> Server:
         says = f"KEEP_ALIVE_TIMEOUT={show(environment.value or '?')} (milliseconds), read by the Next.js standalone server.js"
         evidence = Evidence(says, environment.location, _NEXT_DOCS)
         keep_alive = (
-            _milliseconds(environment.value, evidence)
+            _milliseconds(environment.value, evidence, invocation, "the standalone server.js")
             if environment.value is not None
             else KeepAlive.unknown(evidence)
         )
@@ -168,5 +174,9 @@ def analyse(invocation: Invocation) -> Server:
             "set KEEP_ALIVE_TIMEOUT={milliseconds}",
             environment.location,
         )
-    keep_alive = node_default(invocation, f"`node {show(script)}`" if script else "node")
+    # Express, Koa and NestJS on Express use http.Server as it comes; Fastify sets 72 s (fastify v4+).
+    assumption = (
+        "assuming the app serves with Node's http.Server defaults, as Express and Koa do; Fastify sets 72 s"
+    )
+    keep_alive = node_default(invocation, f"`node {show(script)}`" if script else "node", assumption)
     return Server(NAME, show(script), keep_alive, None, _LABEL_REMEDY, invocation.location)

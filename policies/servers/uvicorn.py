@@ -26,7 +26,7 @@ def recognises(invocation: Invocation) -> bool:
 
 def analyse(invocation: Invocation) -> Server:
     found = option(invocation.args, ("--timeout-keep-alive",))
-    env = invocation.env.get(_ENV)
+    env = invocation.env_value(_ENV)
     remedy = "add `--timeout-keep-alive {seconds}` to the uvicorn command"
     if found is not None:
         text, evidence = found.value, Evidence(f"`{show(found.written)}` in the command", invocation.location)

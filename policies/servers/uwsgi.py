@@ -1,12 +1,17 @@
-"""uWSGI: three HTTP modes, none of which keeps connections alive by default.
+"""uWSGI: three HTTP modes, and the two default ones close connections without saying so.
 
-* `--http-socket`: one request per connection, always (proto/http.c closes the fd).
+* `--http-socket`: one request per connection (proto/http.c closes the fd after the response), but the
+  HTTP/1.1 response carries no `Connection: close`, so a load balancer takes the connection as reusable
+  and may send the next request into it as it closes: the race, with no idle time at all.
+  `--add-header "Connection: close"` announces the close and makes it safe.
+* `--http` (the HTTP router) without `--http-keepalive`: the same silent close.
 * `--http11-socket`: keeps connections, closing them after `--socket-timeout` (default 4 s).
-* `--http` (the HTTP router): keep-alive only with `--http-keepalive`. The option takes an *optional*
-  argument (getopt), so only `--http-keepalive=75` sets 75; a bare `--http-keepalive` means on, with
-  `--http-timeout` (default 60 s) as the idle timeout — and in `--http-keepalive 75` the 75 is not its value.
-`--harakiri` is a request timeout, not a keep-alive setting. Options may also come from `UWSGI_*`
-environment variables (lowercased, `_` as `-`), which the command line overrides.
+* `--http` with `--http-keepalive`: the option takes an *optional* argument (getopt), so only
+  `--http-keepalive=75` sets 75; a bare `--http-keepalive` means on, with `--http-timeout` (default 60 s)
+  as the idle timeout; `--http-keepalive 75` makes uWSGI load "75" as a configuration file and exit.
+Measured with uWSGI 2.0.31 on the wire. `--harakiri` (`-t`) is a request timeout, not a keep-alive
+setting. Options may also come from `UWSGI_*` environment variables (lowercased, `_` as `-`), which the
+command line overrides.
 """
 
 from __future__ import annotations
@@ -25,10 +30,21 @@ SOCKET_TIMEOUT_DEFAULT = 4
 HTTP_TIMEOUT_DEFAULT = 60
 _CONFIG_OPTIONS = ("--ini", "--yaml", "--yml", "--json", "--xml", "--config")
 _CONFIG_SUFFIXES = (".ini", ".yaml", ".yml", ".json", ".xml")
+_SILENT = (
+    "closes the connection right after each response without sending `Connection: close`, so the load "
+    "balancer may reuse it as it closes"
+)
+_ANNOUNCE = (
+    'add `--add-header "Connection: close"` to the uWSGI command (or serve with `--http11-socket` '
+    "and `--socket-timeout {seconds}`)"
+)
 
 FACTS = (
     Fact(
-        "uWSGI `--http-socket`", "none: closes after every response", "no keep-alive", f"{_HTTP}#http-sockets"
+        "uWSGI `--http-socket`, or `--http` without `--http-keepalive`",
+        '`--add-header "Connection: close"` makes it safe',
+        "silent close after every response (0 s)",
+        f"{_HTTP}#http-sockets",
     ),
     Fact(
         "uWSGI `--http11-socket`",
@@ -37,12 +53,12 @@ FACTS = (
         _OPTIONS + "#socket-timeout",
     ),
     Fact(
-        "uWSGI `--http` router",
-        "`--http-keepalive=N` (N > 1), else `--http-timeout` when keep-alive is on",
-        f"off; {HTTP_TIMEOUT_DEFAULT} s with a bare `--http-keepalive`",
+        "uWSGI `--http` router with `--http-keepalive`",
+        "`--http-keepalive=N` (N > 1), else `--http-timeout`",
+        f"{HTTP_TIMEOUT_DEFAULT} s with a bare `--http-keepalive`",
         _HTTP_SOURCE,
     ),
-    Fact("uWSGI request bound", "`--harakiri`", "none", _OPTIONS + "#harakiri"),
+    Fact("uWSGI request bound", "`--harakiri`, `-t`", "none", _OPTIONS + "#harakiri"),
 )
 
 
@@ -62,7 +78,7 @@ class _Options:
         if found is not None:
             return found.value, Evidence(f"`{show(found.written)}` in the command", self.invocation.location)
         env_name = "UWSGI_" + name.upper().replace("-", "_")
-        setting = self.invocation.env.get(env_name)
+        setting = self.invocation.env_value(env_name)
         if setting is not None:
             if setting.value is None:
                 return None, Evidence(f"{env_name} is not known ({setting.note})", setting.location)
@@ -86,12 +102,7 @@ def analyse(invocation: Invocation) -> Server:
     elif options.get("http11-socket"):
         keep_alive, detail, remedy = _http11(invocation, options)
     elif options.get("http-socket"):
-        says = "uWSGI's --http-socket closes the connection after every response"
-        keep_alive, detail, remedy = (
-            KeepAlive(Mode.NO_KEEP_ALIVE, Evidence(says, invocation.location, _HTTP)),
-            "--http-socket",
-            "",
-        )
+        keep_alive, detail, remedy = _silent_close(invocation, "--http-socket"), "--http-socket", _ANNOUNCE
     else:
         config = options.config_file()
         if config is not None:
@@ -106,55 +117,68 @@ def analyse(invocation: Invocation) -> Server:
     return Server(NAME, detail, keep_alive, request_timeout, remedy, invocation.location)
 
 
+def _values(args: tuple[str, ...], name: str) -> list[str]:
+    """Every value given to a repeatable option such as --add-header."""
+    values = []
+    for index, arg in enumerate(args):
+        if arg == name and index + 1 < len(args):
+            values.append(args[index + 1])
+        elif arg.startswith(name + "="):
+            values.append(arg[len(name) + 1 :])
+    return values
+
+
+def _silent_close(invocation: Invocation, mode: str) -> KeepAlive:
+    headers = _values(invocation.args, "--add-header")
+    announced = [header for header in headers if header.lower().replace(" ", "") == "connection:close"]
+    if announced:
+        says = (
+            f'uWSGI\'s {mode} closes after every response and `--add-header "{announced[-1]}"` announces it'
+        )
+        return KeepAlive(Mode.NO_KEEP_ALIVE, Evidence(says, invocation.location, _HTTP))
+    return KeepAlive.after(0, Evidence(f"uWSGI's {mode} {_SILENT}", invocation.location, _HTTP))
+
+
 def _router(invocation: Invocation, options: _Options) -> tuple[KeepAlive, str, str]:
     detail = "--http router"
     remedy = "add `--http-keepalive={seconds}` (with `=`: uWSGI only takes a value attached to this option)"
-    trap = ""
-    value: str | None
     args = invocation.args
+    value: str | None
     positions = [
-        index
-        for index, arg in enumerate(args)
-        if arg == "--http-keepalive" or arg.startswith("--http-keepalive=")
+        i for i, arg in enumerate(args) if arg == "--http-keepalive" or arg.startswith("--http-keepalive=")
     ]
     if positions:
-        last = positions[-1]
-        written = args[last]
+        written = args[positions[-1]]
         remedy = f"change `{show(written)}` to `--http-keepalive={{seconds}}` (uWSGI only takes a value attached with `=`)"
+        following = args[positions[-1] + 1] if positions[-1] + 1 < len(args) else ""
+        if "=" not in written and number(following) is not None:
+            says = (
+                f"`--http-keepalive {following}` does not set {following}: the option's argument is optional, so "
+                f'uWSGI takes "{following}" as a configuration file to load and exits at start-up'
+            )
+            return KeepAlive.unknown(Evidence(says, invocation.location, _HTTP_SOURCE)), detail, remedy
         value = written.partition("=")[2] if "=" in written else "1"
         evidence = Evidence(f"`{show(written)}` in the command", invocation.location, _HTTP_SOURCE)
-        following = args[last + 1] if last + 1 < len(args) else ""
-        if "=" not in written and number(following) is not None:
-            trap = (
-                f"; `--http-keepalive {following}` does not set {following}: the option's argument is optional, "
-                f"so uWSGI only takes `--http-keepalive={following}`, and {following} becomes a stray argument"
-            )
     else:
         given = options.get("http-keepalive")
         if given is None:
-            says = "the --http router keeps no connection alive without --http-keepalive"
-            return (
-                KeepAlive(Mode.NO_KEEP_ALIVE, Evidence(says, invocation.location, _HTTP_SOURCE)),
-                detail,
-                "",
-            )
+            return _silent_close(invocation, "--http router without --http-keepalive"), detail, remedy
         value, evidence = given
     if value is None or UNKNOWN_PART in value:
         return KeepAlive.unknown(evidence), detail, remedy
     seconds = _atoi(value)
     if seconds <= 0:
-        says = f"{evidence.says}: keep-alive off (uWSGI reads the value with atoi)"
-        return KeepAlive(Mode.NO_KEEP_ALIVE, Evidence(says, evidence.location, _HTTP_SOURCE)), detail, ""
+        return _silent_close(invocation, f"--http router ({evidence.says}: keep-alive off)"), detail, remedy
     if seconds > 1:
         return (
-            KeepAlive.after(seconds, Evidence(evidence.says + trap, evidence.location, _HTTP_SOURCE)),
+            KeepAlive.after(seconds, Evidence(evidence.says, evidence.location, _HTTP_SOURCE)),
             detail,
             remedy,
         )
     # http.c: a keepalive of 1 leaves the idle timer at the router's socket timeout (--http-timeout).
     timeout = options.get("http-timeout")
     if timeout is None:
-        says = f"{evidence.says} turns keep-alive on with --http-timeout as the idle timeout, default {HTTP_TIMEOUT_DEFAULT} s{trap}"
+        says = f"{evidence.says} turns keep-alive on with --http-timeout as the idle timeout, default {HTTP_TIMEOUT_DEFAULT} s"
         return (
             KeepAlive.after(HTTP_TIMEOUT_DEFAULT, Evidence(says, evidence.location, _HTTP_SOURCE)),
             detail,
@@ -163,7 +187,7 @@ def _router(invocation: Invocation, options: _Options) -> tuple[KeepAlive, str, 
     timeout_value = number(timeout[0])
     if timeout_value is None:
         return KeepAlive.unknown(timeout[1]), detail, remedy
-    says = f"{evidence.says} turns keep-alive on, idle timeout from {timeout[1].says}{trap}"
+    says = f"{evidence.says} turns keep-alive on, idle timeout from {timeout[1].says}"
     return KeepAlive.after(timeout_value, Evidence(says, timeout[1].location, _HTTP_SOURCE)), detail, remedy
 
 
@@ -173,13 +197,8 @@ def _http11(invocation: Invocation, options: _Options) -> tuple[KeepAlive, str, 
     given = options.get("socket-timeout", "-z")
     if given is None:
         says = f"--http11-socket closes idle connections after --socket-timeout, default {SOCKET_TIMEOUT_DEFAULT} s"
-        return (
-            KeepAlive.after(
-                SOCKET_TIMEOUT_DEFAULT, Evidence(says, invocation.location, _OPTIONS + "#socket-timeout")
-            ),
-            detail,
-            remedy,
-        )
+        evidence = Evidence(says, invocation.location, _OPTIONS + "#socket-timeout")
+        return KeepAlive.after(SOCKET_TIMEOUT_DEFAULT, evidence), detail, remedy
     value, evidence = given
     seconds = number(value)
     if seconds is None:
@@ -188,21 +207,15 @@ def _http11(invocation: Invocation, options: _Options) -> tuple[KeepAlive, str, 
 
 
 def _harakiri(options: _Options) -> RequestTimeout | None:
-    given = options.get("harakiri")
+    given = options.get("harakiri", "-t")
     if given is None or given[0] is None:
         return None
     seconds = number(given[0])
     if seconds is None or seconds <= 0:
         return None
     evidence = given[1]
-    return RequestTimeout(
-        seconds,
-        Evidence(
-            f"{evidence.says} (uWSGI kills a worker stuck on one request longer)",
-            evidence.location,
-            _OPTIONS + "#harakiri",
-        ),
-    )
+    says = f"{evidence.says} (uWSGI kills a worker stuck on one request longer)"
+    return RequestTimeout(seconds, Evidence(says, evidence.location, _OPTIONS + "#harakiri"))
 
 
 def _atoi(text: str) -> int:

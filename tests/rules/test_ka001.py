@@ -16,7 +16,8 @@ def test_exact_message_for_gthread_behind_default_alb(in_tmp: Path) -> None:
     assert finding.severity is Severity.ERROR
     assert finding.message == (
         f'gunicorn (gthread worker, because of `--threads 4`) in container "app" of aws_ecs_service.app closes '
-        f"idle keep-alive connections after 2 s (no --keep-alive given: gunicorn's default is 2 s at main.tf:{command}; "
+        "idle keep-alive connections after 2 s (no --keep-alive given: gunicorn's default is 2 s (assuming no "
+        f"gunicorn.conf.py in the image's working directory, which gunicorn would read) at main.tf:{command}; "
         "https://docs.gunicorn.org/en/stable/settings.html#keepalive), which is not longer than the 60 s idle "
         "timeout of the load balancer aws_lb.web (idle_timeout 60 s at main.tf:1, not set: the AWS default, "
         "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/lb). The "

@@ -43,6 +43,7 @@ def test_positional_parameters() -> None:
         (["python3.12", "-u", "-X", "dev", "-m", "gunicorn"], ["gunicorn"]),
         (["python", "-mgunicorn"], ["gunicorn"]),
         (["python", "app.py"], ["python", "app.py"]),
+        (["python", "-c", "import app", "-m", "gunicorn"], ["python", "-c", "import app", "-m", "gunicorn"]),
         (["uv", "run", "--with", "x", "--", "gunicorn"], ["gunicorn"]),
         (["FOO=1", "BAR=2", "gunicorn"], ["gunicorn"]),
         (["bundle", "exec", "puma"], ["puma"]),

@@ -124,3 +124,15 @@ def test_unrecognised_commands_are_unknown_with_a_reason(
     assert server.keep_alive.mode is Mode.UNKNOWN
     assert says in server.keep_alive.evidence.says
     assert "keepalive-guard.keep-alive-seconds" in server.remedy
+
+
+def test_shell_assignments_take_effect_in_order(tmp_path: Path) -> None:
+    command = ["sh", "-c", "KA=75; exec uvicorn app:app --timeout-keep-alive $KA"]
+    assert server_of(tmp_path, command=command, environment={"KA": "5"}).keep_alive.seconds == 75
+
+
+def test_only_exported_variables_reach_the_server(tmp_path: Path) -> None:
+    plain = server_of(tmp_path, command=["sh", "-c", "UVICORN_TIMEOUT_KEEP_ALIVE=80; exec uvicorn app:app"])
+    assert plain.keep_alive.seconds == 5  # a shell variable, not in uvicorn's environment
+    command = ["sh", "-c", "export UVICORN_TIMEOUT_KEEP_ALIVE=80; exec uvicorn app:app"]
+    assert server_of(tmp_path, command=command).keep_alive.seconds == 80

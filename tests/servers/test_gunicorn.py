@@ -9,118 +9,54 @@ import pytest
 from policies.servers.base import Mode
 from tests.helpers import scan_tree, server_of, service_tf
 
+# fmt: off
+WORKER_CASES = [
+    # the sync worker (default) sends Connection: close: no idle connection to race
+    (["gunicorn", "app:app"], None, Mode.NO_KEEP_ALIVE, None, "sync worker"),
+    (["gunicorn", "-k", "sync", "--keep-alive", "75", "app:app"], None, Mode.NO_KEEP_ALIVE, None, "sync worker"),
+    # --threads > 1 turns sync into gthread, which keeps connections for --keep-alive (default 2)
+    (["gunicorn", "--threads", "4", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "gthread worker"),
+    (["gunicorn", "--threads=4", "--keep-alive=75", "app:app"], None, Mode.IDLE_TIMEOUT, 75, "gthread worker"),
+    (["gunicorn", "-k", "gthread", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "gthread worker"),
+    (["gunicorn", "-k", "gevent", "--keep-alive", "30", "app:app"], None, Mode.IDLE_TIMEOUT, 30, "gevent worker"),
+    (["gunicorn", "--worker-class=eventlet", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "eventlet worker"),
+    (["gunicorn", "-k", "asgi", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "asgi worker"),
+    # UvicornWorker takes gunicorn's keepalive, not uvicorn's 5 s default
+    (["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "UvicornWorker"),
+    (["gunicorn", "-k", "uvicorn_worker.UvicornWorker", "--keep-alive", "90", "app:app"], None, Mode.IDLE_TIMEOUT, 90, "UvicornWorker"),
+    # --keep-alive 0: gthread and gevent send Connection: close; the uvicorn worker closes at once, unannounced
+    (["gunicorn", "-k", "gthread", "--keep-alive", "0", "app:app"], None, Mode.NO_KEEP_ALIVE, None, "gthread"),
+    (["gunicorn", "-k", "gevent", "--keep-alive", "0", "app:app"], None, Mode.NO_KEEP_ALIVE, None, "gevent"),
+    (["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "--keep-alive", "0", "app:app"], None, Mode.IDLE_TIMEOUT, 0, "UvicornWorker"),
+    # the asgi worker closed silently before 26.2.2 and announces it since: it depends on the version
+    (["gunicorn", "-k", "asgi", "--keep-alive", "0", "app:app"], None, Mode.UNKNOWN, None, "asgi"),
+    # tornado: Tornado's own idle timeout applies, even with --keep-alive 0 (measured)
+    (["gunicorn", "-k", "tornado", "app:app"], None, Mode.IDLE_TIMEOUT, 3600, "tornado worker"),
+    (["gunicorn", "-k", "tornado", "--keep-alive", "0", "app:app"], None, Mode.IDLE_TIMEOUT, 3600, "tornado worker"),
+    (["gunicorn", "-k", "gevent_pywsgi", "app:app"], None, Mode.UNKNOWN, None, "gevent_pywsgi"),
+    (["gunicorn", "-k", "egg:gunicorn#gthread", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "gthread worker"),
+    # gunicorn only switches `sync` or a *SyncWorker path to gthread, not the egg form
+    (["gunicorn", "-k", "egg:gunicorn#sync", "--threads", "4", "app:app"], None, Mode.NO_KEEP_ALIVE, None, "sync"),
+    (["gunicorn", "-k", "gunicorn.workers.sync.SyncWorker", "--threads", "4", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "gthread"),
+    (["gunicorn", "-k", "myproject.workers.Custom", "app:app"], None, Mode.UNKNOWN, None, ""),
+    (["gunicorn", "-k", "ginterpreter", "app:app"], None, Mode.UNKNOWN, None, ""),  # not in a release
+    # GUNICORN_CMD_ARGS is read; the command line overrides it
+    (["gunicorn", "app:app"], {"GUNICORN_CMD_ARGS": "--threads 2 --keep-alive 10"}, Mode.IDLE_TIMEOUT, 10, "gthread"),
+    (["gunicorn", "--keep-alive", "70", "app:app"], {"GUNICORN_CMD_ARGS": "-k gevent --keep-alive 10"}, Mode.IDLE_TIMEOUT, 70, "gevent"),
+    # repeated flags: the last one wins, as in gunicorn's argparse
+    (["gunicorn", "-k", "gevent", "--keep-alive", "10", "--keep-alive", "80", "app:app"], None, Mode.IDLE_TIMEOUT, 80, "gevent"),
+    # a config file may set what the command line does not
+    (["gunicorn", "-c", "gunicorn.conf.py", "app:app"], None, Mode.UNKNOWN, None, ""),
+    (["gunicorn", "-c", "gunicorn.conf.py", "-k", "gthread", "--keep-alive", "75", "app:app"], None, Mode.IDLE_TIMEOUT, 75, "gthread"),
+    # wrappers and python -m
+    (["python", "-m", "gunicorn", "--threads", "8", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "gthread"),
+    (["ddtrace-run", "gunicorn", "-k", "gevent", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "gevent"),
+    (["/usr/bin/tini", "--", "gunicorn", "-k", "gthread", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "gthread"),
+]
+# fmt: on
 
-@pytest.mark.parametrize(
-    ("command", "environment", "mode", "seconds", "detail"),
-    [
-        # the sync worker (default) sends Connection: close: no idle connection to race
-        (["gunicorn", "app:app"], None, Mode.NO_KEEP_ALIVE, None, "sync worker"),
-        (
-            ["gunicorn", "-k", "sync", "--keep-alive", "75", "app:app"],
-            None,
-            Mode.NO_KEEP_ALIVE,
-            None,
-            "sync worker",
-        ),
-        # --threads > 1 turns sync into gthread, which keeps connections for --keep-alive (default 2)
-        (["gunicorn", "--threads", "4", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "gthread worker"),
-        (
-            ["gunicorn", "--threads=4", "--keep-alive=75", "app:app"],
-            None,
-            Mode.IDLE_TIMEOUT,
-            75,
-            "gthread worker",
-        ),
-        (["gunicorn", "-k", "gthread", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "gthread worker"),
-        (
-            ["gunicorn", "-k", "gevent", "--keep-alive", "30", "app:app"],
-            None,
-            Mode.IDLE_TIMEOUT,
-            30,
-            "gevent worker",
-        ),
-        (["gunicorn", "--worker-class=eventlet", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "eventlet worker"),
-        (["gunicorn", "-k", "asgi", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "asgi worker"),
-        # UvicornWorker takes gunicorn's keepalive, not uvicorn's 5 s default
-        (
-            ["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "app:app"],
-            None,
-            Mode.IDLE_TIMEOUT,
-            2,
-            "UvicornWorker",
-        ),
-        (
-            ["gunicorn", "-k", "uvicorn_worker.UvicornWorker", "--keep-alive", "90", "app:app"],
-            None,
-            Mode.IDLE_TIMEOUT,
-            90,
-            "UvicornWorker",
-        ),
-        # --keep-alive 0: native workers send Connection: close; the uvicorn worker closes at once, unannounced
-        (
-            ["gunicorn", "-k", "gthread", "--keep-alive", "0", "app:app"],
-            None,
-            Mode.NO_KEEP_ALIVE,
-            None,
-            "gthread",
-        ),
-        (
-            ["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "--keep-alive", "0", "app:app"],
-            None,
-            Mode.IDLE_TIMEOUT,
-            0,
-            "UvicornWorker",
-        ),
-        # tornado: gunicorn's keepalive only switches keep-alive on; Tornado's own idle timeout applies
-        (["gunicorn", "-k", "tornado", "app:app"], None, Mode.IDLE_TIMEOUT, 3600, "tornado worker"),
-        (["gunicorn", "-k", "ginterpreter", "app:app"], None, Mode.NO_KEEP_ALIVE, None, "ginterpreter"),
-        (["gunicorn", "-k", "gevent_pywsgi", "app:app"], None, Mode.UNKNOWN, None, "gevent_pywsgi"),
-        (["gunicorn", "-k", "egg:gunicorn#gthread", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "gthread worker"),
-        (["gunicorn", "-k", "myproject.workers.Custom", "app:app"], None, Mode.UNKNOWN, None, ""),
-        # GUNICORN_CMD_ARGS is read; the command line overrides it
-        (
-            ["gunicorn", "app:app"],
-            {"GUNICORN_CMD_ARGS": "--threads 2 --keep-alive 10"},
-            Mode.IDLE_TIMEOUT,
-            10,
-            "gthread",
-        ),
-        (
-            ["gunicorn", "--keep-alive", "70", "app:app"],
-            {"GUNICORN_CMD_ARGS": "-k gevent --keep-alive 10"},
-            Mode.IDLE_TIMEOUT,
-            70,
-            "gevent",
-        ),
-        # repeated flags: the last one wins, as in gunicorn's argparse
-        (
-            ["gunicorn", "-k", "gevent", "--keep-alive", "10", "--keep-alive", "80", "app:app"],
-            None,
-            Mode.IDLE_TIMEOUT,
-            80,
-            "gevent",
-        ),
-        # a config file may set what the command line does not
-        (["gunicorn", "-c", "gunicorn.conf.py", "app:app"], None, Mode.UNKNOWN, None, ""),
-        (
-            ["gunicorn", "-c", "gunicorn.conf.py", "-k", "gthread", "--keep-alive", "75", "app:app"],
-            None,
-            Mode.IDLE_TIMEOUT,
-            75,
-            "gthread",
-        ),
-        # wrappers and python -m
-        (["python", "-m", "gunicorn", "--threads", "8", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "gthread"),
-        (["ddtrace-run", "gunicorn", "-k", "gevent", "app:app"], None, Mode.IDLE_TIMEOUT, 2, "gevent"),
-        (
-            ["/usr/bin/tini", "--", "gunicorn", "-k", "gthread", "app:app"],
-            None,
-            Mode.IDLE_TIMEOUT,
-            2,
-            "gthread",
-        ),
-    ],
-)
+
+@pytest.mark.parametrize(("command", "environment", "mode", "seconds", "detail"), WORKER_CASES)
 def test_keep_alive_by_worker_class(
     tmp_path: Path,
     command: list[str],
@@ -159,7 +95,10 @@ def test_timeout_is_no_request_bound_outside_the_sync_worker_or_when_off(
 
 def test_evidence_cites_default_and_source(tmp_path: Path) -> None:
     server = server_of(tmp_path, command=["gunicorn", "--threads", "4", "app:app"])
-    assert server.keep_alive.evidence.says == "no --keep-alive given: gunicorn's default is 2 s"
+    assert server.keep_alive.evidence.says == (
+        "no --keep-alive given: gunicorn's default is 2 s "
+        "(assuming no gunicorn.conf.py in the image's working directory, which gunicorn would read)"
+    )
     assert server.keep_alive.evidence.source == "https://docs.gunicorn.org/en/stable/settings.html#keepalive"
     assert server.detail == "gthread worker, because of `--threads 4`"
 
@@ -178,3 +117,25 @@ def test_unknown_env_args_make_the_setting_unknown(tmp_path: Path) -> None:
     server = result.targets[0].server
     assert server is not None and server.keep_alive.mode is Mode.UNKNOWN
     assert "GUNICORN_CMD_ARGS is not known" in server.keep_alive.evidence.says
+
+
+def test_environment_files_may_set_gunicorn_cmd_args(tmp_path: Path) -> None:
+    main = service_tf(command=["gunicorn", "-k", "gthread", "app:app"]).replace(
+        "image = ",
+        'environmentFiles = [{ value = "arn:aws:s3:::config/app.env", type = "s3" }]\n      image = ',
+    )
+    server = scan_tree(tmp_path, {"main.tf": main}).targets[0].server
+    assert server is not None and server.keep_alive.mode is Mode.UNKNOWN
+    assert (
+        "GUNICORN_CMD_ARGS may be set in the environment file arn:aws:s3:::config/app.env"
+        in server.keep_alive.evidence.says
+    )
+
+
+def test_command_line_wins_over_environment_files(tmp_path: Path) -> None:
+    main = service_tf(command=["gunicorn", "-k", "gthread", "--keep-alive", "75", "app:app"]).replace(
+        "image = ",
+        'environmentFiles = [{ value = "arn:aws:s3:::config/app.env", type = "s3" }]\n      image = ',
+    )
+    server = scan_tree(tmp_path, {"main.tf": main}).targets[0].server
+    assert server is not None and server.keep_alive.seconds == 75

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from policies.servers.base import Mode
 from tests.helpers import server_of
 
 
@@ -13,12 +14,14 @@ from tests.helpers import server_of
         ("nginx:1.27-alpine", ["nginx", "-g", "daemon off;"], 65),  # the official image's nginx.conf
         ("public.ecr.aws/nginx/nginx:stable", ["nginx", "-g", "daemon off;"], 65),
         ("nginxinc/nginx-unprivileged:1.27", ["nginx", "-g", "daemon off;"], 65),
-        ("nginx:1.27", ["nginx", "-c", "/etc/nginx/custom.conf", "-g", "daemon off;"], 75),
-        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/edge:7", ["nginx", "-g", "daemon off;"], 75),
+        # a custom configuration decides, and it is not visible: unknown rather than assumed
+        ("nginx:1.27", ["nginx", "-c", "/etc/nginx/custom.conf", "-g", "daemon off;"], None),
+        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/edge:7", ["nginx", "-g", "daemon off;"], None),
     ],
 )
-def test_nginx_keep_alive(tmp_path: Path, image: str, command: list[str], seconds: int) -> None:
+def test_nginx_keep_alive(tmp_path: Path, image: str, command: list[str], seconds: int | None) -> None:
     server = server_of(tmp_path, command=command, image=image)
     assert server.name == "nginx"
     assert server.keep_alive.seconds == seconds
+    assert (server.keep_alive.mode is Mode.UNKNOWN) is (seconds is None)
     assert "keepalive_timeout" in server.keep_alive.evidence.says

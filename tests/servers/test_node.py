@@ -36,7 +36,9 @@ def test_node_major_from_image(image: str, major: int | None) -> None:
     [
         ("node:20-alpine", Mode.IDLE_TIMEOUT, 5),
         ("node:25", Mode.IDLE_TIMEOUT, 5),
-        ("node:26-slim", Mode.IDLE_TIMEOUT, 65),
+        # nodejs/node#62782 is not among 26.0.0's semver-major commits: Node 26 still defaults to 5 s
+        ("node:26-slim", Mode.IDLE_TIMEOUT, 5),
+        ("node:27", Mode.IDLE_TIMEOUT, 65),
         ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:1", Mode.UNKNOWN, None),
     ],
 )
@@ -51,7 +53,7 @@ def test_plain_node_uses_the_version_default(
 
 def test_unknown_node_version_names_both_defaults(tmp_path: Path) -> None:
     server = server_of(tmp_path, command=["node", "server.js"])
-    assert "5 s up to Node 25 and 65 s from Node 26" in server.keep_alive.evidence.says
+    assert "5 s up to Node 26 and 65 s from Node 27" in server.keep_alive.evidence.says
     assert "keepalive-guard.keep-alive-seconds" in server.remedy
 
 
@@ -89,3 +91,23 @@ def test_package_scripts_are_unknown(tmp_path: Path, command: list[str]) -> None
     server = server_of(tmp_path, command=command, image="node:20")
     assert server.keep_alive.mode is Mode.UNKNOWN
     assert "package.json script" in server.keep_alive.evidence.says
+
+
+def test_plain_node_states_its_assumption(tmp_path: Path) -> None:
+    server = server_of(tmp_path, command=["node", "dist/main.js"], image="node:22")
+    assert "assuming the app serves with Node's http.Server defaults" in server.keep_alive.evidence.says
+
+
+@pytest.mark.parametrize(
+    ("command", "environment"),
+    [
+        (["next", "start", "--keepAliveTimeout", "0"], None),
+        (["node", "server.js"], {"KEEP_ALIVE_TIMEOUT": "0"}),
+    ],
+)
+def test_next_zero_keeps_the_node_default(
+    tmp_path: Path, command: list[str], environment: dict[str, str] | None
+) -> None:
+    # start-server.ts: `if (keepAliveTimeout) server.keepAliveTimeout = keepAliveTimeout`
+    server = server_of(tmp_path, command=command, environment=environment, image="node:22")
+    assert server.keep_alive.seconds == 5
