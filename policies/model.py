@@ -56,6 +56,8 @@ class Setting(Generic[T]):
     location: Location
     origin: Origin = Origin.SET
     note: str = ""
+    # For a sequence (an argv): where each element was written, when it differs from `location`.
+    parts: tuple[Location | None, ...] = ()
 
     @property
     def known(self) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from policies.loaders.terraform.values import HOLE, Obj, Unknown, number_text
+from policies.loaders.terraform.values import HOLE, Obj, Unknown, number_text, where_of
 from policies.model import UNKNOWN_PART, Container, Location, Setting
 
 _HOLES = re.compile(f"{HOLE}\\d+{HOLE}")
@@ -46,6 +46,8 @@ def _where(mapping: Any, key: str | None, fallback: Location) -> Location:
 
 
 def _string_setting(value: Any, location: Location, what: str) -> Setting[str]:
+    """A string value, located where it was written (a module argument, a tfvars line) when known."""
+    location = where_of(value) or location
     text = _text(value)
     if isinstance(text, Unknown):
         return Setting.unknown(location, f"{what}: {text.reason}")
@@ -56,7 +58,7 @@ def _argv(container: dict[str, Any], name: str, here: Location) -> Setting[tuple
     key, value = _field(container, name)
     if key is None or value is None:
         return None
-    location = _where(container, key, here)
+    location = where_of(value) or _where(container, key, here)
     if isinstance(value, Unknown):
         return Setting.unknown(location, f"{name}: {value.reason}")
     if not isinstance(value, list):
@@ -66,7 +68,8 @@ def _argv(container: dict[str, Any], name: str, here: Location) -> Setting[tuple
     if unknown and len(unknown) == len(parts):
         return Setting.unknown(location, f"{name}: {unknown[0].reason}")
     texts = tuple(UNKNOWN_PART if isinstance(part, Unknown) else part for part in parts)
-    return Setting(texts, location)
+    reasons = "; ".join(dict.fromkeys(part.reason for part in unknown))
+    return Setting(texts, location, note=reasons, parts=tuple(where_of(item) for item in value))
 
 
 def _pairs(container: dict[str, Any], here: Location) -> tuple[tuple[str, Setting[str]], ...]:

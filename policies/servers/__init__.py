@@ -11,7 +11,7 @@ import re
 from dataclasses import replace
 from types import ModuleType
 
-from policies.model import Container, show
+from policies.model import UNKNOWN_PART, Container, show
 from policies.servers import gunicorn, nginx, node, uvicorn, uwsgi
 from policies.servers.argv import invocations, number
 from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, RequestTimeout, Server
@@ -57,6 +57,14 @@ def _inferred(container: Container, port: int | None) -> Server:
         candidates = on_port or candidates
     invocation, family = candidates[-1]  # of a chain such as `migrate && exec gunicorn`, the last server runs
     server: Server = family.analyse(invocation)
+    evidence = server.keep_alive.evidence
+    shows_unknown = UNKNOWN_PART in evidence.says or show(UNKNOWN_PART) in evidence.says
+    if server.keep_alive.mode is Mode.UNKNOWN and shows_unknown and invocation.unknown_note:
+        # the <?> in the command: say why it is unknown
+        says = f"{evidence.says} (<?>: {invocation.unknown_note})"
+        server = replace(
+            server, keep_alive=KeepAlive.unknown(Evidence(says, evidence.location, evidence.source))
+        )
     return server
 
 

@@ -403,30 +403,54 @@ def _simple_commands(
     return found
 
 
+def _aligned(
+    program: list[str], words: list[str], locations: list[Location | None]
+) -> tuple[Location | None, ...]:
+    """Where each word of `program` was written: unwrapping only drops words, so each remaining word is
+    the same object as one of `words`, found from the end."""
+    found: list[Location | None] = []
+    position = len(words)
+    for word in reversed(program):
+        match = next((index for index in range(position - 1, -1, -1) if words[index] is word), None)
+        if match is None:
+            found.append(None)
+        else:
+            found.append(locations[match])
+            position = match
+    return tuple(reversed(found))
+
+
 def invocations(container: Container) -> tuple[list[Invocation], str]:
     """The commands a container runs, or ([], why) when its command line is not visible."""
     entry_point, command = container.entry_point, container.command
     for part in (entry_point, command):
         if part is not None and not part.known:
             return [], f"the command cannot be resolved ({part.note})"
-    if entry_point is not None and entry_point.value:
-        words = list(entry_point.value) + list(command.value if command and command.value else ())
-        location = command.location if command and command.value else entry_point.location
-    elif command is not None and command.value:
-        words = list(command.value)
-        location = command.location
-    else:
+    # Docker: a task-definition entryPoint replaces the image's ENTRYPOINT, and then the image's CMD is
+    # not used; a command alone is appended to the image's ENTRYPOINT (assumed to exec it, as the
+    # official images' docker-entrypoint.sh does).
+    parts = [part for part in (entry_point, command) if part is not None and part.value]
+    if not parts:
         image = show(container.image.value) if container.image.value else "an unknown image"
         return [], (
             f"the task definition sets neither command nor entryPoint, so the image's own ENTRYPOINT/CMD "
             f"runs ({image}), which is not visible in the scanned files"
         )
+    words = [word for part in parts for word in part.value or ()]
+    written: list[Location | None] = []
+    for part in parts:
+        values = part.value or ()
+        written.extend(part.parts if len(part.parts) == len(values) else [None] * len(values))
+    location = parts[-1].location
+    note = "; ".join(part.note for part in parts if part.note)
     text = " ".join(_quote(word) for word in words)
-    env = container.env()
     found = []
-    for argv, command_env in _simple_commands(words, env, location):
+    for argv, env in _simple_commands(words, container.env(), location):
+        where = _aligned(argv, words, written)
         found.append(
-            Invocation(tuple(argv), command_env, location, container.image, text, container.environment_files)
+            Invocation(
+                tuple(argv), env, location, container.image, text, container.environment_files, where, note
+            )
         )
     return found, "" if found else f"the command `{show(text)}` runs nothing"
 
@@ -437,10 +461,11 @@ def _quote(word: str) -> str:
 
 @dataclass(frozen=True)
 class Option:
-    """An option found on a command line: its value and how it was written."""
+    """An option found on a command line: its value, how it was written, and the index of its value."""
 
     value: str | None
     written: str
+    index: int
 
 
 def option(args: tuple[str, ...], names: tuple[str, ...], takes_value: bool = True) -> Option | None:
@@ -452,16 +477,16 @@ def option(args: tuple[str, ...], names: tuple[str, ...], takes_value: bool = Tr
         for name in names:
             if arg == name:
                 if not takes_value:
-                    found = Option(None, arg)
+                    found = Option(None, arg, index)
                 elif index + 1 < len(args):
-                    found = Option(args[index + 1], f"{arg} {args[index + 1]}")
+                    found = Option(args[index + 1], f"{arg} {args[index + 1]}", index + 1)
                     index += 1
                 break
             if takes_value and arg.startswith(name + "="):
-                found = Option(arg[len(name) + 1 :], arg)
+                found = Option(arg[len(name) + 1 :], arg, index)
                 break
             if takes_value and len(name) == 2 and not name.startswith("--") and arg.startswith(name):
-                found = Option(arg[2:], arg)
+                found = Option(arg[2:], arg, index)
                 break
         index += 1
     return found

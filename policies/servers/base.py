@@ -83,6 +83,14 @@ class Invocation:
     image: Setting[str]
     command_text: str  # the whole command as written, for messages
     environment_files: tuple[str, ...] = ()
+    locations: tuple[Location | None, ...] = ()  # where each element of argv was written, when known
+    unknown_note: str = ""  # why parts of the command line shown as <?> are unknown
+
+    def where(self, index: int) -> Location:
+        """Where the argument `args[index]` was written (a tfvars line, a module argument), else the command."""
+        position = index + 1
+        found = self.locations[position] if position < len(self.locations) else None
+        return found or self.location
 
     def env_value(self, name: str) -> Setting[str] | None:
         """The variable `name` as the server sees it: None when surely unset, unknown when it may come

@@ -131,15 +131,17 @@ class _Settings:
             except ValueError:
                 words = tuple(env_args.value.split())
             self._take(words, "in GUNICORN_CMD_ARGS", env_args.location)
-        self._take(invocation.args, "in the command", invocation.location)
+        self._take(invocation.args, "in the command", None)
         self.config = self.given.get("config")
 
-    def _take(self, words: tuple[str, ...], where: str, location: Location) -> None:
+    def _take(self, words: tuple[str, ...], where: str, location: Location | None) -> None:
+        """Options from `words`; a None location means the command itself, where each has its own."""
         for name, flags in _FLAGS.items():
             found = option(words, flags)
             if found is not None:
                 written = show(found.written)
-                self.given[name] = _Value(found.value, Evidence(f"`{written}` {where}", location), written)
+                at = location or self.invocation.where(found.index)
+                self.given[name] = _Value(found.value, Evidence(f"`{written}` {where}", at), written)
 
     def get(self, name: str, flag: str, default: object) -> _Value:
         if name in self.given:

@@ -29,7 +29,10 @@ def analyse(invocation: Invocation) -> Server:
     env = invocation.env_value(_ENV)
     remedy = "add `--timeout-keep-alive {seconds}` to the uvicorn command"
     if found is not None:
-        text, evidence = found.value, Evidence(f"`{show(found.written)}` in the command", invocation.location)
+        text, evidence = (
+            found.value,
+            Evidence(f"`{show(found.written)}` in the command", invocation.where(found.index)),
+        )
         remedy = (
             f"change `{show(found.written)}` to `--timeout-keep-alive {{seconds}}` in the uvicorn command"
         )
@@ -46,4 +49,5 @@ def analyse(invocation: Invocation) -> Server:
     seconds = number(text)
     if seconds is None:
         return Server(NAME, "", KeepAlive.unknown(evidence))
-    return Server(NAME, "", KeepAlive.after(seconds, evidence), None, remedy, invocation.location)
+    where = evidence.location if found is not None or env is not None else invocation.location
+    return Server(NAME, "", KeepAlive.after(seconds, evidence), None, remedy, where)

@@ -76,7 +76,9 @@ class _Options:
         names = (f"--{name}",) + ((short,) if short else ())
         found = option(self.invocation.args, names)
         if found is not None:
-            return found.value, Evidence(f"`{show(found.written)}` in the command", self.invocation.location)
+            return found.value, Evidence(
+                f"`{show(found.written)}` in the command", self.invocation.where(found.index)
+            )
         env_name = "UWSGI_" + name.upper().replace("-", "_")
         setting = self.invocation.env_value(env_name)
         if setting is not None:

@@ -10,7 +10,7 @@ from policies.loaders import LoadOptions, load
 from policies.model import UNKNOWN_PART, Origin
 from policies.rules import Options
 from policies.scan import scan
-from tests.helpers import FIXTURES, rules_of
+from tests.helpers import FIXTURES, rules_of, scan_tree, service_tf
 
 TERRAFORM = FIXTURES / "terraform"
 
@@ -31,7 +31,7 @@ def test_variables_locals_tfvars_and_arithmetic() -> None:
     assert balancer.idle_timeout.value == 30
     assert balancer.idle_timeout.location.path.endswith("variables/slow.auto.tfvars")
     assert balancer.idle_timeout.location.line == 1
-    assert "via var.idle_timeout" in balancer.idle_timeout.note
+    assert balancer.idle_timeout.note == "via tests/fixtures/terraform/variables/main.tf:16"
     (group,) = inventory.target_groups
     assert group.deregistration_delay.value == 300  # tonumber("300")
     (definition,) = inventory.task_definitions
@@ -268,3 +268,39 @@ def test_huge_count_is_bounded(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text('resource "aws_lb" "many" {\n  count = 1000000000\n}\n')
     balancers = load([tmp_path]).load_balancers
     assert len(balancers) == 64 and str(balancers[-1].id) == "aws_lb.many[63]"
+
+
+def test_values_are_located_where_they_were_written(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        service_tf(command=["gunicorn", "-k", "gevent", "app:app"]).replace(
+            '"gevent", "app:app"',
+            '"gevent", "--keep-alive", var.ka, "--bind", "0.0.0.0:${var.port}", "app:app"',
+        )
+        + 'variable "ka" {}\nvariable "port" {}\n'
+    )
+    (tmp_path / "terraform.tfvars").write_text('\nka = "7"\n')
+    result = scan([tmp_path])
+    server = result.targets[0].server
+    assert server is not None and server.keep_alive.seconds == 7
+    location = server.keep_alive.evidence.location
+    assert location is not None and location.path.endswith("terraform.tfvars") and location.line == 2
+    assert result.findings[0].fix.endswith(f"{tmp_path / 'terraform.tfvars'}:2")
+
+
+def test_each_value_and_lookup_keep_the_literal_location() -> None:
+    target = targets("count_for_each")['aws_lb_target_group.service["admin"]']
+    location = target.server.keep_alive.evidence.location  # type: ignore[attr-defined]
+    assert location.path.endswith("count_for_each/main.tf") and location.line == 4  # the map literal
+
+
+def test_unknown_parts_say_why(tmp_path: Path) -> None:
+    tf = service_tf(command=["uvicorn", "app:app"]).replace(
+        '"app:app"]', '"app:app", "--timeout-keep-alive", regex("[0-9]+", var.x)]'
+    )
+    result = scan_tree(tmp_path, {"main.tf": tf + 'variable "x" { default = "75s" }\n'})
+    (finding,) = result.findings
+    assert finding.rule == "KA002"
+    assert (
+        "`--timeout-keep-alive <?>`" in finding.message
+        and "function regex() is not evaluated" in finding.message
+    )

@@ -30,6 +30,7 @@ from policies.loaders.terraform.values import (
     first_unknown,
     hole,
     known,
+    located,
     to_bool,
     to_number,
     to_string,
@@ -51,9 +52,6 @@ class Scope(Protocol):
 
     def function(self, name: str, line: int | None) -> Callable[..., Any] | None:
         """A function that needs the module (file, templatefile, ...), called at `line`; else None."""
-
-    def origin(self, node: Node) -> tuple[Location, str]:
-        """Where the value of `node` was decided (through variables and locals), and the path it took."""
 
 
 class Namespace:
@@ -129,13 +127,16 @@ def _expr_term(node: Node, env: Env) -> Any:
     raise EvalError(f"unsupported expression near {tokens[0] if tokens else node.data}")
 
 
-def _int_lit(node: Node, env: Env) -> int:
-    return int(str(node.children[0]))
+def _here(node: Node, env: Env) -> Location:
+    return Location(env.scope.path, line_of(node))
 
 
-def _float_lit(node: Node, env: Env) -> int | float:
-    value = float(str(node.children[0]))
-    return value
+def _int_lit(node: Node, env: Env) -> Any:
+    return located(int(str(node.children[0])), _here(node, env))
+
+
+def _float_lit(node: Node, env: Env) -> Any:
+    return located(float(str(node.children[0])), _here(node, env))
 
 
 def _literal_value(node: Node, env: Env) -> Any:
@@ -147,8 +148,8 @@ def _identifier(node: Node, env: Env) -> Any:
     return env.lookup(name)
 
 
-def _tuple(node: Node, env: Env) -> list[Any]:
-    return [evaluate(item, env) for item in subtrees(node)]
+def _tuple(node: Node, env: Env) -> Any:
+    return located([evaluate(item, env) for item in subtrees(node)], _here(node, env))
 
 
 def _object_key(node: Node, env: Env) -> str | Unknown:
@@ -178,10 +179,7 @@ def _object(node: Node, env: Env) -> Obj:
         if isinstance(key, Unknown):
             continue  # an element whose key is unknown cannot be addressed by anything we check
         result[key] = evaluate(value_node, env)
-        location, _ = env.scope.origin(value_node)
-        result.where[key] = (
-            location if location.line != line_of(value_node) else Location(env.scope.path, line_of(element))
-        )
+        result.where[key] = _here(element, env)
     return result
 
 
@@ -649,7 +647,8 @@ def render_template(node: Node, env: Env) -> Any:
 
 
 def _string(node: Node, env: Env) -> Any:
-    return render_template(node, env)
+    value = render_template(node, env)
+    return located(value, _here(node, env)) if type(value) is str else value
 
 
 def _template_string(node: Node, env: Env) -> str:

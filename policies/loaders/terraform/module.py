@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lark import Tree
-
 from policies.loaders.terraform.config import (
     Attribute,
     Block,
@@ -45,6 +43,7 @@ from policies.loaders.terraform.values import (
     Unknown,
     all_refs,
     known,
+    located,
     to_bool,
     to_number,
     to_string,
@@ -127,9 +126,6 @@ class _NoScope:
 
     def function(self, name: str, line: int | None) -> Callable[..., Any] | None:
         return None
-
-    def origin(self, node: Node) -> tuple[Location, str]:
-        return Location(self.path, line_of(node)), ""
 
 
 @dataclass(frozen=True)
@@ -536,33 +532,6 @@ class FileScope:
             return Namespace(name, lambda resource_name: instance.resource(name, resource_name))
         raise EvalError(f'unknown name "{name}"')
 
-    def origin(self, node: Node, hops: int = 0) -> tuple[Location, str]:
-        """Where the value of `node` was decided: through `var.x` and `local.y` to the literal, the
-        tfvars line, the module argument or the variable default that set it."""
-        here = Location(self.path, line_of(node))
-        reference = _simple_reference(node)
-        if reference is None or hops > 16:
-            return here, ""
-        kind, name = reference
-        instance = self.instance
-        if kind == "local":
-            attribute = instance.module.locals.get(name)
-            if attribute is None:
-                return here, ""
-            location, note = instance.scope(attribute.location.path).origin(attribute.node, hops + 1)
-            return location, note or f"local.{name}"
-        given = instance.inputs.get(name)
-        if given is not None:
-            scope = given.env.scope if given.env is not None else None
-            if given.node is not None and isinstance(scope, FileScope):
-                location, note = scope.origin(given.node, hops + 1)
-                return location, note or f"var.{name} of {instance.address}"
-            return given.location, f"var.{name}"
-        block = instance.module.variables.get(name)
-        if block is not None and "default" in block.attributes:
-            return block.attributes["default"].location, f"default of var.{name}"
-        return here, ""
-
     def function(self, name: str, line: int | None) -> Callable[..., Any] | None:
         functions: dict[str, Callable[..., Any]] = {
             "file": lambda path: self._file(path, line),
@@ -605,38 +574,6 @@ class FileScope:
         return render(template, variables, Location(self.path, line))
 
 
-def _simple_reference(node: Node) -> tuple[str, str] | None:
-    """("var", name) or ("local", name) when `node` just passes such a value on (maybe converted)."""
-    while True:
-        if node.data == "expr_term" and len(subtrees(node)) == 1:
-            node = subtrees(node)[0]
-        elif node.data == "function_call":
-            parts = subtrees(node)
-            name = str(parts[0].children[0])
-            arguments = subtrees(parts[-1]) if parts[-1].data == "arguments" else []
-            if name not in ("tonumber", "tostring") or len(arguments) != 1:
-                return None
-            node = arguments[0]
-        elif node.data == "string":
-            parts = [part for part in node.children if isinstance(part, Tree)]
-            if len(parts) != 1 or not isinstance(parts[0].children[0], Tree):
-                return None
-            piece = parts[0].children[0]
-            if piece.data != "interpolation":
-                return None
-            node = subtrees(piece)[0]
-        elif node.data == "get_attr_expr_term":
-            target, accessor = subtrees(node)
-            inner = subtrees(target)
-            if target.data == "expr_term" and len(inner) == 1 and inner[0].data == "identifier":
-                kind = str(inner[0].children[0])
-                if kind in ("var", "local"):
-                    return kind, str(subtrees(accessor)[0].children[0])
-            return None
-        else:
-            return None
-
-
 def _relative(directory: Path, root: Path) -> str:
     try:
         return str(directory.relative_to(root)) or "."
@@ -670,7 +607,8 @@ def root_inputs(
         type_attribute = declared.attributes.get("type") if declared else None
         if type_attribute is not None and not _is_string_type(type_attribute):
             value = _parse_cli_value(text)
-        inputs[name] = Input(Location(f"--var {name}"), f"var.{name} from --var", value=value)
+        where = Location(f"--var {name}")
+        inputs[name] = Input(where, f"var.{name} from --var", value=located(value, where))
     return inputs
 
 
@@ -703,7 +641,9 @@ def _json_vars(path: Path, shown: str, inputs: dict[str, Input], loader: Loader)
         loader.error(shown, "a .tfvars.json file must hold a JSON object")
         return
     for name, value in values.items():
-        inputs[name] = Input(Location(shown), f"var.{name} from {shown}", value=value)
+        inputs[name] = Input(
+            Location(shown), f"var.{name} from {shown}", value=located(value, Location(shown))
+        )
 
 
 __all__ = [

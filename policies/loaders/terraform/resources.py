@@ -27,6 +27,7 @@ from policies.loaders.terraform.values import (
     to_bool,
     to_number,
     to_string,
+    where_of,
 )
 from policies.model import (
     Forward,
@@ -112,9 +113,9 @@ class Found:
                 return Setting.unknown(block.location, f"{name} is not set")
             return Setting.default(default, block.location, default_note)
         value = evaluate(attribute.node, env)
-        location, note = env.scope.origin(attribute.node)
-        if location.line == attribute.location.line and location.path == attribute.location.path:
-            location, note = attribute.location, ""
+        written = where_of(value)  # the literal, tfvars line or module argument the value came from
+        location = written or attribute.location
+        note = f"via {attribute.location}" if written is not None and written != attribute.location else ""
         if isinstance(value, (Unknown, ResourceRef)):
             reason = value.reason if isinstance(value, Unknown) else f"{value.address} is not a value"
             return Setting.unknown(attribute.location, f"{name} = {reason}")
@@ -128,8 +129,6 @@ class Found:
             return Setting.unknown(attribute.location, f"{name}: {error}")
         if converted is None:
             return Setting.unknown(attribute.location, f"{name}: unexpected value {value!r}")
-        if note:
-            note = f"via {note} from {attribute.location}"
         return Setting(converted, location, note=note)
 
     def links(self, name: str, block: Block | None = None, env: Env | None = None) -> list[Link]:

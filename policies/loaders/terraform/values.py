@@ -52,6 +52,53 @@ class Obj(dict[str, Any]):
         self.where: dict[str, Location] = where or {}
 
 
+class LocatedStr(str):
+    """A string literal that remembers where it was written (survives variables, locals, lookups)."""
+
+    where: Location
+
+
+class LocatedInt(int):
+    where: Location
+
+
+class LocatedFloat(float):
+    where: Location
+
+
+class LocatedList(list[Any]):
+    __slots__ = ("where",)
+    where: Location
+
+
+def located(value: Any, where: Location | None) -> Any:
+    """`value` remembering `where` it was written; bools and null cannot carry a location."""
+    if where is None or value is None or isinstance(value, bool):
+        return value
+    kind: type | None = None
+    if isinstance(value, str) and not isinstance(value, Text):
+        kind = LocatedStr
+    elif isinstance(value, int):
+        kind = LocatedInt
+    elif isinstance(value, float):
+        kind = LocatedFloat
+    elif isinstance(value, list):
+        kind = LocatedList
+    if kind is None:
+        return value
+    copy = kind(value)
+    copy.where = where
+    return copy
+
+
+def where_of(value: Any) -> Location | None:
+    """Where a value was written, when it is a literal that came here unchanged."""
+    if isinstance(value, Text):
+        return value.start
+    where = getattr(value, "where", None)
+    return where if isinstance(where, Location) else None
+
+
 class Text(str):
     """A string that holds a whole document (a `file()` result or a heredoc), with where it starts, so
     JSON parsed out of it can report file lines."""
@@ -178,6 +225,11 @@ def known(value: Any) -> Any:
 
 
 def to_number(value: Any) -> int | float | None:
+    """Terraform's number conversion; the result keeps the location of what it converted."""
+    return located(_to_number(value), where_of(value))  # type: ignore[no-any-return]
+
+
+def _to_number(value: Any) -> int | float | None:
     value = known(value)
     if value is None:
         return None
@@ -200,6 +252,11 @@ def to_number(value: Any) -> int | float | None:
 
 
 def to_string(value: Any) -> str | None:
+    """Terraform's string conversion; the result keeps the location of what it converted."""
+    return located(_to_string(value), where_of(value))  # type: ignore[no-any-return]
+
+
+def _to_string(value: Any) -> str | None:
     value = known(value)
     if value is None or isinstance(value, str):
         return value
