@@ -28,7 +28,7 @@ def _terraform_directories(top: Path) -> list[Path]:
     found: list[Path] = []
     for directory, subdirectories, files in os.walk(top, followlinks=False):
         subdirectories[:] = sorted(name for name in subdirectories if name not in SKIPPED_DIRECTORIES)
-        if any(name.endswith(".tf") for name in files):
+        if any(name.endswith((".tf", ".tf.json")) for name in files):
             found.append(Path(directory))
     return found
 

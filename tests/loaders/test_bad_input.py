@@ -49,10 +49,10 @@ def test_empty_file_is_fine(tmp_path: Path) -> None:
     assert result.errors == () and rules_of(result) == ["KA001"]
 
 
-def test_tf_directory_is_not_a_crash(tmp_path: Path) -> None:
+def test_a_directory_named_like_a_tf_file_is_skipped_as_terraform_does(tmp_path: Path) -> None:
     (tmp_path / "weird.tf").mkdir()
     result = scan_tree(tmp_path, {"main.tf": GOOD})
-    assert errors(result) == ["weird.tf:None: is a directory, not a file"]
+    assert result.errors == ()
     assert rules_of(result) == ["KA001"]
 
 
@@ -123,3 +123,43 @@ def test_broken_tfvars(tmp_path: Path) -> None:
 def test_recursive_module_terminates_with_an_error(tmp_path: Path) -> None:
     result = scan_tree(tmp_path, {"main.tf": 'module "self" {\n  source = "./"\n}\n' + GOOD})
     assert any("calls itself recursively" in error.message for error in result.errors)
+
+
+def test_duplicate_blocks_are_reported(tmp_path: Path) -> None:
+    result = scan_tree(
+        tmp_path, {"main.tf": GOOD, "extra.tf": '\nresource "aws_lb" "web" {\n  idle_timeout = 5\n}\n'}
+    )
+    assert errors(result) == [
+        'main.tf:1: duplicate resource "aws_lb" "web": first declared at ' + f"{tmp_path / 'extra.tf'}:2"
+    ]
+
+
+def test_terraform_json_files_are_reported_not_silently_skipped(tmp_path: Path) -> None:
+    result = scan_tree(tmp_path, {"main.tf": GOOD, "generated.tf.json": '{"resource": {}}'})
+    assert errors(result) == [
+        "generated.tf.json:None: Terraform JSON configuration (.tf.json) is not analysed by keepalive-guard yet"
+    ]
+    assert rules_of(result) == ["KA001"]
+
+
+def test_missing_local_module_is_an_input_error(tmp_path: Path) -> None:
+    result = scan_tree(tmp_path, {"main.tf": 'module "web" {\n  source = "./modules/web"\n}\n'})
+    assert errors(result) == ['main.tf:2: module.web: source "./modules/web" is not a directory']
+
+
+def test_template_syntax_error_names_the_template(tmp_path: Path) -> None:
+    tf = GOOD.replace(
+        "container_definitions = jsonencode([",
+        'container_definitions = templatefile("${path.module}/defs.tpl", { ka = 75 })\n  unused = jsonencode([',
+    )
+    result = scan_tree(
+        tmp_path, {"main.tf": tf, "defs.tpl": '[{"name": "app", "command": ["uvicorn", "${ka"]}]\n'}
+    )
+    (error,) = errors(result)
+    assert error.startswith("defs.tpl:1: template error: template has an unterminated")
+    assert rules_of(result) == ["KA002"]
+
+
+def test_missing_var_file_is_reported_once(tmp_path: Path) -> None:
+    result = scan_tree(tmp_path, {"main.tf": GOOD}, var_files=(tmp_path / "nope.tfvars",))
+    assert errors(result) == ["nope.tfvars:None: --var-file: no such file"]

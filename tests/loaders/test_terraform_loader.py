@@ -264,10 +264,15 @@ def test_a_tf_file_stands_for_its_module_directory() -> None:
     assert any(path.endswith("variables.tf") for path in result.inputs)
 
 
-def test_huge_count_is_bounded(tmp_path: Path) -> None:
+def test_huge_count_is_bounded_and_said_so(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text('resource "aws_lb" "many" {\n  count = 1000000000\n}\n')
     balancers = load([tmp_path]).load_balancers
-    assert len(balancers) == 64 and str(balancers[-1].id) == "aws_lb.many[63]"
+    assert len(balancers) == 1000 and str(balancers[-1].id) == "aws_lb.many[999]"
+    unknown = [finding for finding in scan([tmp_path]).findings if finding.rule == "KA002"]
+    assert len(unknown) == 1
+    assert (
+        "aws_lb.many may define load balancers or services: it has 1000000000 instances" in unknown[0].message
+    )
 
 
 def test_values_are_located_where_they_were_written(tmp_path: Path) -> None:
@@ -303,4 +308,51 @@ def test_unknown_parts_say_why(tmp_path: Path) -> None:
     assert (
         "`--timeout-keep-alive <?>`" in finding.message
         and "function regex() is not evaluated" in finding.message
+    )
+
+
+def test_override_files_merge_into_the_blocks_they_override(tmp_path: Path) -> None:
+    main = service_tf(command=["uvicorn", "app:app", "--timeout-keep-alive", "75"], idle_timeout=120)
+    override = 'resource "aws_lb" "web" {\n  tags = { team = "edge" }\n}\n'
+    result = scan_tree(tmp_path, {"main.tf": main, "override.tf": override})
+    assert result.errors == ()
+    assert result.targets[0].chain.load_balancer.idle_timeout.value == 120  # type: ignore[union-attr]
+    assert rules_of(result) == ["KA001"]  # 75 s is not longer than 120 s
+    replaced = 'resource "aws_lb" "web" {\n  idle_timeout = 30\n}\n'
+    assert rules_of(scan_tree(tmp_path, {"main.tf": main, "override.tf": replaced})) == []
+
+
+def test_optional_object_attributes_get_their_defaults(tmp_path: Path) -> None:
+    module = (
+        service_tf(command=["gunicorn", "-k", "gevent", "app:app"])
+        .replace(
+            '"gevent", "app:app"', '"gevent", "--keep-alive", tostring(var.service.keepalive), "app:app"'
+        )
+        .replace('name = "web"', 'name = "web"\n  idle_timeout = var.service.idle_timeout')
+    )
+    variable = """
+variable "service" {
+  type = object({
+    name         = string
+    keepalive    = optional(number, 90)
+    idle_timeout = optional(number, 60)
+  })
+}
+"""
+    files = {
+        "svc/main.tf": module + variable,
+        "main.tf": 'module "ledger" {\n  source  = "./svc"\n  service = { name = "ledger" }\n}\n',
+    }
+    result = scan_tree(tmp_path, files)
+    assert result.errors == () and rules_of(result) == []
+    assert result.targets[0].server is not None and result.targets[0].server.keep_alive.seconds == 90
+    files["main.tf"] = (
+        'module "ledger" {\n  source  = "./svc"\n  service = { name = "ledger", keepalive = "30" }\n}\n'
+    )
+    finding = scan_tree(tmp_path, files).findings[0]
+    assert finding.rule == "KA001" and "after 30 s" in finding.message
+    assert (
+        finding.location is not None
+        and finding.location.path.endswith("main.tf")
+        and finding.location.line == 3
     )

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from policies.loaders.terraform import types
 from policies.loaders.terraform.config import (
     Attribute,
     Block,
@@ -33,6 +34,7 @@ from policies.loaders.terraform.evaluate import (
     evaluate,
     evaluate_template_text,
     line_of,
+    parse_template_text,
     subtrees,
 )
 from policies.loaders.terraform.values import (
@@ -44,14 +46,13 @@ from policies.loaders.terraform.values import (
     all_refs,
     known,
     located,
-    to_bool,
     to_number,
     to_string,
 )
 from policies.model import InputError, Location, Opaque, ResourceId
 
 MAX_MODULE_DEPTH = 16
-MAX_INSTANCES = 64  # count/for_each beyond this are checked as their first instances
+MAX_INSTANCES = 1000  # count/for_each beyond this are checked as their first instances, and said so
 _RESERVED = frozenset({"var", "local", "module", "data", "path", "terraform", "count", "each", "self"})
 # Module sources or names that suggest load balancers or ECS services inside (for KA002 when hidden).
 _LB_OR_ECS = re.compile(r"(?<![a-z])(alb|elb|nlb|lb|ecs|fargate)(?![a-z])|load.?balanc", re.I)
@@ -78,26 +79,50 @@ class Module:
     data: dict[tuple[str, str], Block] = field(default_factory=dict)
     calls: dict[str, Block] = field(default_factory=dict)
     outputs: dict[str, Block] = field(default_factory=dict)
+    errors: list[InputError] = field(default_factory=list)
 
     @staticmethod
     def read(directory: Path, files: list[ConfigFile]) -> Module:
+        """The module as Terraform sees it: override files (override.tf, *_override.tf) are merged into
+        the blocks they override, after all other files
+        (https://developer.hashicorp.com/terraform/language/files/override)."""
         module = Module(directory, files)
-        for config in files:
+        ordinary = [config for config in files if not _is_override(config.path)]
+        for config in ordinary + [config for config in files if _is_override(config.path)]:
+            overriding = _is_override(config.path)
             for block in config.blocks:
-                name = block.labels[0] if block.labels else ""
-                if block.type == "variable":
-                    module.variables[name] = block
-                elif block.type == "locals":
-                    module.locals.update(block.attributes)
-                elif block.type == "resource" and len(block.labels) == 2:
-                    module.resources[(block.labels[0], block.labels[1])] = block
-                elif block.type == "data" and len(block.labels) == 2:
-                    module.data[(block.labels[0], block.labels[1])] = block
-                elif block.type == "module":
-                    module.calls[name] = block
-                elif block.type == "output":
-                    module.outputs[name] = block
+                module._add(block, overriding)
         return module
+
+    def _add(self, block: Block, overriding: bool) -> None:
+        if block.type == "locals":
+            self.locals.update(block.attributes)
+            return
+        tables: dict[str, tuple[dict[Any, Block], tuple[str, ...]]] = {
+            "variable": (self.variables, block.labels[:1]),
+            "resource": (self.resources, block.labels),
+            "data": (self.data, block.labels),
+            "module": (self.calls, block.labels[:1]),
+            "output": (self.outputs, block.labels[:1]),
+        }
+        table, key = tables.get(block.type, ({}, ()))
+        if not key or (block.type in ("resource", "data") and len(key) != 2):
+            return
+        name = key if len(key) == 2 else key[0]
+        existing = table.get(name)
+        if existing is not None and overriding:
+            table[name] = _merged(existing, block)
+        elif existing is not None:
+            kind = " ".join(f'"{label}"' for label in block.labels)
+            self.errors.append(
+                InputError(
+                    block.location.path,
+                    f"duplicate {block.type} {kind}: first declared at {existing.location}",
+                    block.location.line,
+                )
+            )
+        else:
+            table[name] = block
 
     def local_sources(self) -> Iterator[Path]:
         """Directories of local modules (`source = "./..."`) this module calls."""
@@ -105,6 +130,21 @@ class Module:
             source = literal_string(block.attributes.get("source"))
             if source is not None and source.startswith(("./", "../")):
                 yield (self.directory / source).resolve()
+
+
+def _is_override(path: str) -> bool:
+    name = Path(path).name
+    return name == "override.tf" or name.endswith("_override.tf")
+
+
+def _merged(primary: Block, override: Block) -> Block:
+    """Terraform's override merge: attributes replace attributes; nested blocks of a type present in
+    the override replace all nested blocks of that type."""
+    replaced = {block.type for block in override.blocks}
+    blocks = tuple(block for block in primary.blocks if block.type not in replaced) + override.blocks
+    return Block(
+        primary.type, primary.labels, {**primary.attributes, **override.attributes}, blocks, primary.location
+    )
 
 
 def literal_string(attribute: Attribute | None) -> str | None:
@@ -149,26 +189,47 @@ class Loader:
         self.read_files: list[str] = []
 
     def error(self, path: str, message: str, line: int | None = None) -> None:
-        self.errors.setdefault((path, line, message), InputError(path, message, line))
+        self.report(InputError(path, message, line))
 
     def module(self, directory: Path) -> Module:
         directory = directory.resolve()
         if directory not in self.modules:
             files = []
             for path in sorted(directory.glob("*.tf")):
+                if path.is_dir():
+                    continue  # Terraform reads files only
                 config = parse_file(path, shown_path(path))
                 self.read_files.append(config.path)
                 if config.error is not None:
-                    self.errors.setdefault(
-                        (config.error.path, config.error.line, config.error.message), config.error
-                    )
+                    self.report(config.error)
                 files.append(config)
-            self.modules[directory] = Module.read(directory, files)
+            for path in sorted(directory.glob("*.tf.json")):
+                message = "Terraform JSON configuration (.tf.json) is not analysed by keepalive-guard yet"
+                self.report(InputError(shown_path(path), message))
+            module = Module.read(directory, files)
+            for error in module.errors:
+                self.report(error)
+            self.modules[directory] = module
         return self.modules[directory]
 
+    def report(self, error: InputError) -> None:
+        self.errors.setdefault((error.path, error.line, error.message), error)
 
-def expansions(block: Block, env: Env, what: str) -> list[tuple[str, dict[str, Any]]]:
-    """The instances `count`/`for_each` create: (address suffix, names bound inside each).
+    def valid_template(self, template: Text) -> bool:
+        """Whether template text parses; an error names the template file when it does not."""
+        try:
+            parse_template_text(str(template))
+        except EvalError as error:
+            self.report(InputError(template.start.path, f"template error: {error}", template.start.line))
+            return False
+        return True
+
+
+Expansion = tuple[str, dict[str, Any]]  # (address suffix, names bound inside the instance)
+
+
+def expansions(block: Block, env: Env, what: str) -> tuple[list[Expansion], int]:
+    """The instances `count`/`for_each` create (at most MAX_INSTANCES), and how many there are.
 
     When the count or the collection is unknown the block is checked as one instance whose
     `count.index` / `each` are unknown (with the reason), rather than not at all."""
@@ -180,24 +241,22 @@ def expansions(block: Block, env: Env, what: str) -> list[tuple[str, dict[str, A
             count = Unknown(f"count of {what} is not a number: {error}")
         if isinstance(count, Unknown) or not isinstance(count, int) or count < 0:
             reason = count.reason if isinstance(count, Unknown) else f"count of {what} is not a whole number"
-            return [
-                ("", {"count": Obj({"index": Unknown(f"count of {what} is unknown ({reason})")}.items())})
-            ]
-        return [
-            (f"[{index}]", {"count": Obj({"index": index}.items())})
-            for index in range(min(count, MAX_INSTANCES))
-        ]
+            unknown_index = Unknown(f"count of {what} is unknown ({reason})")
+            return [("", {"count": Obj({"index": unknown_index}.items())})], 1
+        indexes = range(min(count, MAX_INSTANCES))
+        return [(f"[{index}]", {"count": Obj({"index": index}.items())}) for index in indexes], count
     if "for_each" in block.attributes:
         value = evaluate(block.attributes["for_each"].node, env)
         keys = _for_each_items(value)
         if isinstance(keys, Unknown):
             unknown = Unknown(f"for_each of {what} is unknown ({keys.reason})", keys.refs)
-            return [("", {"each": Obj({"key": unknown, "value": unknown}.items())})]
-        return [
+            return [("", {"each": Obj({"key": unknown, "value": unknown}.items())})], 1
+        found = [
             (f'["{key}"]', {"each": Obj({"key": key, "value": item}.items())})
             for key, item in keys[:MAX_INSTANCES]
         ]
-    return [("", {})]
+        return found, len(keys)
+    return [("", {})], 1
 
 
 def _for_each_items(value: Any) -> list[tuple[str, Any]] | Unknown:
@@ -293,7 +352,7 @@ class ModuleInstance:
             )
             nullable = literal_value(block.attributes.get("nullable"))
             if value is None and nullable is False and "default" in block.attributes:
-                value = evaluate(block.attributes["default"].node, Env(self.scope(block.location.path)))
+                value = evaluate(block.attributes["default"].node, Env(_NoScope(block.location.path)))
         elif "default" in block.attributes:
             value = evaluate(block.attributes["default"].node, Env(_NoScope(block.location.path)))
         else:
@@ -322,15 +381,18 @@ class ModuleInstance:
         """(local address, evaluation environment) of each instance of a resource block."""
         kind = "data." if block.type == "data" else ""
         base = f"{kind}{block.labels[0]}.{block.labels[1]}"
-        found: list[tuple[str, Env]] = self._memo(
-            "instances",
-            base,
-            lambda: [
-                (base + suffix, self.env(block, names))
-                for suffix, names in expansions(block, self.env(block), self.qualify(base))
-            ],
-        )
+        found: list[tuple[str, Env]] = self._memo("instances", base, lambda: self._instances(block, base))
         return found
+
+    def _instances(self, block: Block, base: str) -> list[tuple[str, Env]]:
+        expanded, total = expansions(block, self.env(block), self.qualify(base))
+        self._truncated(base, block, total)
+        return [(base + suffix, self.env(block, names)) for suffix, names in expanded]
+
+    def _truncated(self, address: str, block: Block, total: int) -> None:
+        if total > MAX_INSTANCES:
+            reason = f"it has {total} instances, and only the first {MAX_INSTANCES} are checked"
+            self.loader.opaque.append(Opaque(self.resource_id(address, block.location), reason, True))
 
     def resource(self, resource_type: str, name: str) -> ResourceRef:
         block = self.module.resources.get((resource_type, name))
@@ -353,6 +415,8 @@ class ModuleInstance:
     def _template_file(self, block: Block) -> Obj:
         env = self.env(block)
         template = evaluate(block.attributes["template"].node, env) if "template" in block.attributes else ""
+        if isinstance(template, Text) and not self.loader.valid_template(template):
+            template = Unknown(f"the template {template.start.path} is not valid")
         variables = evaluate(block.attributes["vars"].node, env) if "vars" in block.attributes else Obj()
         rendered = render(template, variables, block.location)
         return Obj({"rendered": rendered, "template": template, "vars": variables}.items())
@@ -371,12 +435,20 @@ class ModuleInstance:
         source = literal_string(block.attributes.get("source")) or "(not a literal)"
         key = f"{self.key}.{call}" if self.key else call
         directory = self._source_directory(source, key)
+        local = source.startswith(("./", "../"))
+        if directory is None and local:
+            where = block.attributes["source"].location if "source" in block.attributes else block.location
+            self.loader.error(where.path, f'module.{call}: source "{source}" is not a directory', where.line)
         result: list[tuple[str, ModuleInstance | None]] = []
-        for suffix, names in expansions(block, self.env(block), base):
+        expanded, total = expansions(block, self.env(block), base)
+        self._truncated(f"module.{call}", block, total)
+        for suffix, names in expanded:
             address = base + suffix
             if directory is None:
                 reason = (
-                    f'source "{source}" is not available locally (run terraform init, or scan the plan JSON)'
+                    f'source "{source}" does not exist'
+                    if local
+                    else f'source "{source}" is not available locally (run terraform init, or scan the plan JSON)'
                 )
                 self._opaque(address, block, reason, source + " " + call)
                 result.append((address, None))
@@ -475,23 +547,13 @@ def literal_value(attribute: Attribute | None) -> Any:
 
 
 def convert(value: Any, type_attribute: Attribute | None) -> Any:
-    """Convert a variable's value to its declared primitive type, as Terraform does."""
-    if type_attribute is None or isinstance(value, Unknown) or value is None:
+    """A variable's value converted to its declared type, with optional() attributes filled in."""
+    if type_attribute is None:
         return value
-    terms = subtrees(type_attribute.node)
-    if len(terms) != 1 or terms[0].data != "identifier":
-        return value
-    declared = str(terms[0].children[0])
-    try:
-        if declared == "number":
-            return to_number(value)
-        if declared == "string":
-            return to_string(value)
-        if declared == "bool":
-            return to_bool(value)
-    except EvalError as error:
-        return Unknown(str(error))
-    return value
+    path = type_attribute.location.path
+    return types.convert(
+        value, types.parse_type(type_attribute.node), lambda node: evaluate(node, Env(_NoScope(path)))
+    )
 
 
 class FileScope:
@@ -571,6 +633,8 @@ class FileScope:
 
     def _templatefile(self, path: Any, variables: Any, line: int | None) -> Any:
         template = self._read(path, line, "templatefile")
+        if isinstance(template, Text) and not self.instance.loader.valid_template(template):
+            return Unknown(f"the template {template.start.path} is not valid")
         return render(template, variables, Location(self.path, line))
 
 
@@ -589,7 +653,7 @@ def root_inputs(
     directory = module.directory
     automatic = [directory / "terraform.tfvars", directory / "terraform.tfvars.json"]
     automatic += sorted(directory.glob("*.auto.tfvars")) + sorted(directory.glob("*.auto.tfvars.json"))
-    for path in [p for p in automatic if p.is_file()] + var_files:
+    for path in [p for p in automatic if p.is_file()] + [p for p in var_files if p.exists()]:
         shown = shown_path(path)
         loader.read_files.append(shown)
         if path.suffix == ".json":
