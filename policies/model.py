@@ -117,6 +117,16 @@ class LoadBalancer:
     name: str | None = None
     # Classic ELB only: seconds in-flight requests may drain on deregistration (0 when disabled).
     connection_draining: Setting[int] | None = None
+    # Classic ELB only: the listeners' instance protocols (http, https, tcp, ssl), lowercased.
+    backend_protocols: tuple[str, ...] = ()
+
+    @property
+    def pools_http_connections(self) -> bool:
+        """Whether it keeps idle HTTP connections to targets: a Classic ELB whose listeners all
+        forward TCP/SSL pairs each client connection with one target connection instead."""
+        if self.kind.value is not LoadBalancerKind.CLASSIC or not self.backend_protocols:
+            return True
+        return any(protocol in ("http", "https") for protocol in self.backend_protocols)
 
 
 @dataclass(frozen=True)
@@ -171,6 +181,18 @@ class Service:
     id: ResourceId
     task_definition: Link
     attachments: tuple[ServiceAttachment, ...]
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class TargetGroupPair:
+    """Blue/green target groups that CodeDeploy swaps for an ECS service: after a deployment the other
+    group of the pair receives the production traffic, so it reaches the same container."""
+
+    id: ResourceId
+    service: Link
+    target_groups: tuple[Link, ...]
+    listeners: tuple[Link, ...] = ()  # prod and test traffic routes: CodeDeploy points them at either group
 
 
 @dataclass(frozen=True)
@@ -198,9 +220,11 @@ class Container:
 class TaskDefinition:
     id: ResourceId
     family: str | None
-    # None when the container definitions could not be resolved; `containers_note` says why.
+    # None when the container definitions could not be resolved; `containers_note` says why, and
+    # `containers_location` where, when an error in the inputs is the reason.
     containers: tuple[Container, ...] | None
     containers_note: str = ""
+    containers_location: Location | None = None
 
 
 class RegistrationKind(Enum):
@@ -253,6 +277,7 @@ class Inventory:
     services: tuple[Service, ...] = ()
     task_definitions: tuple[TaskDefinition, ...] = ()
     registrations: tuple[Registration, ...] = ()
+    pairs: tuple[TargetGroupPair, ...] = ()
     opaque: tuple[Opaque, ...] = ()
     errors: tuple[InputError, ...] = ()
     inputs: tuple[str, ...] = field(default=())  # files that were read

@@ -2,9 +2,10 @@
 
 Format-free: it reads only the model. For each load balancer it follows listeners and listener rules
 (plain and weighted forwards) to target groups, and each target group to the ECS services whose
-`load_balancer` block names it, their task definition and the container named by `container_name`.
-A Classic ELB is followed to the services naming it (`elb_name`). Every place where the chain cannot
-be followed becomes a `Chain` with a `gap`, so it is reported as unknown, never silently passed.
+`load_balancer` block names it (or that a CodeDeploy blue/green pair swaps onto it), their task
+definition and the container named by `container_name`. A Classic ELB is followed to the services
+naming it (`elb_name`). Every place where a chain cannot be followed becomes a `Chain` with a `Gap`,
+so it is reported as unknown, with what would make it known, and never silently passed.
 """
 
 from __future__ import annotations
@@ -28,9 +29,23 @@ from policies.model import (
     Service,
     ServiceAttachment,
     TargetGroup,
+    TargetGroupPair,
     TargetType,
     TaskDefinition,
 )
+
+SCAN_TOGETHER = "scan the configuration that defines it together with this one"
+INIT_MODULES = "run `terraform init` so that .terraform/modules holds the module, or scan the plan JSON"
+GIVE_VALUES = "give the variables it depends on values (terraform.tfvars, --var, --var-file)"
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Where and why a chain cannot be followed further, and what would make it followable."""
+
+    text: str
+    location: Location | None
+    fix: str
 
 
 @dataclass(frozen=True)
@@ -46,8 +61,7 @@ class Chain:
     task_definition: TaskDefinition | None = None
     container: Container | None = None
     registration: Registration | None = None
-    gap: str = ""
-    gap_location: Location | None = None
+    gap: Gap | None = None
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -55,7 +69,7 @@ class Chain:
         parts = [str(item.id) if item is not None else "" for item in ids]
         container = self.container.name if self.container else ""
         attachment = str(self.attachment.location) if self.attachment else ""
-        return (self.unit, *parts, container, attachment, self.gap)
+        return (self.unit, *parts, container, attachment, self.gap.text if self.gap else "")
 
     def path(self) -> str:
         """The chain for people: aws_lb.web → aws_lb_target_group.app → aws_ecs_service.app → container "app"."""
@@ -83,14 +97,16 @@ class Topology:
     skipped: tuple[Skipped, ...]
 
 
-R = TypeVar("R", LoadBalancer, Listener, TargetGroup, TaskDefinition)
+R = TypeVar("R", LoadBalancer, Listener, TargetGroup, TaskDefinition, Service)
 
 _TARGET_GROUP_ARN = re.compile(r":targetgroup/([^/]+)/")
 _LOAD_BALANCER_ARN = re.compile(r":loadbalancer/(?:app|net|gwy)/([^/]+)/")
 _TASK_DEFINITION = re.compile(r"(?:task-definition/)?([A-Za-z0-9_-]+)(?::\d+)?$")
-
-
+_SERVICE_ARN = re.compile(r":service/(?:[^/]+/)?([^/]+)$")
 _INSTANCE = re.compile(r"\[[^\]]*\]$")
+_MODULE = re.compile(r"^(module\.[A-Za-z0-9_-]+(\[[^\]]*\])?\.?)+$")
+# Target group protocols only a Network or Gateway Load Balancer uses.
+_NON_HTTP_PROTOCOLS = frozenset({"TCP", "UDP", "TLS", "TCP_UDP", "GENEVE"})
 
 
 class _Index:
@@ -126,42 +142,44 @@ class _Index:
 
 
 def _by_literal(literal: str, kind: type[R], candidates: Sequence[R]) -> list[R]:
-    if kind is TargetGroup:
-        match = _TARGET_GROUP_ARN.search(literal)
-        name = match.group(1) if match else literal
-        return [item for item in candidates if isinstance(item, TargetGroup) and item.name == name]
-    if kind is LoadBalancer:
-        match = _LOAD_BALANCER_ARN.search(literal)
-        name = match.group(1) if match else literal
-        return [item for item in candidates if isinstance(item, LoadBalancer) and item.name == name]
-    if kind is TaskDefinition:
-        match = _TASK_DEFINITION.search(literal)
-        family = match.group(1) if match else literal
-        return [item for item in candidates if isinstance(item, TaskDefinition) and item.family == family]
-    return []
+    """Resources a literal ARN or name designates."""
+    patterns: dict[type, tuple[re.Pattern[str], str]] = {
+        TargetGroup: (_TARGET_GROUP_ARN, "name"),
+        LoadBalancer: (_LOAD_BALANCER_ARN, "name"),
+        TaskDefinition: (_TASK_DEFINITION, "family"),
+        Service: (_SERVICE_ARN, "name"),
+    }
+    if kind not in patterns:
+        return []
+    pattern, attribute = patterns[kind]
+    match = pattern.search(literal)
+    name = match.group(1) if match else literal
+    return [item for item in candidates if getattr(item, attribute, None) == name]
 
 
-_MODULE = re.compile(r"^(module\.[A-Za-z0-9_-]+(\[[^\]]*\])?\.?)+$")
-
-
-def _unfollowed(link: Link | None, what: str) -> str:
-    """Why a link could not be followed, for people."""
+def _unfollowed(link: Link | None, what: str) -> tuple[str, str]:
+    """Why a link could not be followed, and what would make it followable."""
     if link is None or link.empty:
         note = f" ({link.note})" if link is not None and link.note else ""
-        return f"{what} is not set or not resolvable{note}"
+        return f"{what} is not set or not resolvable{note}", GIVE_VALUES
     refs = sorted(link.refs)
     data = [ref for ref in refs if ref.startswith("data.") or ".data." in ref]
     if data:
-        return f"{what} is looked up with {', '.join(data)}: it is defined outside the scanned files"
+        return (
+            f"{what} is looked up with {', '.join(data)}: it is defined outside the scanned files",
+            SCAN_TOGETHER,
+        )
     if not refs or all(_MODULE.match(ref) for ref in refs):
-        return f"{what} cannot be followed: {link.note or link.literal}"
-    if link.literal is not None and not refs:
-        return f"{what} ({link.literal}) matches nothing in the scanned files"
-    return f"{what} ({', '.join(refs)}) is not in the scanned files"
-
-
-# Target group protocols only a Network or Gateway Load Balancer uses.
-_NON_HTTP_PROTOCOLS = frozenset({"TCP", "UDP", "TLS", "TCP_UDP", "GENEVE"})
+        reason = link.note or link.literal or ""
+        fix = (
+            INIT_MODULES
+            if "not available locally" in reason
+            else GIVE_VALUES
+            if refs or not link.literal
+            else SCAN_TOGETHER
+        )
+        return f"{what} cannot be followed: {reason}", fix
+    return f"{what} ({', '.join(refs)}) is not in the scanned files", SCAN_TOGETHER
 
 
 @dataclass(frozen=True)
@@ -170,8 +188,7 @@ class _Front:
 
     load_balancer: LoadBalancer | None
     listeners: tuple[Listener, ...] = ()
-    gap: str = ""
-    gap_location: Location | None = None
+    gap: Gap | None = None
 
 
 @dataclass(frozen=True)
@@ -183,8 +200,7 @@ class _Back:
     task_definition: TaskDefinition | None = None
     container: Container | None = None
     registration: Registration | None = None
-    gap: str = ""
-    gap_location: Location | None = None
+    gap: Gap | None = None
 
 
 class _Linker:
@@ -215,10 +231,12 @@ class _Linker:
             for parent in parents:
                 self.rules_of[parent.id].append(rule)
         self.attached_to: dict[ResourceId, list[tuple[Service, ServiceAttachment]]] = defaultdict(list)
-        self.unattached: list[tuple[Service, ServiceAttachment, str, Location | None]] = []
+        self.unattached: list[tuple[Service, ServiceAttachment, Gap]] = []
         for service in inventory.services:
             for attachment in service.attachments:
                 self.attach(service, attachment)
+        for pair in inventory.pairs:
+            self.swap(pair)
         self.registered_in: dict[ResourceId, list[Registration]] = defaultdict(list)
         for registration in inventory.registrations:
             targets: list[TargetGroup | LoadBalancer] = [
@@ -247,9 +265,40 @@ class _Linker:
         for target in targets:
             self.attached_to[target.id].append((service, attachment))
         if not targets:
+            text, fix = _unfollowed(link, what)
             self.unattached.append(
-                (service, attachment, _unfollowed(link, what), link.location or attachment.location)
+                (service, attachment, Gap(text, link.location or attachment.location, fix))
             )
+
+    def swap(self, pair: TargetGroupPair) -> None:
+        """A CodeDeploy blue/green pair: the group that is not in the service's load_balancer block
+        receives the same container's traffic after a deployment, through the pair's listeners."""
+        unit, inventory = pair.id.unit, self.inventory
+        services = self.index.resolve(pair.service, unit, Service, inventory.services)
+        groups = [
+            group
+            for link in pair.target_groups
+            for group in self.index.resolve(link, unit, TargetGroup, inventory.target_groups)
+        ]
+        listeners = [
+            listener
+            for link in pair.listeners
+            for listener in self.index.resolve(link, unit, Listener, self.listeners)
+        ]
+        for group in groups:
+            for listener in listeners:
+                for balancer in self.balancers_of.get(listener.id, []):
+                    self.fronts[group.id].append(_Front(balancer, (listener,)))
+        for service in services:
+            for attachment in service.attachments:
+                attached = self.index.resolve(
+                    attachment.target_group, unit, TargetGroup, inventory.target_groups
+                )
+                if not any(group in attached for group in groups):
+                    continue
+                for group in groups:
+                    if group not in attached and (service, attachment) not in self.attached_to[group.id]:
+                        self.attached_to[group.id].append((service, attachment))
 
     def add(self, chain: Chain) -> None:
         existing = self.chains.get(chain.key)
@@ -260,17 +309,9 @@ class _Linker:
                 existing, listeners=tuple(dict.fromkeys(existing.listeners + chain.listeners))
             )
 
-    def load_balancers_of(self, listener: Listener) -> list[LoadBalancer]:
-        return self.index.resolve(
-            listener.load_balancer, listener.id.unit, LoadBalancer, self.inventory.load_balancers
-        )
-
-    def listener_of(self, rule: Listener) -> list[Listener]:
-        return self.index.resolve(rule.load_balancer, rule.id.unit, Listener, self.listeners)
-
     def routes(self, listener: Listener) -> list[Listener]:
         """A listener and the listener rules attached to it."""
-        return [listener, *(rule for rule in self.rules if listener in self.listener_of(rule))]
+        return [listener, *self.rules_of.get(listener.id, [])]
 
     def groups(self, step: Listener) -> list[tuple[TargetGroup | None, Link]]:
         """The target groups a listener or rule forwards to (None where a forward cannot be followed)."""
@@ -298,8 +339,13 @@ class _Linker:
         self.services_without_target_group()
         for opaque in self.inventory.opaque:
             if opaque.may_hide_targets:
-                gap = f"{opaque.id} may define load balancers or services: {opaque.reason}"
-                self.add(Chain(opaque.id.unit, None, gap=gap, gap_location=opaque.id.location))
+                text = f"{opaque.id} may define load balancers or services: {opaque.reason}"
+                fix = (
+                    INIT_MODULES
+                    if "not available locally" in opaque.reason
+                    else "check it by hand, or scan the plan JSON"
+                )
+                self.add(Chain(opaque.id.unit, None, gap=Gap(text, opaque.id.location, fix)))
             else:
                 self.skipped.append(Skipped(opaque.id, opaque.reason))
         return Topology(tuple(self.chains.values()), tuple(self.skipped))
@@ -308,8 +354,12 @@ class _Linker:
         kind = balancer.kind.value
         unit = balancer.id.unit
         if kind is None:
-            gap = f"the load balancer type is unknown ({balancer.kind.note})"
-            self.add(Chain(unit, balancer, gap=gap, gap_location=balancer.kind.location))
+            gap = Gap(
+                f"the load balancer type is unknown ({balancer.kind.note})",
+                balancer.kind.location,
+                GIVE_VALUES,
+            )
+            self.add(Chain(unit, balancer, gap=gap))
             return
         if kind is LoadBalancerKind.CLASSIC:
             for back in self.backs(balancer):
@@ -333,27 +383,20 @@ class _Linker:
             for step in self.routes(listener):
                 for group, link in self.groups(step):
                     if group is None:
-                        gap = _unfollowed(link, f"the target group {step.id} forwards to")
-                        self.add(
-                            Chain(
-                                unit,
-                                balancer,
-                                (step,),
-                                gap=gap,
-                                gap_location=link.location or step.id.location,
-                            )
-                        )
+                        text, fix = _unfollowed(link, f"the target group {step.id} forwards to")
+                        gap = Gap(text, link.location or step.id.location, fix)
+                        self.add(Chain(unit, balancer, (step,), gap=gap))
                     else:
                         self.fronts[group.id].append(_Front(balancer, (step,)))
 
     def front_without_load_balancer(self, listener: Listener, steps: Iterable[Listener]) -> None:
         """A listener (or rule) whose load balancer is not in the scanned files: a shared ALB looked up with data."""
-        gap = _unfollowed(listener.load_balancer, f"the load balancer of {listener.id}")
+        text, fix = _unfollowed(listener.load_balancer, f"the load balancer of {listener.id}")
+        gap = Gap(text, listener.load_balancer.location or listener.id.location, fix)
         for step in steps:
             for group, _ in self.groups(step):
                 if group is not None:
-                    where = listener.load_balancer.location or listener.id.location
-                    self.fronts[group.id].append(_Front(None, (step,), gap, where))
+                    self.fronts[group.id].append(_Front(None, (step,), gap))
 
     def target_group(self, group: TargetGroup) -> None:
         target_type = group.target_type.value
@@ -381,16 +424,13 @@ class _Linker:
                     )
                 )
                 return
-            fronts = [
-                _Front(
-                    None, (), f"no listener in the scanned files forwards to {group.id}", group.id.location
-                )
-            ]
+            text = f"no listener in the scanned files forwards to {group.id}"
+            fronts = [_Front(None, (), Gap(text, group.id.location, SCAN_TOGETHER))]
         for front in fronts:
             for back in backs:
                 chain = Chain(group.id.unit, front.load_balancer, front.listeners, group, **back.__dict__)
-                if front.gap and not chain.gap:
-                    chain = replace(chain, gap=front.gap, gap_location=front.gap_location)
+                if front.gap is not None and chain.gap is None:
+                    chain = replace(chain, gap=front.gap)
                 self.add(chain)
 
     def backs(self, target: TargetGroup | LoadBalancer) -> list[_Back]:
@@ -400,14 +440,23 @@ class _Linker:
             for service, attachment in self.attached_to.get(target.id, [])
         ]
         for registration in self.registered_in.get(target.id, []):
-            gap = (
+            text = (
                 f"its targets are {registration.kind.value} targets registered by {registration.id}: "
                 "the server running on them is not visible in the scanned files"
             )
-            backs.append(_Back(registration=registration, gap=gap, gap_location=registration.id.location))
+            fix = "check by hand that the server on those targets keeps idle connections longer than the idle timeout"
+            backs.append(_Back(registration=registration, gap=Gap(text, registration.id.location, fix)))
         if not backs:
-            gap = f"nothing in the scanned files registers targets in {target.id} (no ECS service names it)"
-            backs.append(_Back(gap=gap, gap_location=target.id.location))
+            text = f"nothing in the scanned files registers targets in {target.id} (no ECS service names it)"
+            backs.append(
+                _Back(
+                    gap=Gap(
+                        text,
+                        target.id.location,
+                        "scan the configuration that registers its targets together with this one",
+                    )
+                )
+            )
         return backs
 
     def container_of(self, service: Service, attachment: ServiceAttachment) -> _Back:
@@ -416,34 +465,38 @@ class _Linker:
             service.task_definition, unit, TaskDefinition, self.inventory.task_definitions
         )
         if not definitions:
-            gap = _unfollowed(service.task_definition, f"the task definition of {service.id}")
-            return _Back(
-                service,
-                attachment,
-                gap=gap,
-                gap_location=service.task_definition.location or service.id.location,
-            )
+            text, fix = _unfollowed(service.task_definition, f"the task definition of {service.id}")
+            location = service.task_definition.location or service.id.location
+            return _Back(service, attachment, gap=Gap(text, location, fix))
         definition = definitions[0]
         if definition.containers is None:
-            gap = f"the containers of {definition.id} cannot be read: {definition.containers_note}"
-            return _Back(service, attachment, definition, gap=gap, gap_location=definition.id.location)
+            text = f"the containers of {definition.id} cannot be read: {definition.containers_note}"
+            location = definition.containers_location or definition.id.location
+            fix = (
+                "correct the container definitions (see the input error)"
+                if definition.containers_location
+                else GIVE_VALUES
+            )
+            return _Back(service, attachment, definition, gap=Gap(text, location, fix))
         name = attachment.container_name
         if name.value is None:
-            gap = f"the container that receives traffic is unknown: {name.note}"
-            return _Back(service, attachment, definition, gap=gap, gap_location=name.location)
+            gap = Gap(
+                f"the container that receives traffic is unknown: {name.note}", name.location, GIVE_VALUES
+            )
+            return _Back(service, attachment, definition, gap=gap)
         container = next((item for item in definition.containers if item.name == name.value), None)
         if container is None:
             names = ", ".join(f'"{item.name}"' for item in definition.containers) or "none"
-            gap = f'{service.id} sends traffic to container "{name.value}", which is not in {definition.id} (it has {names})'
-            return _Back(service, attachment, definition, gap=gap, gap_location=name.location)
+            text = f'{service.id} sends traffic to container "{name.value}", which is not in {definition.id} (it has {names})'
+            fix = f"set container_name to the container that serves the port (one of {names})"
+            return _Back(service, attachment, definition, gap=Gap(text, name.location, fix))
         return _Back(service, attachment, definition, container)
 
     def services_without_target_group(self) -> None:
         """Services attached to a target group or Classic ELB that is not in the scanned files."""
-        for service, attachment, gap, location in self.unattached:
+        for service, attachment, gap in self.unattached:
             back = self.container_of(service, attachment)
-            chain = Chain(service.id.unit, None, **back.__dict__)
-            self.add(replace(chain, gap=gap, gap_location=location))
+            self.add(replace(Chain(service.id.unit, None, **back.__dict__), gap=gap))
 
 
 def link(inventory: Inventory) -> Topology:

@@ -57,7 +57,7 @@ def _target(target: Target) -> dict[str, Any]:
         if server
         else None,
         "request_timeout": server.request_timeout.seconds if server and server.request_timeout else None,
-        "gap": target.chain.gap or None,
+        "gap": target.chain.gap.text if target.chain.gap else None,
     }
 
 

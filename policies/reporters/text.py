@@ -8,8 +8,9 @@ import sys
 import textwrap
 
 from policies.model import show
-from policies.rules import Finding, Severity
+from policies.rules import Finding, Severity, Target
 from policies.scan import Result
+from policies.servers.base import Mode
 
 _WIDTH = 100
 _COLOURS = {
@@ -59,6 +60,20 @@ def _finding(finding: Finding, colour: bool) -> str:
     return "\n".join(lines)
 
 
+def _state(target: Target) -> str:
+    """What was concluded about one checked target, for --verbose."""
+    server = target.server
+    if target.chain.gap is not None:
+        return f"not followed: {target.chain.gap.text}"
+    if server is None:
+        return "no container"
+    keep_alive = server.keep_alive
+    if keep_alive.mode is Mode.UNKNOWN:
+        return f"{'server' if server.name == 'unknown' else server.title}: keep-alive unknown ({keep_alive.evidence.says})"
+    seconds = f" after {keep_alive.seconds:g} s" if keep_alive.seconds is not None else ""
+    return f"{server.title}: {keep_alive.mode.value}{seconds}"
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
@@ -71,18 +86,7 @@ def render(result: Result, verbose: bool = False) -> str:
     if verbose:
         lines = ["checked:"]
         for target in result.targets:
-            server = target.server
-            state = target.chain.gap or (
-                f"{server.title}: {server.keep_alive.mode.value}"
-                + (
-                    f" ({server.keep_alive.seconds:g} s)"
-                    if server and server.keep_alive.seconds is not None
-                    else ""
-                )
-                if server
-                else "no container"
-            )
-            lines.append(_wrap(f"{target.chain.path() or target.chain.unit}: {state}", "  "))
+            lines.append(_wrap(f"{target.chain.path() or target.chain.unit}: {_state(target)}", "  "))
         for skipped in result.skipped:
             lines.append(_wrap(f"skipped {skipped.id} ({skipped.id.location}): {skipped.reason}", "  "))
         blocks.append("\n".join(lines))

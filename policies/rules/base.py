@@ -74,3 +74,22 @@ def described(setting: Setting[int], name: str) -> str:
 
 def locations(*places: Location | None) -> tuple[Location, ...]:
     return tuple(dict.fromkeys(place for place in places if place is not None))
+
+
+def wanted_keep_alive(chain: Chain, options: Options) -> int:
+    """The keep-alive to suggest: 5 s above the idle timeout plus margin (60 s by default: 65 s)."""
+    balancer = chain.load_balancer
+    idle = (
+        balancer.idle_timeout.value
+        if balancer is not None and balancer.idle_timeout.value is not None
+        else 60
+    )
+    return whole(idle + options.min_margin) + 5
+
+
+def remedy(server: Server, seconds: int) -> str:
+    """The server's remedy with the value filled in, and where to apply it."""
+    if not server.remedy:
+        return ""
+    where = f" at {server.remedy_location}" if server.remedy_location else ""
+    return server.remedy.format(seconds=seconds, milliseconds=seconds * 1000) + where

@@ -1,7 +1,9 @@
 """## What it does
 Checks that a target group's deregistration delay (a Classic ELB's connection draining timeout) is at
 least as long as the longest a request to its targets may take: the server's request timeout where
-keepalive-guard knows it, otherwise the load balancer's idle timeout.
+keepalive-guard knows it, otherwise the load balancer's idle timeout. A request timeout longer than the
+idle timeout counts as the idle timeout: the load balancer answers 504 when a target sends nothing for
+that long, so such a request is lost anyway (a response that streams data can run longer).
 
 ## Why is this bad?
 When a deploy or a scale-in deregisters a target, the load balancer stops sending it new requests and
@@ -48,22 +50,29 @@ def delay_of(target: Target) -> tuple[Setting[int] | None, str, str]:
 
 
 def longest_request(target: Target) -> tuple[float | None, str, Location | None]:
-    """How long a request may take, why keepalive-guard thinks so, and where that was decided."""
+    """How long a request may take, why keepalive-guard thinks so, and where that was decided.
+
+    The server's request timeout where it has one; but a request whose target sends nothing for the
+    load balancer's idle timeout gets a 504 from the load balancer anyway, so that bounds it too."""
     server, balancer = target.server, target.chain.load_balancer
+    idle = balancer.idle_timeout if balancer is not None and balancer.idle_timeout.value is not None else None
     if server is not None and server.request_timeout is not None:
-        evidence = server.request_timeout.evidence
-        return (
-            server.request_timeout.seconds,
-            f"{server.title}'s request timeout ({evidence})",
-            evidence.location,
+        bound = server.request_timeout
+        reason = f"{server.title}'s request timeout ({bound.evidence})"
+        if idle is None or idle.value is None or bound.seconds <= idle.value:
+            return bound.seconds, reason, bound.evidence.location
+        reason += (
+            f", cut to the load balancer's {seconds(idle.value)} idle timeout, after which it answers 504 for a "
+            f"target that has sent nothing ({described(idle, 'idle_timeout')})"
         )
-    if balancer is not None and balancer.idle_timeout.value is not None:
+        return idle.value, reason, idle.location
+    if idle is not None and idle.value is not None:
         who = server.title if server is not None and server.name != "unknown" else "the target"
         reason = (
             f"{who} sets no request timeout keepalive-guard knows, so a request may run as long as the load "
-            f"balancer lets a connection idle: {described(balancer.idle_timeout, 'idle_timeout')}"
+            f"balancer lets a connection idle: {described(idle, 'idle_timeout')}"
         )
-        return balancer.idle_timeout.value, reason, balancer.idle_timeout.location
+        return idle.value, reason, idle.location
     return None, "", None
 
 
@@ -92,8 +101,10 @@ class DeregistrationDelayShorterThanRequests:
             "Deploys and scale-ins will cut longer requests off with 5xx errors."
         )
         wanted = whole(longest)
-        if delay_name == "connection draining":
+        if delay_name == "connection draining" and delay.value == 0:
             fix = f"Enable connection_draining with connection_draining_timeout = {wanted} on {owner} at {delay.location}"
+        elif delay_name == "connection draining":
+            fix = f"Set connection_draining_timeout = {wanted} on {owner} at {delay.location}"
         else:
             fix = f"Set deregistration_delay = {wanted} on {owner} at {delay.location}"
         return [

@@ -34,7 +34,18 @@ keep-alive exceed the idle timeout by at least that many seconds.
 from __future__ import annotations
 
 from policies.model import LoadBalancerKind
-from policies.rules.base import Finding, Options, Severity, Target, described, locations, seconds, whole
+from policies.rules.base import (
+    Finding,
+    Options,
+    Severity,
+    Target,
+    described,
+    locations,
+    remedy,
+    seconds,
+    wanted_keep_alive,
+    whole,
+)
 from policies.servers.base import Mode
 
 
@@ -49,6 +60,8 @@ class KeepaliveNotLongerThanIdleTimeout:
         balancer = chain.load_balancer
         if balancer is None or server is None or server.keep_alive.mode is not Mode.IDLE_TIMEOUT:
             return []
+        if not balancer.pools_http_connections:
+            return []  # a Classic ELB forwarding TCP/SSL pairs each client connection with one target connection
         idle = balancer.idle_timeout
         keep_alive = server.keep_alive.seconds
         if idle.value is None or keep_alive is None or keep_alive > idle.value + options.min_margin:
@@ -59,18 +72,19 @@ class KeepaliveNotLongerThanIdleTimeout:
         margin = f" + the {seconds(options.min_margin)} margin" if options.min_margin else ""
         evidence = server.keep_alive.evidence
         source = f"; {evidence.source}" if evidence.source else ""
+        closes = (
+            "closes connections right after each response without announcing it"
+            if keep_alive == 0
+            else f"closes idle keep-alive connections after {seconds(keep_alive)}"
+        )
         message = (
-            f'{server.title} in container "{container.name}" of {chain.service.id} closes idle keep-alive '
-            f"connections after {seconds(keep_alive)} ({evidence}{source}), which is not longer than the "
+            f'{server.title} in container "{container.name}" of {chain.service.id} {closes} '
+            f"({evidence}{source}), which is not longer than the "
             f"{seconds(idle.value)} idle timeout{margin} of the {kind} {balancer.id} "
             f"({described(idle, 'idle_timeout')}). The {kind} reuses idle connections, so it will send "
             "requests into connections the server is closing: intermittent 502s that no application log shows."
         )
-        wanted = whole(idle.value + options.min_margin) + 5
-        fixes = []
-        if server.remedy:
-            where = f" at {server.remedy_location}" if server.remedy_location else ""
-            fixes.append(server.remedy.format(seconds=wanted, milliseconds=wanted * 1000) + where)
+        fixes = [text for text in (remedy(server, wanted_keep_alive(chain, options)),) if text]
         lowered = whole(keep_alive - options.min_margin) - 1
         if lowered >= 30 or (not server.remedy and lowered >= 1):
             fixes.append(f"lower idle_timeout to {lowered} at {idle.location}")

@@ -32,12 +32,11 @@ It is a warning; `--strict` makes it an error.
 from __future__ import annotations
 
 from policies.model import Location
-from policies.rules.base import Finding, Options, Severity, Target, locations
+from policies.rules.base import Finding, Options, Severity, Target, locations, remedy, wanted_keep_alive
 from policies.rules.dr001_deregistration_delay_shorter_than_requests import delay_of, longest_request
-from policies.servers import KEEP_ALIVE_LABEL
 from policies.servers.base import Mode
 
-_VALUE_FIX = "give the value a literal or a variable with a value (terraform.tfvars, --var, --var-file)"
+_VALUE_FIX = "give the value a literal, or a variable with a value (terraform.tfvars, --var, --var-file)"
 
 
 class KeepaliveUnknown:
@@ -49,22 +48,15 @@ class KeepaliveUnknown:
     def check(self, target: Target, options: Options) -> list[Finding]:
         chain, server = target.chain, target.server
         problems: list[tuple[str, Location | None, str]] = []
-        if chain.gap:
-            hint = (
-                "scan the files that define it together with these, run `terraform init` for registry modules "
-                f"(or scan the plan JSON), or declare the server's keep-alive with the docker label {KEEP_ALIVE_LABEL}"
-            )
-            problems.append((chain.gap, chain.gap_location, hint))
+        if chain.gap is not None:
+            problems.append((chain.gap.text, chain.gap.location, chain.gap.fix))
         elif server is not None and server.keep_alive.mode is Mode.UNKNOWN:
             evidence = server.keep_alive.evidence
             title = "the server" if server.name == "unknown" else server.title
             where = f'{title} in container "{chain.container.name}"' if chain.container else title
+            fix = remedy(server, wanted_keep_alive(chain, options))
             problems.append(
-                (
-                    f"the keep-alive of {where} cannot be determined: {evidence}",
-                    evidence.location,
-                    server.remedy,
-                )
+                (f"the keep-alive of {where} cannot be determined: {evidence}", evidence.location, fix)
             )
         elif (
             server is not None
@@ -86,7 +78,7 @@ class KeepaliveUnknown:
                 problems.append(
                     (f"the {name} of {owner} is unknown: {delay.note}", delay.location, _VALUE_FIX)
                 )
-            elif delay is not None and longest_request(target)[0] is None and not chain.gap:
+            elif delay is not None and longest_request(target)[0] is None and chain.gap is None:
                 problems.append(
                     (
                         f"how long a request to {chain.path()} may take is unknown, so the {name} of {owner} cannot be checked",
@@ -97,18 +89,11 @@ class KeepaliveUnknown:
         if not problems:
             return []
         severity = Severity.ERROR if options.strict else self.severity
-        subject = chain.path() or (str(chain.gap_location) if chain.gap_location else "a load balancer chain")
+        subject = chain.path() or (
+            str(chain.gap.location) if chain.gap and chain.gap.location else "a load balancer chain"
+        )
         message = f"Cannot check {subject}: " + "; ".join(text for text, _, _ in problems) + "."
         fixes = list(dict.fromkeys(fix for _, _, fix in problems if fix))
         fix = "; ".join(fixes) or _VALUE_FIX
-        return [
-            Finding(
-                self.id,
-                self.name,
-                severity,
-                message,
-                fix[0].upper() + fix[1:],
-                locations(*(where for _, where, _ in problems)),
-                chain,
-            )
-        ]
+        places = locations(*(where for _, where, _ in problems))
+        return [Finding(self.id, self.name, severity, message, fix[0].upper() + fix[1:], places, chain)]

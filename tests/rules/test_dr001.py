@@ -28,7 +28,10 @@ def test_exact_message_for_a_short_delay(in_tmp: Path) -> None:
         (["gunicorn", "app:app"], None, False),  # default delay 300 covers gunicorn's 30 s
         (["gunicorn", "app:app"], 30, False),  # equal is enough
         (["gunicorn", "app:app"], "29", True),  # a numeric string, as newer providers store it
-        (["uwsgi", "--http-socket", ":8000", "--harakiri", "90"], 60, True),
+        (["uwsgi", "--http-socket", ":8000", "--harakiri", "45"], 30, True),
+        # a 300 s request timeout is cut to the 60 s idle timeout: the load balancer answers 504 by then
+        (["uwsgi", "--http-socket", ":8000", "--harakiri", "300"], 60, False),
+        (["uwsgi", "--http-socket", ":8000", "--harakiri", "300"], 59, True),
         (
             ["uvicorn", "app:app", "--timeout-keep-alive", "75"],
             59,
@@ -65,3 +68,15 @@ def test_unknown_delay_is_reported_as_unknown_not_passed(tmp_path: Path) -> None
         "the deregistration_delay of aws_lb_target_group.app is unknown: deregistration_delay = var.delay has no default"
         in finding.message
     )
+
+
+def test_request_timeout_beyond_the_idle_timeout_is_explained(tmp_path: Path) -> None:
+    files = {
+        "main.tf": service_tf(
+            command=["uwsgi", "--http-socket", ":80", "--harakiri", "300"], deregistration_delay=30
+        )
+    }
+    finding = only(scan_tree(tmp_path, files), "DR001")
+    assert "may take 60 s" in finding.message
+    assert "cut to the load balancer's 60 s idle timeout, after which it answers 504" in finding.message
+    assert finding.fix.startswith("Set deregistration_delay = 60 on aws_lb_target_group.app")

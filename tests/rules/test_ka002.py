@@ -59,3 +59,31 @@ def test_nothing_reported_when_everything_is_known(tmp_path: Path) -> None:
     )
     assert rules_of(result) == []
     assert len(result.targets) == 1
+
+
+def test_fix_values_are_filled_in(tmp_path: Path) -> None:
+    finding = only(
+        scan_tree(tmp_path, {"main.tf": service_tf(command=["node", "server.js"], idle_timeout=90)}), "KA002"
+    )
+    assert "{" not in finding.fix
+    assert "server.keepAliveTimeout = 95000" in finding.fix and '"95"' in finding.fix
+
+
+def test_invalid_json_points_at_its_own_line(tmp_path: Path) -> None:
+    tf = service_tf(command=["uvicorn", "app:app"]).replace(
+        "container_definitions = jsonencode([",
+        'container_definitions = file("defs.json")\n  unused = jsonencode([',
+    )
+    result = scan_tree(
+        tmp_path,
+        {"main.tf": tf, "defs.json": '[\n  {\n    "name": "app",\n    "command": ["uvicorn",]\n  }\n]\n'},
+    )
+    (error,) = result.errors
+    assert error.path.endswith("defs.json") and error.line == 4
+    finding = only(result, "KA002")
+    assert (
+        finding.location is not None
+        and finding.location.path.endswith("defs.json")
+        and finding.location.line == 4
+    )
+    assert finding.fix == "Correct the container definitions (see the input error)"

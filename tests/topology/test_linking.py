@@ -126,3 +126,57 @@ resource "aws_lb_listener" "https" {
         "aws_lb_listener.https",
     ]
     assert rules_of(result) == ["KA001"]
+
+
+def test_codedeploy_blue_green_pair_reaches_the_same_container() -> None:
+    result = scanned("codedeploy")
+    # after a deployment CodeDeploy points the production listener at green, in front of the same tasks
+    assert pairs(result) == {
+        ("aws_lb.web", "aws_lb_target_group.blue", "web"),
+        ("aws_lb.web", "aws_lb_target_group.green", "web"),
+    }
+    green = next(target for target in result.targets if str(target.chain.target_group.id).endswith("green"))  # type: ignore[union-attr]
+    assert [str(listener.id) for listener in green.chain.listeners] == ["aws_lb_listener.prod"]
+    assert result.findings == ()  # uvicorn at 75 s against 60 s: fine on both colours
+
+
+def test_classic_elb_with_tcp_listeners_keeps_no_pool(tmp_path: Path) -> None:
+    tf = """
+resource "aws_elb" "tcp" {
+  name                        = "tcp"
+  connection_draining         = true
+  connection_draining_timeout = 120
+  listener {
+    lb_port           = 443
+    lb_protocol       = "ssl"
+    instance_port     = 8000
+    instance_protocol = "tcp"
+  }
+}
+resource "aws_ecs_service" "app" {
+  task_definition = aws_ecs_task_definition.app.arn
+  load_balancer {
+    elb_name       = aws_elb.tcp.name
+    container_name = "app"
+    container_port = 8000
+  }
+}
+resource "aws_ecs_task_definition" "app" {
+  family                = "app"
+  container_definitions = jsonencode([{ name = "app", image = "x:1", command = ["uvicorn", "app:app"] }])
+}
+"""
+    assert rules_of(scan_tree(tmp_path, {"main.tf": tf})) == []
+    http = tf.replace('instance_protocol = "tcp"', 'instance_protocol = "http"').replace('"ssl"', '"https"')
+    assert rules_of(scan_tree(tmp_path, {"main.tf": http})) == ["KA001"]
+
+
+def test_every_gap_says_what_would_make_it_known() -> None:
+    fixes = {
+        finding.chain.path() or finding.message: finding.fix for finding in scanned("missing_module").findings
+    }
+    assert all("terraform init" in fix for fix in fixes.values()), fixes
+    (shared,) = [finding for finding in scanned("shared_alb").findings if finding.rule == "KA002"]
+    assert shared.fix == "Scan the configuration that defines it together with this one"
+    (wrong,) = scanned("wrong_container").findings
+    assert wrong.fix == 'Set container_name to the container that serves the port (one of "app", "worker")'

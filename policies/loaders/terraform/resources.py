@@ -45,6 +45,7 @@ from policies.model import (
     ServiceAttachment,
     Setting,
     TargetGroup,
+    TargetGroupPair,
     TargetType,
     TaskDefinition,
 )
@@ -63,15 +64,17 @@ class Collected:
     services: list[Service] = field(default_factory=list)
     task_definitions: list[TaskDefinition] = field(default_factory=list)
     registrations: list[Registration] = field(default_factory=list)
+    pairs: list[TargetGroupPair] = field(default_factory=list)
 
     def inventory(self) -> Inventory:
         return Inventory(
-            tuple(self.load_balancers),
-            tuple(self.listeners),
-            tuple(self.target_groups),
-            tuple(self.services),
-            tuple(self.task_definitions),
-            tuple(self.registrations),
+            load_balancers=tuple(self.load_balancers),
+            listeners=tuple(self.listeners),
+            target_groups=tuple(self.target_groups),
+            services=tuple(self.services),
+            task_definitions=tuple(self.task_definitions),
+            registrations=tuple(self.registrations),
+            pairs=tuple(self.pairs),
         )
 
 
@@ -272,6 +275,11 @@ def _classic_load_balancer(found: Found, out: Collected) -> None:
             ),
             name=_text(found.value("name")),
             connection_draining=draining,
+            backend_protocols=tuple(
+                protocol.lower()
+                for listener, env in found.blocks("listener")
+                if isinstance(protocol := found.value("instance_protocol", listener, env), str)
+            ),
         )
     )
     if "instances" in found.block.attributes:
@@ -366,17 +374,20 @@ def _service(found: Found, out: Collected) -> None:
             found.id,
             task_definition=found.link("task_definition") or Link(note="task_definition is not set"),
             attachments=tuple(attachments),
+            name=_text(found.value("name")),
         )
     )
 
 
-def _definitions(value: Any, location: Location) -> tuple[Any, str | None]:
-    """The container definitions as data, and the JSON error that made them unreadable, if any."""
-    if isinstance(value, Encoded):
-        return value.data, None
+def _definitions(value: Any, location: Location) -> tuple[Any, Location | None]:
+    """The container definitions as data; on invalid JSON, an unknown and the line of the error."""
+    start = location
     try:
+        if isinstance(value, Encoded):
+            return value.data, None
         if isinstance(value, Text):
-            return parse_json_text(value, value.start), None
+            start = value.start
+            return parse_json_text(value, start), None
         if isinstance(value, str):
             return parse_json_text(value, location), None
         if isinstance(value, Unknown) and value.partial is not None:
@@ -386,24 +397,43 @@ def _definitions(value: Any, location: Location) -> tuple[Any, str | None]:
             except JsonTextError:
                 return value, None  # the unknown part sits where the JSON structure is
     except JsonTextError as error:
-        return Unknown(f"container_definitions is not valid JSON: {error}"), f"{error} (line {error.line})"
+        return Unknown(f"container_definitions is not valid JSON: {error}"), Location(start.path, error.line)
     return value, None
 
 
 def _task_definition(found: Found, out: Collected) -> None:
     attribute = found.block.attributes.get("container_definitions")
+    error_at: Location | None = None
     if attribute is None:
         containers, note = None, "container_definitions is not set"
     else:
-        data, error = _definitions(found.value("container_definitions"), attribute.location)
-        if error is not None:
-            found.instance.loader.error(
-                attribute.location.path,
-                f"container_definitions is not valid JSON: {error}",
-                attribute.location.line,
-            )
+        data, error_at = _definitions(found.value("container_definitions"), attribute.location)
+        if error_at is not None and isinstance(data, Unknown):
+            found.instance.loader.error(error_at.path, data.reason, error_at.line)
         containers, note = read_containers(data, attribute.location)
-    out.task_definitions.append(TaskDefinition(found.id, _text(found.value("family")), containers, note))
+    family = _text(found.value("family"))
+    out.task_definitions.append(TaskDefinition(found.id, family, containers, note, error_at))
+
+
+def _deployment_group(found: Found, out: Collected) -> None:
+    """CodeDeploy blue/green for ECS: ecs_service { service_name } and load_balancer_info {
+    target_group_pair_info { target_group { name } ... prod_traffic_route { listener_arns } } }."""
+    services = [found.link("service_name", block, env) for block, env in found.blocks("ecs_service")]
+    for info, info_env in found.blocks("load_balancer_info"):
+        for pair, pair_env in found.blocks("target_group_pair_info", info, info_env):
+            groups = [
+                found.link("name", group, env) for group, env in found.blocks("target_group", pair, pair_env)
+            ]
+            routes = [
+                link
+                for kind in ("prod_traffic_route", "test_traffic_route")
+                for route, env in found.blocks(kind, pair, pair_env)
+                for link in found.links("listener_arns", route, env)
+            ]
+            linked = tuple(link for link in groups if link is not None)
+            for service in services:
+                if service is not None:
+                    out.pairs.append(TargetGroupPair(found.id, service, linked, tuple(routes)))
 
 
 def _autoscaling_group(found: Found, out: Collected) -> None:
@@ -451,6 +481,7 @@ READERS: dict[str, Reader] = {
     "aws_ecs_service": _service,
     "aws_ecs_task_definition": _task_definition,
     "aws_autoscaling_group": _autoscaling_group,
+    "aws_codedeploy_deployment_group": _deployment_group,
     "aws_autoscaling_attachment": _autoscaling_attachment,
     "aws_lb_target_group_attachment": _target_group_attachment,
     "aws_alb_target_group_attachment": _target_group_attachment,
