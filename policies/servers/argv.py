@@ -437,6 +437,12 @@ def invocations(container: Container) -> tuple[list[Invocation], str]:
             f"runs ({image}), which is not visible in the scanned files"
         )
     words = [word for part in parts for word in part.value or ()]
+    if entry_point is None and words and words[0].startswith("-"):
+        image = show(container.image.value) if container.image.value else "an unknown image"
+        return [], (
+            f"the command `{show(' '.join(words))}` holds only options, which Docker passes to the image's "
+            f"ENTRYPOINT ({image}), which is not visible in the scanned files"
+        )
     written: list[Location | None] = []
     for part in parts:
         values = part.value or ()
