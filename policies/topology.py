@@ -169,17 +169,15 @@ def _unfollowed(link: Link | None, what: str) -> tuple[str, str]:
             f"{what} is looked up with {', '.join(data)}: it is defined outside the scanned files",
             SCAN_TOGETHER,
         )
-    if not refs or all(_MODULE.match(ref) for ref in refs):
-        reason = link.note or link.literal or ""
-        fix = (
-            INIT_MODULES
-            if "not available locally" in reason
-            else GIVE_VALUES
-            if refs or not link.literal
-            else SCAN_TOGETHER
-        )
-        return f"{what} cannot be followed: {reason}", fix
-    return f"{what} ({', '.join(refs)}) is not in the scanned files", SCAN_TOGETHER
+    if refs and not all(_MODULE.match(ref) for ref in refs):
+        return f"{what} ({', '.join(refs)}) is not in the scanned files", SCAN_TOGETHER
+    # only unknown values, or outputs of modules that could not be read
+    reason = link.note or link.literal or ""
+    if "not available locally" in reason:
+        return f"{what} cannot be followed: {reason}", INIT_MODULES
+    if link.literal is not None and not refs:
+        return f"{what} ({link.literal}) matches nothing in the scanned files", SCAN_TOGETHER
+    return f"{what} cannot be followed: {reason}", GIVE_VALUES
 
 
 @dataclass(frozen=True)
