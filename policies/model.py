@@ -228,11 +228,11 @@ class TaskDefinition:
 
 
 class RegistrationKind(Enum):
-    AUTOSCALING_GROUP = "autoscaling group"
-    INSTANCE = "instance"
-    IP = "ip address"
-    LAMBDA = "lambda function"
-    LOAD_BALANCER = "load balancer"
+    """How targets other than ECS tasks come into a target group or Classic ELB."""
+
+    AUTOSCALING_GROUP = "the EC2 instances of an autoscaling group"
+    ATTACHMENT = "targets attached one by one"
+    INSTANCES = "EC2 instances"
 
 
 @dataclass(frozen=True)

@@ -439,7 +439,7 @@ class _Linker:
         ]
         for registration in self.registered_in.get(target.id, []):
             text = (
-                f"its targets are {registration.kind.value} targets registered by {registration.id}: "
+                f"its targets are {registration.kind.value}, registered by {registration.id}: "
                 "the server running on them is not visible in the scanned files"
             )
             fix = "check by hand that the server on those targets keeps idle connections longer than the idle timeout"

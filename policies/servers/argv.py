@@ -449,15 +449,13 @@ def invocations(container: Container) -> tuple[list[Invocation], str]:
         written.extend(part.parts if len(part.parts) == len(values) else [None] * len(values))
     location = parts[-1].location
     note = "; ".join(part.note for part in parts if part.note)
-    text = " ".join(_quote(word) for word in words)
     found = []
     for argv, env in _simple_commands(words, container.env(), location):
         where = _aligned(argv, words, written)
         found.append(
-            Invocation(
-                tuple(argv), env, location, container.image, text, container.environment_files, where, note
-            )
+            Invocation(tuple(argv), env, location, container.image, container.environment_files, where, note)
         )
+    text = " ".join(_quote(word) for word in words)
     return found, "" if found else f"the command `{show(text)}` runs nothing"
 
 

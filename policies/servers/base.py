@@ -81,7 +81,6 @@ class Invocation:
     env: Mapping[str, Setting[str]]  # the container environment plus inline assignments
     location: Location  # where the command is written
     image: Setting[str]
-    command_text: str  # the whole command as written, for messages
     environment_files: tuple[str, ...] = ()
     locations: tuple[Location | None, ...] = ()  # where each element of argv was written, when known
     unknown_note: str = ""  # why parts of the command line shown as <?> are unknown

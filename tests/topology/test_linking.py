@@ -95,7 +95,10 @@ def test_shared_load_balancer_looked_up_with_data_is_unknown_but_deregistration_
 def test_ec2_targets_are_unknown_not_passed() -> None:
     result = scanned("ec2_targets")
     unknown = next(finding for finding in result.findings if finding.rule == "KA002")
-    assert "autoscaling group targets registered by aws_autoscaling_group.web" in unknown.message
+    assert (
+        "its targets are the EC2 instances of an autoscaling group, registered by aws_autoscaling_group.web"
+        in unknown.message
+    )
 
 
 def test_container_name_that_is_not_in_the_task_definition() -> None:

@@ -284,7 +284,7 @@ def _classic_load_balancer(found: Found, out: Collected) -> None:
     )
     if "instances" in found.block.attributes:
         own = Link(frozenset({found.id.address}))
-        out.registrations.append(Registration(found.id, own, RegistrationKind.INSTANCE))
+        out.registrations.append(Registration(found.id, own, RegistrationKind.INSTANCES))
 
 
 def _forwards(found: Found, action: Block, env: Env) -> list[Forward]:
@@ -453,13 +453,13 @@ def _autoscaling_attachment(found: Found, out: Collected) -> None:
 def _target_group_attachment(found: Found, out: Collected) -> None:
     link = found.link("target_group_arn")
     if link is not None:
-        out.registrations.append(Registration(found.id, link, RegistrationKind.INSTANCE))
+        out.registrations.append(Registration(found.id, link, RegistrationKind.ATTACHMENT))
 
 
 def _elb_attachment(found: Found, out: Collected) -> None:
     link = found.link("elb")
     if link is not None:
-        out.registrations.append(Registration(found.id, link, RegistrationKind.INSTANCE))
+        out.registrations.append(Registration(found.id, link, RegistrationKind.ATTACHMENT))
 
 
 def _text(value: Any) -> str | None:
