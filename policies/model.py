@@ -206,8 +206,9 @@ class Container:
     command: Setting[tuple[str, ...]] | None
     environment: tuple[tuple[str, Setting[str]], ...] = ()
     docker_labels: tuple[tuple[str, Setting[str]], ...] = ()
-    # `environmentFiles` (S3 objects): any variable not set above may be set there.
-    environment_files: tuple[str, ...] = ()
+    # Where the environment may hold variables not listed above: `environmentFiles` (S3 objects), or an
+    # `environment` list that cannot be evaluated. Any variable not listed may be set there.
+    hidden_environment: tuple[str, ...] = ()
 
     def env(self) -> dict[str, Setting[str]]:
         return dict(self.environment)

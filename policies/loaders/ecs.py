@@ -104,15 +104,19 @@ def _labels(container: dict[str, Any], here: Location) -> tuple[tuple[str, Setti
     )
 
 
-def _environment_files(container: dict[str, Any]) -> tuple[str, ...]:
+def _hidden_environment(container: dict[str, Any]) -> tuple[str, ...]:
+    """Where variables may be set that `environment` does not list: files, or a list that is unknown."""
+    hidden = []
+    _, environment = _field(container, "environment")
+    if isinstance(environment, Unknown):
+        hidden.append(f"environment, which cannot be evaluated ({environment.reason})")
     _, files = _field(container, "environmentFiles")
-    if not isinstance(files, list):
-        return ()
-    found = []
-    for entry in files:
+    if isinstance(files, Unknown):
+        hidden.append(f"environmentFiles, which cannot be evaluated ({files.reason})")
+    for entry in files if isinstance(files, list) else []:
         value = _field(entry, "value")[1] if isinstance(entry, dict) else None
-        found.append(value if isinstance(value, str) else "(an environment file)")
-    return tuple(found)
+        hidden.append(f"the environment file {value if isinstance(value, str) else '(unknown)'}")
+    return tuple(hidden)
 
 
 def read_containers(definitions: Any, fallback: Location) -> tuple[tuple[Container, ...] | None, str]:
@@ -146,7 +150,7 @@ def read_containers(definitions: Any, fallback: Location) -> tuple[tuple[Contain
                 command=_argv(container, "command", here),
                 environment=_pairs(container, here),
                 docker_labels=_labels(container, here),
-                environment_files=_environment_files(container),
+                hidden_environment=_hidden_environment(container),
             )
         )
     return tuple(containers), ""

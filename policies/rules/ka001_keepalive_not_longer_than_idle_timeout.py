@@ -5,7 +5,7 @@ idle keep-alive connections open longer than the load balancer's idle timeout.
 ## Why is this bad?
 The load balancer keeps idle connections to its targets and reuses them until its `idle_timeout`
 (default 60 s). When the server closes an idle connection first (gunicorn after 2 s, uvicorn after 5 s,
-Node before version 26 after 5 s), the load balancer can send the next request into a connection the
+Node up to version 26 after 5 s), the load balancer can send the next request into a connection the
 server is closing. The server answers with a TCP reset and the client gets a 502 that no application
 log shows. AWS: "configure the idle timeout of your application to be larger than the idle timeout
 configured for the load balancer."

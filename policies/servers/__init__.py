@@ -11,7 +11,7 @@ import re
 from dataclasses import replace
 from types import ModuleType
 
-from policies.model import UNKNOWN_PART, Container, show
+from policies.model import UNKNOWN_PART, Container, Setting, show
 from policies.servers import gunicorn, nginx, node, uvicorn, uwsgi
 from policies.servers.argv import invocations, number
 from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, RequestTimeout, Server
@@ -43,8 +43,22 @@ def _mentions_port(invocation: Invocation, port: int) -> bool:
     return any(pattern.search(arg) for arg in invocation.args)
 
 
+def _image_default(container: Container) -> Container:
+    """The container with its image's own command, when the task definition sets none and a server
+    family knows what that image runs."""
+    image = container.image.value
+    if container.entry_point is not None or container.command is not None or image is None:
+        return container
+    for family in SERVERS:
+        command = getattr(family, "image_command", lambda _image: None)(image)
+        if command:
+            note = f"the image {show(image)} runs this by itself"
+            return replace(container, command=Setting(tuple(command), container.image.location, note=note))
+    return container
+
+
 def _inferred(container: Container, port: int | None) -> Server:
-    found, problem = invocations(container)
+    found, problem = invocations(_image_default(container))
     candidates = [(invocation, family) for invocation in found if (family := _recognised(invocation))]
     if not candidates:
         if not problem:

@@ -453,7 +453,7 @@ def invocations(container: Container) -> tuple[list[Invocation], str]:
     for argv, env in _simple_commands(words, container.env(), location):
         where = _aligned(argv, words, written)
         found.append(
-            Invocation(tuple(argv), env, location, container.image, container.environment_files, where, note)
+            Invocation(tuple(argv), env, location, container.image, container.hidden_environment, where, note)
         )
     text = " ".join(_quote(word) for word in words)
     return found, "" if found else f"the command `{show(text)}` runs nothing"

@@ -81,7 +81,7 @@ class Invocation:
     env: Mapping[str, Setting[str]]  # the container environment plus inline assignments
     location: Location  # where the command is written
     image: Setting[str]
-    environment_files: tuple[str, ...] = ()
+    hidden_environment: tuple[str, ...] = ()  # see Container.hidden_environment
     locations: tuple[Location | None, ...] = ()  # where each element of argv was written, when known
     unknown_note: str = ""  # why parts of the command line shown as <?> are unknown
 
@@ -92,12 +92,13 @@ class Invocation:
         return found or self.location
 
     def env_value(self, name: str) -> Setting[str] | None:
-        """The variable `name` as the server sees it: None when surely unset, unknown when it may come
-        from an environment file."""
+        """The variable `name` as the server sees it: None when surely unset, unknown when it may be set
+        where keepalive-guard cannot see (an environment file, an environment list it cannot evaluate)."""
         setting = self.env.get(name)
-        if setting is None and self.environment_files:
-            files = ", ".join(self.environment_files)
-            return Setting.unknown(self.location, f"{name} may be set in the environment file {files}")
+        if setting is None and self.hidden_environment:
+            return Setting.unknown(
+                self.location, f"{name} may be set in {' and '.join(self.hidden_environment)}"
+            )
         return setting
 
     @property

@@ -45,6 +45,12 @@ def recognises(invocation: Invocation) -> bool:
     return invocation.program == "nginx"
 
 
+def image_command(image: str) -> tuple[str, ...] | None:
+    """The command an image runs by itself: the official nginx images end in `CMD ["nginx", "-g",
+    "daemon off;"]` (nginxinc/docker-nginx Dockerfiles)."""
+    return ("nginx", "-g", "daemon off;") if UNKNOWN_PART not in image and _OFFICIAL.match(image) else None
+
+
 def analyse(invocation: Invocation) -> Server:
     remedy = "set `keepalive_timeout {seconds}s;` in the http block of nginx.conf"
     config = option(invocation.args, ("-c",))

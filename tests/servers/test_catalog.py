@@ -137,3 +137,23 @@ def test_only_exported_variables_reach_the_server(tmp_path: Path) -> None:
     assert plain.keep_alive.seconds == 5  # a shell variable, not in uvicorn's environment
     command = ["sh", "-c", "export UVICORN_TIMEOUT_KEEP_ALIVE=80; exec uvicorn app:app"]
     assert server_of(tmp_path, command=command).keep_alive.seconds == 80
+
+
+def test_an_environment_that_cannot_be_evaluated_hides_variables(tmp_path: Path) -> None:
+    from tests.helpers import scan_tree, service_tf
+
+    tf = service_tf(command=["uvicorn", "app:app"]).replace(
+        "image = ",
+        "environment = [for name in sort(keys(var.env)) : { name = name, value = var.env[name] }]\n      image = ",
+    )
+    unknown = scan_tree(tmp_path, {"main.tf": tf + 'variable "env" {}\n'}).targets[0].server
+    assert unknown is not None and unknown.keep_alive.mode is Mode.UNKNOWN
+    assert (
+        "UVICORN_TIMEOUT_KEEP_ALIVE may be set in environment, which cannot be evaluated"
+        in unknown.keep_alive.evidence.says
+    )
+    given = tf + 'variable "env" {\n  default = { UVICORN_TIMEOUT_KEEP_ALIVE = "70", Z = "1" }\n}\n'
+    known = scan_tree(tmp_path, {"main.tf": given}).targets[0].server
+    assert (
+        known is not None and known.keep_alive.seconds == 70
+    )  # sort(), keys() and the for expression are evaluated

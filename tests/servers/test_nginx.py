@@ -25,3 +25,9 @@ def test_nginx_keep_alive(tmp_path: Path, image: str, command: list[str], second
     assert server.keep_alive.seconds == seconds
     assert (server.keep_alive.mode is Mode.UNKNOWN) is (seconds is None)
     assert "keepalive_timeout" in server.keep_alive.evidence.says
+
+
+def test_official_image_without_command_runs_nginx(tmp_path: Path) -> None:
+    server = server_of(tmp_path, image="nginx:1.27-alpine", idle_timeout=120)
+    assert server.name == "nginx" and server.keep_alive.seconds == 65
+    assert server_of(tmp_path, image="example/edge:1").keep_alive.mode is Mode.UNKNOWN

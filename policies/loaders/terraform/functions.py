@@ -357,6 +357,22 @@ def _reverse(items: Any) -> list[Any]:
     return list(reversed(_list(items, "reverse")))
 
 
+def _sort(items: Any) -> list[str]:
+    return sorted(_string(item, "sort") for item in _list(items, "sort"))
+
+
+def _identity(value: Any) -> Any:
+    """sensitive() and nonsensitive() change how Terraform displays a value, not the value."""
+    return value
+
+
+def _index(items: Any, value: Any) -> int:
+    sequence = [known(item) for item in _list(items, "index")]
+    if known(value) not in sequence:
+        raise EvalError("index(): the value is not in the list")
+    return sequence.index(known(value))
+
+
 def _base64encode(text: Any) -> str:
     return base64.b64encode(_string(text, "base64encode").encode()).decode()
 
@@ -393,6 +409,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "flatten": _flatten,
     "floor": _floor,
     "format": _format,
+    "index": _index,
     "join": _join,
     "jsondecode": _jsondecode,
     "jsonencode": _jsonencode,
@@ -403,6 +420,9 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "max": _minmax(max, "max"),
     "merge": _merge,
     "min": _minmax(min, "min"),
+    "nonsensitive": _identity,
+    "sensitive": _identity,
+    "sort": _sort,
     "one": _one,
     "parseint": _parseint,
     "range": _range,
