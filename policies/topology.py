@@ -35,7 +35,7 @@ from policies.model import (
 )
 
 SCAN_TOGETHER = "scan the configuration that defines it together with this one"
-INIT_MODULES = "run `terraform init` so that .terraform/modules holds the module, or scan the plan JSON"
+INIT_MODULES = "run `terraform init` so that .terraform/modules holds the module"
 GIVE_VALUES = "give the variables it depends on values (terraform.tfvars, --var, --var-file)"
 
 
@@ -341,7 +341,7 @@ class _Linker:
                 fix = (
                     INIT_MODULES
                     if "not available locally" in opaque.reason
-                    else "check it by hand, or scan the plan JSON"
+                    else "check the instances beyond those by hand"
                 )
                 self.add(Chain(opaque.id.unit, None, gap=Gap(text, opaque.id.location, fix)))
             else:

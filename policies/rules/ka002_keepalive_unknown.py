@@ -19,7 +19,7 @@ resource "aws_ecs_task_definition" "app" {
 ## Use instead
 Make the value visible: scan the stack that defines a looked-up resource together with this one, give
 variables values (`terraform.tfvars`, `--var`, `--var-file`), run `terraform init` so registry modules
-are available (or scan the plan JSON), or declare the server's keep-alive on the container:
+are available, or declare the server's keep-alive on the container:
 ```hcl
 dockerLabels = { "keepalive-guard.keep-alive-seconds" = "75" }
 ```

@@ -20,7 +20,10 @@ SERVERS: tuple[ModuleType, ...] = (gunicorn, uvicorn, uwsgi, node, nginx)
 
 KEEP_ALIVE_LABEL = "keepalive-guard.keep-alive-seconds"
 REQUEST_TIMEOUT_LABEL = "keepalive-guard.request-timeout-seconds"
-_DECLARE = f'declare it with the docker label `{KEEP_ALIVE_LABEL} = "<seconds>"`'
+_DECLARE = (
+    "make sure the server keeps idle connections longer than the idle timeout ({seconds} s, say) and declare "
+    f'it with the docker label `{KEEP_ALIVE_LABEL} = "{{seconds}}"`'
+)
 
 __all__ = [
     "KEEP_ALIVE_LABEL",

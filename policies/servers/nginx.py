@@ -73,4 +73,7 @@ def analyse(invocation: Invocation) -> Server:
         f"nginx's keepalive_timeout is set in {where}, which is not visible in the scanned files "
         f"(nginx's built-in default is {BUILT_IN_DEFAULT} s; the official image's nginx.conf sets {IMAGE_DEFAULT} s)"
     )
-    return Server(NAME, "", KeepAlive.unknown(Evidence(says, invocation.location, _DOCS)), None, remedy)
+    declare = (
+        f'{remedy}, and declare it with the docker label `keepalive-guard.keep-alive-seconds = "{{seconds}}"`'
+    )
+    return Server(NAME, "", KeepAlive.unknown(Evidence(says, invocation.location, _DOCS)), None, declare)

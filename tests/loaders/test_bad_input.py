@@ -163,3 +163,12 @@ def test_template_syntax_error_names_the_template(tmp_path: Path) -> None:
 def test_missing_var_file_is_reported_once(tmp_path: Path) -> None:
     result = scan_tree(tmp_path, {"main.tf": GOOD}, var_files=(tmp_path / "nope.tfvars",))
     assert errors(result) == ["nope.tfvars:None: --var-file: no such file"]
+
+
+def test_byte_order_mark_is_allowed_and_error_bytes_are_exact(tmp_path: Path) -> None:
+    bom = b"\xef\xbb\xbf"
+    result = scan_tree(
+        tmp_path, {"main.tf": bom + GOOD.encode(), "bad/x.tf": bom + "# caf\xe9\n".encode("latin-1")}
+    )
+    assert errors(result) == ["x.tf:1: not UTF-8 text (byte 0xe9)"]
+    assert rules_of(result) == ["KA001"]

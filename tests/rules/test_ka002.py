@@ -17,8 +17,9 @@ def test_container_without_command_is_unknown_warning(in_tmp: Path) -> None:
         "command nor entryPoint, so the image's own ENTRYPOINT/CMD runs (example/app:1), which is not visible "
         f"in the scanned files at main.tf:{name}."
     )
-    assert (
-        finding.fix == 'Declare it with the docker label `keepalive-guard.keep-alive-seconds = "<seconds>"`'
+    assert finding.fix == (
+        "Make sure the server keeps idle connections longer than the idle timeout (65 s, say) and declare it "
+        'with the docker label `keepalive-guard.keep-alive-seconds = "65"`'
     )
 
 

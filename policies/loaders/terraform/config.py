@@ -101,11 +101,12 @@ def read_text(path: Path, shown: str) -> tuple[str | None, InputError | None]:
         return None, InputError(shown, f"cannot read: {error.strerror or error}")
     if b"\0" in data:
         return None, InputError(shown, "binary file, not text")
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data  # a UTF-8 byte order mark is allowed
     try:
-        return data.decode("utf-8-sig"), None
+        return body.decode("utf-8"), None
     except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        return None, InputError(shown, f"not UTF-8 text (byte 0x{data[error.start]:02x})", line)
+        line = body[: error.start].count(b"\n") + 1
+        return None, InputError(shown, f"not UTF-8 text (byte 0x{body[error.start]:02x})", line)
 
 
 def parse_hcl(text: str, shown: str) -> tuple[Node | None, InputError | None]:

@@ -448,7 +448,7 @@ class ModuleInstance:
                 reason = (
                     f'source "{source}" does not exist'
                     if local
-                    else f'source "{source}" is not available locally (run terraform init, or scan the plan JSON)'
+                    else f'source "{source}" is not available locally (run terraform init to download it)'
                 )
                 self._opaque(address, block, reason, source + " " + call)
                 result.append((address, None))
