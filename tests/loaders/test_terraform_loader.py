@@ -90,9 +90,10 @@ def test_service_links_through_interpolated_family_reference() -> None:
     ("key", "server", "seconds", "path", "line"),
     [
         ("file", "gunicorn", 2, "containers/file.json", 5),
-        ("template", "uvicorn", 75, "containers/template.json.tpl", 6),
+        # values interpolated whole into a template are located where they were written: the vars map
+        ("template", "uvicorn", 75, "container_files/main.tf", 47),
         ("heredoc", "uvicorn", 42, "container_files/main.tf", 53),
-        ("legacy", "gunicorn", 61, "containers/legacy.json.tpl", 1),
+        ("legacy", "gunicorn", 61, "container_files/main.tf", 64),
     ],
 )
 def test_container_definitions_from_file_template_heredoc_and_template_file(
@@ -356,3 +357,51 @@ variable "service" {
         and finding.location.path.endswith("main.tf")
         and finding.location.line == 3
     )
+
+
+def test_cloudposse_style_encoded_list_through_a_string_variable_keeps_locations(tmp_path: Path) -> None:
+    definition = """
+variable "command" { type = list(string) }
+locals {
+  container = { name = "app", image = "x:1", command = var.command }
+}
+output "json_map_encoded_list" {
+  value = "[${jsonencode(local.container)}]"
+}
+"""
+    service = (
+        service_tf(command=["placeholder"]).replace(
+            "container_definitions = jsonencode([",
+            "container_definitions = var.definitions\n  unused = jsonencode([",
+        )
+        + 'variable "definitions" {\n  type = string\n}\n'
+    )
+    files = {
+        "definition/main.tf": definition,
+        "service/main.tf": service,
+        "main.tf": """module "definition" {
+  source  = "./definition"
+  command = ["uvicorn", "app:app", "--timeout-keep-alive", "30"]
+}
+module "service" {
+  source      = "./service"
+  definitions = module.definition.json_map_encoded_list
+}
+""",
+    }
+    (finding,) = scan_tree(tmp_path, files).findings
+    assert finding.rule == "KA001" and "after 30 s" in finding.message
+    assert (
+        finding.location is not None
+        and finding.location.path.endswith("main.tf")
+        and "definition" not in finding.location.path
+    )
+    assert finding.location.line == 3
+
+
+def test_override_attributes_are_located_in_the_override_file(tmp_path: Path) -> None:
+    main = service_tf(command=["uvicorn", "app:app", "--timeout-keep-alive", "75"])
+    override = 'resource "aws_lb" "web" {\n  name         = "web"\n  idle_timeout = 120\n}\n'
+    (finding,) = scan_tree(tmp_path, {"main.tf": main, "lb_override.tf": override}).findings
+    assert finding.rule == "KA001"
+    assert f"idle_timeout 120 s at {tmp_path / 'lb_override.tf'}:3" in finding.message

@@ -20,10 +20,12 @@ from lark import Token, Tree
 
 from policies.loaders.terraform.functions import FUNCTIONS
 from policies.loaders.terraform.values import (
+    Encoded,
     EvalError,
     NeedKnown,
     Obj,
     ResourceRef,
+    Spanned,
     Text,
     Unknown,
     all_refs,
@@ -31,10 +33,12 @@ from policies.loaders.terraform.values import (
     hole,
     known,
     located,
+    spanned,
     to_bool,
     to_number,
     to_string,
     type_name,
+    where_of,
 )
 from policies.model import Location
 
@@ -615,27 +619,47 @@ def _render(structure: list[Any], env: Env, out: list[Any]) -> None:
             out.append(evaluate(subtrees(item)[0], env))
 
 
+_JSON_LIST_GLUE = re.compile(r"\s*\[[\s,]*\]\s*")
+
+
 def _join_parts(parts: list[Any]) -> Any:
-    """Concatenate template parts; keep a single interpolation's value as it is, as Terraform does."""
+    """Concatenate template parts; keep a single interpolation's value as it is, as Terraform does.
+    The result remembers where each interpolated value was written (`spans`)."""
     if len(parts) == 1 and not isinstance(parts[0], str):
         return parts[0]
+    encoded = [part for part in parts if isinstance(part, Encoded)]
+    glue = "".join(part for part in parts if isinstance(part, str))
+    if (
+        encoded
+        and all(isinstance(part, (Encoded, str)) for part in parts)
+        and _JSON_LIST_GLUE.fullmatch(glue)
+    ):
+        # "[${jsonencode(a)},${jsonencode(b)}]" (cloudposse's json_map_encoded_list) is JSON for [a, b]
+        return Encoded([part.data for part in encoded])
     texts: list[str] = []
     holes: list[Unknown] = []
+    spans: list[tuple[int, int, Location]] = []
+    position = 0
     for part in parts:
         if isinstance(part, (Unknown, ResourceRef)):
-            unknown = _as_unknown(part)
-            texts.append(hole(len(holes)))
-            holes.append(unknown)
-            continue
-        text = to_string(part)
-        if text is None:
-            raise EvalError("template interpolates a null value")
-        texts.append(text)
+            piece = hole(len(holes))
+            holes.append(_as_unknown(part))
+        else:
+            text = to_string(part)
+            if text is None:
+                raise EvalError("template interpolates a null value")
+            piece = str(text)
+            where = where_of(part)
+            if where is not None and not isinstance(part, Text):
+                spans.append((position, position + len(piece), where))
+        texts.append(piece)
+        position += len(piece)
     joined = "".join(texts)
     if holes:
         merged = Unknown.merge(holes)
-        return Unknown(merged.reason, merged.refs, partial=Text(joined, Location("")), holes=tuple(holes))
-    return joined
+        partial = Text(joined, Location(""), tuple(spans))
+        return Unknown(merged.reason, merged.refs, partial=partial, holes=tuple(holes))
+    return spanned(joined, tuple(spans))
 
 
 def render_template(node: Node, env: Env) -> Any:
@@ -648,7 +672,7 @@ def render_template(node: Node, env: Env) -> Any:
 
 def _string(node: Node, env: Env) -> Any:
     value = render_template(node, env)
-    return located(value, _here(node, env)) if type(value) is str else value
+    return located(str(value), _here(node, env)) if type(value) in (str, Spanned) else value
 
 
 def _template_string(node: Node, env: Env) -> str:
@@ -669,7 +693,7 @@ def _heredoc(node: Node, env: Env) -> Any:
     if isinstance(value, str):
         return Text(value, start)
     if isinstance(value, Unknown) and value.partial is not None:
-        return Unknown(value.reason, value.refs, Text(value.partial, start), value.holes)
+        return Unknown(value.reason, value.refs, Text(value.partial, start, value.partial.spans), value.holes)
     return value
 
 

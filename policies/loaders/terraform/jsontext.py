@@ -13,7 +13,7 @@ import re
 from json.decoder import scanstring  # type: ignore[attr-defined]  # public, C-accelerated, not in typeshed
 from typing import Any
 
-from policies.loaders.terraform.values import HOLE, Obj, Unknown
+from policies.loaders.terraform.values import HOLE, Obj, Unknown, located
 from policies.model import Location
 
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -35,9 +35,18 @@ class _Reader:
         self.first_line = start.line or 1
         self.newlines = [match.start() for match in re.finditer("\n", text)]
         self.holes = holes
+        self.spans: tuple[tuple[int, int, Location], ...] = getattr(text, "spans", ())
 
     def line(self, offset: int) -> int:
         return self.first_line + bisect.bisect_right(self.newlines, offset - 1)
+
+    def where(self, offset: int) -> Location:
+        """Where the value at `offset` was written: the interpolated value's own place when the template
+        put it there whole, else this line of the text."""
+        for start, end, location in self.spans:
+            if start <= offset < end:
+                return location
+        return Location(self.path, self.line(offset))
 
     def fail(self, message: str, offset: int) -> JsonTextError:
         return JsonTextError(message, self.line(offset))
@@ -65,8 +74,8 @@ class _Reader:
         match = _NUMBER.match(self.text, offset)
         if match:
             number = match.group()
-            is_int = not any(mark in number for mark in ".eE")
-            return (int(number) if is_int else float(number)), match.end()
+            parsed = int(number) if not any(mark in number for mark in ".eE") else float(number)
+            return located(parsed, self.where(offset)), match.end()
         if self.text.startswith(HOLE, offset):
             raise self.fail("an unknown value stands where JSON expects a literal", offset)
         raise self.fail(f"unexpected character {char!r} in JSON", offset)
@@ -80,7 +89,11 @@ class _Reader:
             indexes = [int(match.group(1)) for match in _HOLE.finditer(text)]
             parts = [self.holes[index] for index in indexes if index < len(self.holes)]
             return Unknown.merge(parts) if parts else Unknown("unknown template part"), end
-        return text, end
+        # a string that is exactly one interpolated value is located where that value was written
+        whole = next(
+            (where for start, stop, where in self.spans if start == offset + 1 and stop == end - 1), None
+        )
+        return located(text, whole or Location(self.path, self.line(offset))), end
 
     def object(self, offset: int, depth: int) -> tuple[Obj, int]:
         result = Obj()
@@ -109,7 +122,7 @@ class _Reader:
             raise self.fail("expected ',' or '}' in JSON object", offset)
 
     def array(self, offset: int, depth: int) -> tuple[list[Any], int]:
-        result: list[Any] = []
+        result: list[Any] = located([], Location(self.path, self.line(offset)))
         offset = self.skip(offset + 1)
         if self.text.startswith("]", offset):
             return result, offset + 1

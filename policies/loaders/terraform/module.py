@@ -536,7 +536,7 @@ def render(template: Any, variables: Any, location: Location) -> Any:
     if isinstance(value, str):
         return Text(value, start)
     if isinstance(value, Unknown) and value.partial is not None:
-        return Unknown(value.reason, value.refs, Text(value.partial, start), value.holes)
+        return Unknown(value.reason, value.refs, Text(value.partial, start, value.partial.spans), value.holes)
     return value
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from policies.loaders.ecs import read_containers
-from policies.loaders.terraform.config import Block
+from policies.loaders.terraform.config import Attribute, Block
 from policies.loaders.terraform.evaluate import Env, evaluate, subtrees
 from policies.loaders.terraform.jsontext import JsonTextError, parse_json_text
 from policies.loaders.terraform.module import ModuleInstance
@@ -95,7 +95,13 @@ class Found:
         attribute = (block or self.block).attributes.get(name)
         if attribute is None:
             return None
-        return evaluate(attribute.node, env or self.env)
+        return evaluate(attribute.node, self.scoped(attribute, env or self.env))
+
+    def scoped(self, attribute: Attribute, env: Env) -> Env:
+        """`env` seen from the file `attribute` is written in (an override file merges in attributes)."""
+        if attribute.location.path == env.scope.path:
+            return env
+        return Env(self.instance.scope(attribute.location.path), env.names, env.depth)
 
     def setting(
         self,
@@ -115,7 +121,7 @@ class Found:
             if default is None:
                 return Setting.unknown(block.location, f"{name} is not set")
             return Setting.default(default, block.location, default_note)
-        value = evaluate(attribute.node, env)
+        value = evaluate(attribute.node, self.scoped(attribute, env))
         written = where_of(value)  # the literal, tfvars line or module argument the value came from
         location = written or attribute.location
         note = f"via {attribute.location}" if written is not None and written != attribute.location else ""
@@ -139,7 +145,7 @@ class Found:
         attribute = (block or self.block).attributes.get(name)
         if attribute is None:
             return []
-        value = evaluate(attribute.node, env or self.env)
+        value = evaluate(attribute.node, self.scoped(attribute, env or self.env))
         values = value if isinstance(value, list) else [value]
         return [link_of(item, attribute.location) for item in values if item is not None]
 

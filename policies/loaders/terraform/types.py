@@ -14,6 +14,7 @@ from typing import Any
 
 from policies.loaders.terraform.evaluate import Node, subtrees
 from policies.loaders.terraform.values import (
+    Encoded,
     EvalError,
     LocatedList,
     Obj,
@@ -88,8 +89,8 @@ def _attribute(node: Node) -> Attribute:
 
 def convert(value: Any, declared: Type, default: Callable[[Node], Any]) -> Any:
     """`value` converted to `declared`, with optional attributes' defaults (evaluated by `default`)."""
-    if value is None or isinstance(value, Unknown) or declared.kind == "any":
-        return value
+    if value is None or isinstance(value, (Unknown, Encoded)) or declared.kind == "any":
+        return value  # an Encoded is a JSON string that still knows where its parts were written
     try:
         if declared.kind == "number":
             return to_number(value)

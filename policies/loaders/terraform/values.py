@@ -99,16 +99,35 @@ def where_of(value: Any) -> Location | None:
     return where if isinstance(where, Location) else None
 
 
+Span = tuple[int, int, Location]  # text[start:end] is an interpolated value written at the location
+
+
+class Spanned(str):
+    """A rendered template that knows where its interpolated values were written."""
+
+    spans: tuple[Span, ...]
+
+
+def spanned(value: str, spans: tuple[Span, ...]) -> str:
+    if not spans:
+        return value
+    result = Spanned(value)
+    result.spans = spans
+    return result
+
+
 class Text(str):
-    """A string that holds a whole document (a `file()` result or a heredoc), with where it starts, so
-    JSON parsed out of it can report file lines."""
+    """A string that holds a whole document (a `file()` result, a heredoc, a rendered template), with where
+    it starts and where its interpolated values came from, so JSON parsed out of it keeps locations."""
 
-    __slots__ = ("start",)
+    __slots__ = ("spans", "start")
     start: Location
+    spans: tuple[Span, ...]
 
-    def __new__(cls, value: str, start: Location) -> Text:
+    def __new__(cls, value: str, start: Location, spans: tuple[Span, ...] = ()) -> Text:
         self = super().__new__(cls, value)
         self.start = start
+        self.spans = spans or getattr(value, "spans", ())
         return self
 
 
