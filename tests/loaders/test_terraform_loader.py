@@ -405,3 +405,16 @@ def test_override_attributes_are_located_in_the_override_file(tmp_path: Path) ->
     (finding,) = scan_tree(tmp_path, {"main.tf": main, "lb_override.tf": override}).findings
     assert finding.rule == "KA001"
     assert f"idle_timeout 120 s at {tmp_path / 'lb_override.tf'}:3" in finding.message
+
+
+def test_tfvars_json_values_are_located_at_their_lines(tmp_path: Path) -> None:
+    tf = service_tf(command=["uvicorn", "app:app"]).replace(
+        '"app:app"]', '"app:app", "--timeout-keep-alive", var.ka]'
+    )
+    files = {
+        "main.tf": tf + 'variable "ka" {}\n',
+        "terraform.tfvars.json": '{\n  "other": 1,\n  "ka": "20"\n}\n',
+    }
+    (finding,) = scan_tree(tmp_path, files).findings
+    assert finding.location is not None and finding.location.path.endswith("terraform.tfvars.json")
+    assert finding.location.line == 3

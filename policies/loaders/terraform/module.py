@@ -37,6 +37,7 @@ from policies.loaders.terraform.evaluate import (
     parse_template_text,
     subtrees,
 )
+from policies.loaders.terraform.jsontext import JsonTextError, parse_json_text
 from policies.loaders.terraform.values import (
     EvalError,
     Obj,
@@ -694,20 +695,19 @@ def _json_vars(path: Path, shown: str, inputs: dict[str, Input], loader: Loader)
     text, error = read_text(path, shown)
     if text is None:
         if error is not None:
-            loader.errors.setdefault((error.path, error.line, error.message), error)
+            loader.report(error)
         return
     try:
-        values = json.loads(text)
-    except ValueError as problem:
-        loader.error(shown, f"invalid JSON: {problem}")
+        values = parse_json_text(text, Location(shown, 1))
+    except JsonTextError as problem:
+        loader.error(shown, f"invalid JSON: {problem}", problem.line)
         return
-    if not isinstance(values, dict):
+    if not isinstance(values, Obj):
         loader.error(shown, "a .tfvars.json file must hold a JSON object")
         return
     for name, value in values.items():
-        inputs[name] = Input(
-            Location(shown), f"var.{name} from {shown}", value=located(value, Location(shown))
-        )
+        where = values.where.get(name, Location(shown))
+        inputs[name] = Input(where, f"var.{name} from {where}", value=value)
 
 
 __all__ = [
