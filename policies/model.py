@@ -185,6 +185,19 @@ class Service:
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """A data source that looks up a load balancer, listener or target group defined elsewhere, by what
+    it names: the topology finds it among everything scanned (a shared ALB in another stack)."""
+
+    id: ResourceId
+    kind: type  # LoadBalancer, Listener or TargetGroup
+    name: str | None = None
+    arn: str | None = None
+    port: int | None = None
+    load_balancer: Link | None = None  # a listener lookup by load_balancer_arn and port
+
+
+@dataclass(frozen=True)
 class TargetGroupPair:
     """Blue/green target groups that CodeDeploy swaps for an ECS service: after a deployment the other
     group of the pair receives the production traffic, so it reaches the same container."""
@@ -279,6 +292,7 @@ class Inventory:
     task_definitions: tuple[TaskDefinition, ...] = ()
     registrations: tuple[Registration, ...] = ()
     pairs: tuple[TargetGroupPair, ...] = ()
+    lookups: tuple[Lookup, ...] = ()
     opaque: tuple[Opaque, ...] = ()
     errors: tuple[InputError, ...] = ()
     inputs: tuple[str, ...] = field(default=())  # files that were read

@@ -24,6 +24,7 @@ from policies.model import (
     LoadBalancer,
     LoadBalancerKind,
     Location,
+    Lookup,
     Registration,
     ResourceId,
     Service,
@@ -110,9 +111,11 @@ _NON_HTTP_PROTOCOLS = frozenset({"TCP", "UDP", "TLS", "TCP_UDP", "GENEVE"})
 
 
 class _Index:
-    """Resources by unit and address (and by the address of their un-indexed resource), for linking."""
+    """Resources by unit and address (and by the address of their un-indexed resource), for linking;
+    data-source lookups are resolved by name, ARN or port across everything scanned."""
 
     def __init__(self, inventory: Inventory):
+        self.inventory = inventory
         self.by_address: dict[tuple[str, str], list[object]] = defaultdict(list)
         self.by_base: dict[tuple[str, str], list[object]] = defaultdict(list)
         for collection in (
@@ -127,18 +130,52 @@ class _Index:
                 base = _INSTANCE.sub("", item.id.address)
                 if base != item.id.address:
                     self.by_base[(item.id.unit, base)].append(item)
+        self.lookups = {(lookup.id.unit, lookup.id.address): lookup for lookup in inventory.lookups}
 
     def resolve(self, link: Link | None, unit: str, kind: type[R], candidates: Sequence[R]) -> list[R]:
         if link is None:
             return []
         found: list[R] = []
         for ref in sorted(link.refs):
-            # an exact address, else a reference to a counted resource as a whole matches its instances
-            matches = self.by_address.get((unit, ref)) or self.by_base.get((unit, ref), [])
+            # an exact address; a counted resource as a whole matches its instances; an instance of a
+            # resource checked as one instance (its count/for_each unknown) matches that instance
+            matches = (
+                self.by_address.get((unit, ref))
+                or self.by_base.get((unit, ref))
+                or self.by_address.get((unit, _INSTANCE.sub("", ref)), [])
+            )
             found.extend(item for item in matches if isinstance(item, kind))
+            lookup = self.lookups.get((unit, ref)) or self.lookups.get((unit, _INSTANCE.sub("", ref)))
+            if lookup is not None and lookup.kind is kind:
+                found.extend(self.looked_up(lookup, kind, candidates))
         if not found and link.literal is not None:
             found.extend(_by_literal(link.literal, kind, candidates))
         return list(dict.fromkeys(found))
+
+    def looked_up(self, lookup: Lookup, kind: type[R], candidates: Sequence[R]) -> list[R]:
+        """What a data source finds among all scanned resources."""
+        if lookup.arn is not None:
+            return _by_literal(lookup.arn, kind, candidates)
+        if lookup.name is not None:
+            return _by_literal(lookup.name, kind, candidates)
+        if kind is Listener and lookup.load_balancer is not None:
+            balancers = self.resolve(
+                lookup.load_balancer, lookup.id.unit, LoadBalancer, self.inventory.load_balancers
+            )
+            return [
+                listener
+                for listener in candidates
+                if isinstance(listener, Listener)
+                and not listener.is_rule
+                and (lookup.port is None or listener.port == lookup.port)
+                and set(
+                    self.resolve(
+                        listener.load_balancer, listener.id.unit, LoadBalancer, self.inventory.load_balancers
+                    )
+                )
+                & set(balancers)
+            ]
+        return []
 
 
 def _by_literal(literal: str, kind: type[R], candidates: Sequence[R]) -> list[R]:

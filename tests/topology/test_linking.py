@@ -183,3 +183,48 @@ def test_every_gap_says_what_would_make_it_known() -> None:
     assert shared.fix == "Scan the configuration that defines it together with this one"
     (wrong,) = scanned("wrong_container").findings
     assert wrong.fix == 'Set container_name to the container that serves the port (one of "app", "worker")'
+
+
+def test_data_lookups_find_the_shared_load_balancer_scanned_with_them() -> None:
+    alone = scanned("shared_alb")
+    assert "KA002" in rules_of(alone)
+    together = scan([TERRAFORM / "shared_alb", TERRAFORM / "shared_platform"])
+    (target,) = together.targets
+    assert str(target.chain.load_balancer.id) == "aws_lb.shared"  # type: ignore[union-attr]
+    assert target.chain.load_balancer.id.unit.endswith("shared_platform")  # type: ignore[union-attr]
+    assert target.chain.gap is None
+    # gunicorn sync has no keep-alive; its --timeout 60 is under the 120 s idle timeout and over the 10 s delay
+    assert rules_of(together) == ["DR001"]
+
+
+def test_an_instance_of_a_resource_checked_as_one_instance_is_found(tmp_path: Path) -> None:
+    tf = """
+variable "services" {}
+resource "aws_lb" "web" { name = "web" }
+resource "aws_lb_listener" "http" {
+  load_balancer_arn = aws_lb.web.arn
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.t["api"].arn
+  }
+}
+resource "aws_lb_target_group" "t" {
+  for_each    = var.services
+  target_type = "ip"
+}
+resource "aws_ecs_service" "api" {
+  task_definition = aws_ecs_task_definition.api.arn
+  load_balancer {
+    target_group_arn = aws_lb_target_group.t["api"].arn
+    container_name   = "api"
+    container_port   = 80
+  }
+}
+resource "aws_ecs_task_definition" "api" {
+  family                = "api"
+  container_definitions = jsonencode([{ name = "api", image = "x:1", command = ["uvicorn", "app:app"] }])
+}
+"""
+    result = scan_tree(tmp_path, {"main.tf": tf})
+    assert pairs(result) == {("aws_lb.web", "aws_lb_target_group.t", "api")}
+    assert rules_of(result) == ["KA001"]

@@ -37,6 +37,7 @@ from policies.model import (
     LoadBalancer,
     LoadBalancerKind,
     Location,
+    Lookup,
     Origin,
     Registration,
     RegistrationKind,
@@ -65,6 +66,7 @@ class Collected:
     task_definitions: list[TaskDefinition] = field(default_factory=list)
     registrations: list[Registration] = field(default_factory=list)
     pairs: list[TargetGroupPair] = field(default_factory=list)
+    lookups: list[Lookup] = field(default_factory=list)
 
     def inventory(self) -> Inventory:
         return Inventory(
@@ -75,6 +77,7 @@ class Collected:
             task_definitions=tuple(self.task_definitions),
             registrations=tuple(self.registrations),
             pairs=tuple(self.pairs),
+            lookups=tuple(self.lookups),
         )
 
 
@@ -472,6 +475,25 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _lookup(kind: type) -> Callable[[Found, Collected], None]:
+    """data "aws_lb" / "aws_lb_listener" / "aws_lb_target_group": what they look the resource up by."""
+
+    def read(found: Found, out: Collected) -> None:
+        port = found.value("port")
+        out.lookups.append(
+            Lookup(
+                found.id,
+                kind,
+                name=_text(found.value("name")),
+                arn=_text(found.value("arn")),
+                port=port if isinstance(port, int) else None,
+                load_balancer=found.link("load_balancer_arn"),
+            )
+        )
+
+    return read
+
+
 Reader = Callable[[Found, Collected], None]
 
 READERS: dict[str, Reader] = {
@@ -495,14 +517,25 @@ READERS: dict[str, Reader] = {
 }
 
 
+DATA_READERS: dict[str, Reader] = {
+    "aws_lb": _lookup(LoadBalancer),
+    "aws_alb": _lookup(LoadBalancer),
+    "aws_lb_listener": _lookup(Listener),
+    "aws_alb_listener": _lookup(Listener),
+    "aws_lb_target_group": _lookup(TargetGroup),
+    "aws_alb_target_group": _lookup(TargetGroup),
+}
+
+
 def read_resources(instance: ModuleInstance, out: Collected) -> None:
-    """Read every relevant resource of `instance` and, recursively, of the modules it calls."""
-    for (resource_type, _name), block in instance.module.resources.items():
-        reader = READERS.get(resource_type)
-        if reader is None:
-            continue
-        for address, env in instance.instances(block):
-            reader(Found(instance, block, address, env), out)
+    """Read every relevant resource and data source of `instance` and, recursively, of its modules."""
+    for readers, blocks in ((READERS, instance.module.resources), (DATA_READERS, instance.module.data)):
+        for (resource_type, _name), block in blocks.items():
+            reader = readers.get(resource_type)
+            if reader is None:
+                continue
+            for address, env in instance.instances(block):
+                reader(Found(instance, block, address, env), out)
     for call in instance.module.calls:
         for _address, child in instance.children(call):
             if child is not None:
