@@ -62,21 +62,23 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="KA001: keep-alive must exceed the idle timeout by more than this (default 0)",
     )
+    # --var-file and --var share one list, so they apply in command-line order, as for terraform plan.
     scan.add_argument(
         "--var-file",
         action="append",
+        dest="variables",
         type=Path,
         default=[],
         metavar="FILE",
-        help="a Terraform .tfvars file for root modules (repeatable)",
+        help="a Terraform .tfvars file for root modules (repeatable; later ones win)",
     )
     scan.add_argument(
         "--var",
         action="append",
+        dest="variables",
         type=_variable,
-        default=[],
         metavar="NAME=VALUE",
-        help="a Terraform variable for root modules (repeatable)",
+        help="a Terraform variable for root modules (repeatable; later ones win)",
     )
     scan.add_argument(
         "--verbose", "-v", action="store_true", help="also list every target checked and everything skipped"
@@ -97,7 +99,7 @@ def _scan(arguments: argparse.Namespace) -> int:
     result = scan(
         arguments.paths,
         Options(min_margin=arguments.min_margin, strict=arguments.strict),
-        LoadOptions(tuple(arguments.var_file), tuple(arguments.var)),
+        LoadOptions(tuple(arguments.variables)),
     )
     report = FORMATS[arguments.format](result, arguments.verbose)
     if arguments.output is not None:

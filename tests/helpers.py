@@ -114,7 +114,7 @@ def scan_tree(
 ) -> Result:
     if files:
         write_tree(root, files)
-    return scan([root], options, LoadOptions(var_files, variables))
+    return scan([root], options, LoadOptions((*var_files, *variables)))
 
 
 def rules_of(result: Result) -> list[str]:

@@ -20,8 +20,9 @@ SKIPPED_DIRECTORIES = frozenset({".terraform", "node_modules", ".git", ".hg", ".
 
 @dataclass(frozen=True)
 class LoadOptions:
-    var_files: tuple[Path, ...] = ()
-    variables: tuple[tuple[str, str], ...] = ()
+    # Terraform variables for root modules, in command-line order: a Path is a --var-file, a
+    # (NAME, VALUE) pair a --var; the later wins, as with `terraform plan`.
+    variables: tuple[Path | tuple[str, str], ...] = ()
 
 
 def _terraform_directories(top: Path) -> list[Path]:
@@ -55,10 +56,8 @@ def discover(paths: Sequence[Path]) -> tuple[list[Path], list[InputError]]:
 
 def load(paths: Sequence[Path], options: LoadOptions = LoadOptions()) -> Inventory:
     directories, errors = discover(paths)
-    inventory = (
-        load_terraform(directories, options.var_files, options.variables) if directories else Inventory()
-    )
-    for var_file in options.var_files:
-        if not var_file.is_file():
+    inventory = load_terraform(directories, options.variables) if directories else Inventory()
+    for var_file in options.variables:
+        if isinstance(var_file, Path) and not var_file.is_file():
             errors.append(InputError(shown_path(var_file), "--var-file: no such file"))
     return Inventory(errors=tuple(errors)) + inventory

@@ -166,3 +166,19 @@ def test_rules_list_and_documentation() -> None:
     page = run("rules", "ka001")
     assert page.returncode == 0 and "## Why is this bad?" in page.stdout and "## Use instead" in page.stdout
     assert run("rules", "XX999").returncode == 2
+
+
+def test_var_and_var_file_apply_in_command_line_order(tmp_path: Path) -> None:
+    tf = service_tf(command=["uvicorn", "app:app", "--timeout-keep-alive", "45"]).replace(
+        'name = "web"', 'name = "web"\n  idle_timeout = var.idle'
+    )
+    write_tree(
+        tmp_path, {"main.tf": tf + 'variable "idle" {\n  type = number\n}\n', "low.tfvars": "idle = 30\n"}
+    )
+    low = str(tmp_path / "low.tfvars")
+    assert (
+        run("scan", str(tmp_path), "--var", "idle=50", "--var-file", low).returncode == 0
+    )  # the file comes last
+    assert (
+        run("scan", str(tmp_path), "--var-file", low, "--var", "idle=50").returncode == 1
+    )  # the var comes last

@@ -172,3 +172,34 @@ def test_byte_order_mark_is_allowed_and_error_bytes_are_exact(tmp_path: Path) ->
     )
     assert errors(result) == ["x.tf:1: not UTF-8 text (byte 0xe9)"]
     assert rules_of(result) == ["KA001"]
+
+
+def test_template_variable_that_is_not_passed_is_an_input_error(tmp_path: Path) -> None:
+    tf = GOOD.replace(
+        "container_definitions = jsonencode([",
+        'container_definitions = templatefile("defs.tpl", { port = 80 })\n  unused = jsonencode([',
+    )
+    result = scan_tree(
+        tmp_path,
+        {
+            "main.tf": tf,
+            "defs.tpl": '[{"name": "app", "command": ["uvicorn", "--timeout-keep-alive", "${ka}"]}]',
+        },
+    )
+    assert errors(result) == ['defs.tpl:1: template uses "ka", which is not passed to it']
+
+
+def test_invalid_and_undeclared_variables_are_input_errors(tmp_path: Path) -> None:
+    tf = (
+        GOOD.replace('name = "web"', 'name = "web"\n  idle_timeout = var.idle')
+        + 'variable "idle" {\n  type = number\n}\n'
+    )
+    result = scan_tree(tmp_path, {"main.tf": tf}, variables=(("idle", "abc"), ("typo", "1")))
+    assert errors(result) == [
+        '--var idle:None: invalid value for var.idle: cannot convert "abc" to a number',
+        '--var typo:None: no root module declares variable "typo"',
+    ]
+    tfvars = scan_tree(tmp_path, {"main.tf": tf, "terraform.tfvars": 'idle = "soon"\n'})
+    assert errors(tfvars) == [
+        'terraform.tfvars:1: invalid value for var.idle: cannot convert "soon" to a number'
+    ]

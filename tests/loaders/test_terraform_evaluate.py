@@ -16,7 +16,7 @@ def evaluate(tmp_path: Path, expression: str, prelude: str = "") -> Any:
     loader = Loader()
     module = loader.module(tmp_path)
     assert not loader.errors, loader.errors
-    return ModuleInstance(loader, module, "", root_inputs(module, loader, [], [])).local("x")
+    return ModuleInstance(loader, module, "", root_inputs(module, loader, ())).local("x")
 
 
 PRELUDE = """

@@ -15,8 +15,8 @@ from tests.helpers import FIXTURES, rules_of, scan_tree, service_tf
 TERRAFORM = FIXTURES / "terraform"
 
 
-def targets(name: str, **load: object) -> dict[str, object]:
-    result = scan([TERRAFORM / name], Options(), LoadOptions(**load))  # type: ignore[arg-type]
+def targets(name: str) -> dict[str, object]:
+    result = scan([TERRAFORM / name], Options(), LoadOptions())
     return {
         str(target.chain.target_group.id if target.chain.target_group else target.chain.gap): target
         for target in result.targets
@@ -53,7 +53,7 @@ def test_variables_locals_tfvars_and_arithmetic() -> None:
 def test_var_file_and_var_override_in_order() -> None:
     inventory = load(
         [TERRAFORM / "variables"],
-        LoadOptions(var_files=(TERRAFORM / "variables" / "production.tfvars",), variables=(("drain", "15"),)),
+        LoadOptions((TERRAFORM / "variables" / "production.tfvars", ("drain", "15"))),
     )
     assert inventory.load_balancers[0].idle_timeout.value == 120  # --var-file after *.auto.tfvars
     assert inventory.target_groups[0].deregistration_delay.value == 15  # --var after --var-file
@@ -228,7 +228,7 @@ resource "aws_lb" "web" {
     (tmp_path / "main.tf").write_text(tf)
     (tmp_path / "terraform.tfvars.json").write_text('{"idle": 20, "sizes": [1, 2]}')
     (tmp_path / "x.auto.tfvars.json").write_text('{"idle": 40}')
-    inventory = load([tmp_path], LoadOptions(variables=(("sizes", "[5, 10]"), ("name", "[not, a, list]"))))
+    inventory = load([tmp_path], LoadOptions((("sizes", "[5, 10]"), ("name", "[not, a, list]"))))
     (balancer,) = inventory.load_balancers
     assert balancer.idle_timeout.value == 50  # 40 from *.auto.tfvars.json + 10 from the typed --var
     assert balancer.name == "[not, a, list]"  # a string variable takes --var text as it is

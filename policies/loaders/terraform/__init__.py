@@ -10,14 +10,14 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
-from policies.loaders.terraform.module import Loader, ModuleInstance, root_inputs
+from policies.loaders.terraform.module import Assignment, Loader, ModuleInstance, root_inputs
 from policies.loaders.terraform.resources import Collected, read_resources
 from policies.model import Inventory
 
 
-def load_terraform(
-    directories: Sequence[Path], var_files: Sequence[Path] = (), variables: Sequence[tuple[str, str]] = ()
-) -> Inventory:
+def load_terraform(directories: Sequence[Path], variables: Sequence[Assignment] = ()) -> Inventory:
+    """The inventory of the Terraform modules in `directories`; `variables` are --var-file paths and
+    --var (NAME, VALUE) pairs in command-line order, for every root module."""
     loader = Loader()
     modules = {directory.resolve(): loader.module(directory) for directory in directories}
     called = {source for module in modules.values() for source in module.local_sources()}
@@ -26,8 +26,13 @@ def load_terraform(
     for directory in roots:
         module = modules[directory]
         if module.files:
-            inputs = root_inputs(module, loader, list(var_files), list(variables))
+            inputs = root_inputs(module, loader, variables)
             read_resources(ModuleInstance(loader, module, "", inputs), out)
+    declared = {name for directory in roots for name in modules[directory].variables}
+    for assignment in variables:
+        if isinstance(assignment, tuple) and assignment[0] not in declared:
+            message = f'no root module declares variable "{assignment[0]}"'
+            loader.error(f"--var {assignment[0]}", message)
     return dataclasses.replace(
         out.inventory(),
         opaque=tuple(loader.opaque),

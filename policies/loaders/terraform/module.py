@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -419,7 +419,7 @@ class ModuleInstance:
         if isinstance(template, Text) and not self.loader.valid_template(template):
             template = Unknown(f"the template {template.start.path} is not valid")
         variables = evaluate(block.attributes["vars"].node, env) if "vars" in block.attributes else Obj()
-        rendered = render(template, variables, block.location)
+        rendered = render(template, variables, block.location, self.loader)
         return Obj({"rendered": rendered, "template": template, "vars": variables}.items())
 
     # --- child modules ----------------------------------------------------------------------------
@@ -523,8 +523,21 @@ class ModuleInstance:
         return keyed
 
 
-def render(template: Any, variables: Any, location: Location) -> Any:
-    """Render template text with `variables`, as `templatefile` and `template_file` do."""
+class _TemplateScope(_NoScope):
+    """What a template sees: only the variables it is given. Names it uses beyond those are noted."""
+
+    def __init__(self, path: str):
+        super().__init__(path)
+        self.missing: list[str] = []
+
+    def lookup(self, name: str) -> Any:
+        self.missing.append(name)
+        raise EvalError(f'the template uses "{name}", which is not among the variables it is given')
+
+
+def render(template: Any, variables: Any, location: Location, loader: Loader | None = None) -> Any:
+    """Render template text with `variables`, as `templatefile` and `template_file` do; a variable the
+    template uses but is not given is an input error at the template, as it is for Terraform."""
     if isinstance(template, Unknown):
         return template
     if not isinstance(variables, dict):
@@ -533,7 +546,11 @@ def render(template: Any, variables: Any, location: Location) -> Any:
         return Unknown("template variables are not a map")
     text = str(known(template))
     start = template.start if isinstance(template, Text) else location
-    value = evaluate_template_text(text, Env(_NoScope(start.path)).bind(**variables))
+    scope = _TemplateScope(start.path)
+    value = evaluate_template_text(text, Env(scope).bind(**variables))
+    if loader is not None:
+        for name in dict.fromkeys(scope.missing):
+            loader.error(start.path, f'template uses "{name}", which is not passed to it', start.line)
     if isinstance(value, str):
         return Text(value, start)
     if isinstance(value, Unknown) and value.partial is not None:
@@ -636,7 +653,7 @@ class FileScope:
         template = self._read(path, line, "templatefile")
         if isinstance(template, Text) and not self.instance.loader.valid_template(template):
             return Unknown(f"the template {template.start.path} is not valid")
-        return render(template, variables, Location(self.path, line))
+        return render(template, variables, Location(self.path, line), self.instance.loader)
 
 
 def _relative(directory: Path, root: Path) -> str:
@@ -646,35 +663,52 @@ def _relative(directory: Path, root: Path) -> str:
         return os.path.relpath(directory, root)
 
 
-def root_inputs(
-    module: Module, loader: Loader, var_files: list[Path], variables: list[tuple[str, str]]
-) -> dict[str, Input]:
-    """Values for a root module: terraform.tfvars, *.auto.tfvars, --var-file, --var (later wins)."""
+Assignment = Path | tuple[str, str]  # a --var-file, or a --var NAME=VALUE
+
+
+def root_inputs(module: Module, loader: Loader, assignments: Sequence[Assignment]) -> dict[str, Input]:
+    """Values for a root module as `terraform plan` takes them: terraform.tfvars, *.auto.tfvars, then
+    --var-file and --var in command-line order, the later winning. A value that does not convert to
+    its variable's declared type is an input error, as it is for Terraform."""
     inputs: dict[str, Input] = {}
     directory = module.directory
     automatic = [directory / "terraform.tfvars", directory / "terraform.tfvars.json"]
     automatic += sorted(directory.glob("*.auto.tfvars")) + sorted(directory.glob("*.auto.tfvars.json"))
-    for path in [p for p in automatic if p.is_file()] + [p for p in var_files if p.exists()]:
-        shown = shown_path(path)
-        loader.read_files.append(shown)
-        if path.suffix == ".json":
-            _json_vars(path, shown, inputs, loader)
-            continue
-        attributes, error = parse_attributes(path, shown)
-        if error is not None:
-            loader.errors.setdefault((error.path, error.line, error.message), error)
-        for name, attribute in attributes.items():
-            given = evaluate(attribute.node, Env(_NoScope(shown)))
-            inputs[name] = Input(attribute.location, f"var.{name} from {attribute.location}", value=given)
-    for name, text in variables:
+    for assignment in [path for path in automatic if path.is_file()] + list(assignments):
+        if isinstance(assignment, tuple):
+            name, text = assignment
+            declared = module.variables.get(name)
+            type_attribute = declared.attributes.get("type") if declared else None
+            value: Any = text
+            if type_attribute is not None and not _is_string_type(type_attribute):
+                value = _parse_cli_value(text)
+            where = Location(f"--var {name}")
+            inputs[name] = Input(where, f"var.{name} from --var", value=located(value, where))
+        elif assignment.exists():
+            _file_inputs(assignment, inputs, loader)
+    for name, given in inputs.items():
         declared = module.variables.get(name)
-        value: Any = text
-        type_attribute = declared.attributes.get("type") if declared else None
-        if type_attribute is not None and not _is_string_type(type_attribute):
-            value = _parse_cli_value(text)
-        where = Location(f"--var {name}")
-        inputs[name] = Input(where, f"var.{name} from --var", value=located(value, where))
+        if declared is None or given.value is None or isinstance(given.value, Unknown):
+            continue
+        converted = convert(given.value, declared.attributes.get("type"))
+        if isinstance(converted, Unknown):
+            where = given.location
+            loader.error(where.path, f"invalid value for var.{name}: {converted.reason}", where.line)
     return inputs
+
+
+def _file_inputs(path: Path, inputs: dict[str, Input], loader: Loader) -> None:
+    shown = shown_path(path)
+    loader.read_files.append(shown)
+    if path.suffix == ".json":
+        _json_vars(path, shown, inputs, loader)
+        return
+    attributes, error = parse_attributes(path, shown)
+    if error is not None:
+        loader.report(error)
+    for name, attribute in attributes.items():
+        given = evaluate(attribute.node, Env(_NoScope(shown)))
+        inputs[name] = Input(attribute.location, f"var.{name} from {attribute.location}", value=given)
 
 
 def _is_string_type(attribute: Attribute) -> bool:
@@ -688,7 +722,8 @@ def _parse_cli_value(text: str) -> Any:
     if tree is None:
         return text
     attribute = subtrees(subtrees(tree)[0])[0]
-    return evaluate(subtrees(attribute)[-1], Env(_NoScope("--var")))
+    value = evaluate(subtrees(attribute)[-1], Env(_NoScope("--var")))
+    return text if isinstance(value, Unknown) else value  # not a literal: the text, for the type check
 
 
 def _json_vars(path: Path, shown: str, inputs: dict[str, Input], loader: Loader) -> None:
