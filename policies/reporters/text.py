@@ -47,12 +47,14 @@ def _wrap(text: str, prefix: str = "  ") -> str:
     return wrapped.replace("\u00a0", " ")
 
 
-def _finding(finding: Finding, colour: bool) -> str:
+def _finding(finding: Finding, colour: bool, name_units: bool = False) -> str:
     where = f"{finding.location}: " if finding.location else ""
     severity = _paint(finding.severity.value, finding.severity.value, colour)
     head = f"{where}{severity} {_paint(finding.rule, 'bold', colour)} {finding.name}"
     lines = [head]
     path = finding.chain.path()
+    if path and name_units:  # several root modules may each have a module.app.aws_lb.this
+        path = f"[{finding.chain.unit}] {path}"
     if path:
         lines.append(_paint(f"  {path}", "dim", colour))
     lines.append(_wrap(finding.message))
@@ -83,7 +85,8 @@ def _plural(count: int, word: str) -> str:
 
 def render(result: Result, verbose: bool = False) -> str:
     colour = _colour_enabled()
-    blocks = [_finding(finding, colour) for finding in result.findings]
+    name_units = len({target.chain.unit for target in result.targets}) > 1
+    blocks = [_finding(finding, colour, name_units) for finding in result.findings]
     for error in result.errors:
         blocks.append(f"{_paint('input error', 'error', colour)}: {error}")
     if verbose:

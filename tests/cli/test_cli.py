@@ -182,3 +182,16 @@ def test_var_and_var_file_apply_in_command_line_order(tmp_path: Path) -> None:
     assert (
         run("scan", str(tmp_path), "--var-file", low, "--var", "idle=50").returncode == 1
     )  # the var comes last
+
+
+def test_several_roots_are_named_in_chain_lines(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "prod/main.tf": service_tf(command=["uvicorn", "app:app"]),
+            "staging/main.tf": service_tf(command=["uvicorn", "app:app"]),
+        },
+    )
+    lines = run("scan", ".", cwd=tmp_path).stdout.splitlines()
+    assert '  [prod] aws_lb.web → aws_lb_target_group.app → aws_ecs_service.app → container "app"' in lines
+    assert '  [staging] aws_lb.web → aws_lb_target_group.app → aws_ecs_service.app → container "app"' in lines
