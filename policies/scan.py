@@ -25,6 +25,16 @@ class Result:
         return sum(1 for finding in self.findings if finding.severity is severity)
 
 
+def _same_fix(finding: Finding) -> tuple[object, ...]:
+    """DR001 is about one setting of one target group: targets that call for the same change share a
+    finding. Every other finding stands on its own."""
+    if finding.rule != "DR001":
+        return (id(finding),)
+    chain = finding.chain
+    pair = [str(item.id) if item is not None else "" for item in (chain.load_balancer, chain.target_group)]
+    return (finding.rule, finding.fix, *pair)
+
+
 def _order(finding: Finding) -> tuple[object, ...]:
     location = finding.location
     return (
@@ -46,6 +56,8 @@ def scan(
         server = identify(chain.container, port) if chain.container is not None else None
         targets.append(Target(chain, server))
     findings = [finding for target in targets for rule in RULES for finding in rule.check(target, options)]
+    # Two targets of one target group can call for the very same fix (one deregistration delay): once.
+    findings = list({_same_fix(finding): finding for finding in reversed(findings)}.values())
     return Result(
         tuple(sorted(findings, key=_order)),
         tuple(sorted(inventory.errors, key=lambda error: (error.path, error.line or 0, error.message))),

@@ -201,6 +201,12 @@ def _unfollowed(link: Link | None, what: str) -> tuple[str, str]:
         return f"{what} is not set or not resolvable{note}", GIVE_VALUES
     refs = sorted(link.refs)
     data = [ref for ref in refs if ref.startswith("data.") or ".data." in ref]
+    remote = [ref for ref in data if ".terraform_remote_state." in f".{ref}"]
+    if remote:
+        text = (
+            f"{what} comes from the remote state {', '.join(remote)}, which keepalive-guard does not follow"
+        )
+        return text, "check it against the stack that writes that state by hand"
     if data:
         return (
             f"{what} is looked up with {', '.join(data)}: it is defined outside the scanned files",

@@ -203,3 +203,14 @@ def test_invalid_and_undeclared_variables_are_input_errors(tmp_path: Path) -> No
     assert errors(tfvars) == [
         'terraform.tfvars:1: invalid value for var.idle: cannot convert "soon" to a number'
     ]
+
+
+def test_exponential_values_are_bounded_not_built(tmp_path: Path) -> None:
+    doublings = "\n".join(f"  x{i} = concat(local.x{i - 1}, local.x{i - 1})" for i in range(1, 40))
+    strings = "\n".join(f'  s{i} = "${{local.s{i - 1}}}${{local.s{i - 1}}}"' for i in range(1, 40))
+    tf = GOOD.replace('command = ["uvicorn", "app:app"]', "command = local.x39") + (
+        f'locals {{\n  x0 = ["uvicorn", "a:b"]\n{doublings}\n  s0 = "ab"\n{strings}\n  unused = local.s39\n}}\n'
+    )
+    result = scan_tree(tmp_path, {"main.tf": tf})
+    (finding,) = result.findings
+    assert finding.rule == "KA002" and "would hold more than 100000 elements" in finding.message

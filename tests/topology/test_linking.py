@@ -228,3 +228,21 @@ resource "aws_ecs_task_definition" "api" {
     result = scan_tree(tmp_path, {"main.tf": tf})
     assert pairs(result) == {("aws_lb.web", "aws_lb_target_group.t", "api")}
     assert rules_of(result) == ["KA001"]
+
+
+def test_remote_state_is_said_to_be_unfollowed(tmp_path: Path) -> None:
+    tf = (
+        service_tf(command=["uvicorn", "app:app"]).replace(
+            "load_balancer_arn = aws_lb.web.arn",
+            "load_balancer_arn = data.terraform_remote_state.platform.outputs.alb_arn",
+        )
+        + 'data "terraform_remote_state" "platform" {\n  backend = "s3"\n}\n'
+    )
+    (finding,) = [
+        finding for finding in scan_tree(tmp_path, {"main.tf": tf}).findings if finding.rule == "KA002"
+    ]
+    assert (
+        "comes from the remote state data.terraform_remote_state.platform, which keepalive-guard does not follow"
+        in finding.message
+    )
+    assert finding.fix == "Check it against the stack that writes that state by hand"

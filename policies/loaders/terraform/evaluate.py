@@ -29,6 +29,7 @@ from policies.loaders.terraform.values import (
     Text,
     Unknown,
     all_refs,
+    bounded,
     first_unknown,
     hole,
     known,
@@ -654,7 +655,7 @@ def _join_parts(parts: list[Any]) -> Any:
                 spans.append((position, position + len(piece), where))
         texts.append(piece)
         position += len(piece)
-    joined = "".join(texts)
+    joined = bounded("".join(texts), "a string template")
     if holes:
         merged = Unknown.merge(holes)
         partial = Text(joined, Location(""), tuple(spans))

@@ -15,9 +15,11 @@ from collections.abc import Callable
 from typing import Any
 
 from policies.loaders.terraform.values import (
+    MAX_ITEMS,
     Encoded,
     EvalError,
     Obj,
+    bounded,
     known,
     to_bool,
     to_number,
@@ -76,6 +78,8 @@ def _jsondecode(text: Any) -> Any:
 
 
 def _merge(*maps: Any) -> Obj:
+    if sum(len(mapping) for mapping in maps if isinstance(mapping, dict)) > MAX_ITEMS:
+        raise EvalError(f"merge() would hold more than {MAX_ITEMS} elements")
     merged = Obj()
     for item in maps:
         item = known(item)
@@ -149,14 +153,14 @@ def _format(spec: Any, *args: Any) -> str:
             else:
                 raise EvalError(f"format(): verb %{verb} is not supported")
         index = end + 1
-    return "".join(out)
+    return bounded("".join(out), "format()")  # type: ignore[no-any-return]
 
 
 def _join(separator: Any, *lists: Any) -> str:
     parts: list[str] = []
     for items in lists:
         parts.extend(_string(item, "join") for item in _list(items, "join"))
-    return _string(separator, "join").join(parts)
+    return bounded(_string(separator, "join").join(parts), "join()")  # type: ignore[no-any-return]
 
 
 def _flatten(items: Any) -> list[Any]:
@@ -167,7 +171,7 @@ def _flatten(items: Any) -> list[Any]:
             flat.extend(_flatten(item))
         else:
             flat.append(item)
-    return flat
+    return bounded(flat, "flatten()")  # type: ignore[no-any-return]
 
 
 def _distinct(items: Any) -> list[Any]:
@@ -298,6 +302,8 @@ def _parseint(text: Any, base: Any) -> int:
 
 
 def _concat(*lists: Any) -> list[Any]:
+    if sum(len(items) for items in lists if isinstance(items, list)) > MAX_ITEMS:
+        raise EvalError(f"concat() would hold more than {MAX_ITEMS} elements")
     return [item for items in lists for item in _list(items, "concat")]
 
 

@@ -221,6 +221,21 @@ class EvalError(Exception):
     """An expression is wrong (a type error, a missing key): its value becomes unknown with this reason."""
 
 
+# No real configuration builds values this large; an expression that would (say, forty doublings of a
+# list with concat) is stopped here instead of exhausting memory.
+MAX_ITEMS = 100_000
+MAX_TEXT = 10_000_000
+
+
+def bounded(value: Any, what: str) -> Any:
+    """`value`, or EvalError when it is a collection or string larger than any configuration needs."""
+    if isinstance(value, (list, dict)) and len(value) > MAX_ITEMS:
+        raise EvalError(f"{what} would hold more than {MAX_ITEMS} elements")
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        raise EvalError(f"{what} would be longer than {MAX_TEXT} characters")
+    return value
+
+
 class NeedKnown(Exception):  # a control-flow signal, not an error
     """Raised by a function that met an unknown value where it needs a known one."""
 
