@@ -150,9 +150,7 @@ def _merged(primary: Block, override: Block) -> Block:
 
 def literal_string(attribute: Attribute | None) -> str | None:
     """The value of an attribute that is a plain string literal, without evaluating anything."""
-    if attribute is None:
-        return None
-    value = evaluate(attribute.node, Env(_NoScope(attribute.location.path)))
+    value = literal_value(attribute)
     return value if isinstance(value, str) else None
 
 
@@ -174,7 +172,6 @@ class Input:
     """A value given to a module variable: already known (root) or an expression in the caller."""
 
     location: Location
-    note: str
     value: Any = None
     node: Node | None = None
     env: Env | None = None
@@ -463,7 +460,7 @@ class ModuleInstance:
                 continue
             env = self.env(block, names)
             inputs = {
-                name: Input(attribute.location, f"argument of {address}", node=attribute.node, env=env)
+                name: Input(attribute.location, node=attribute.node, env=env)
                 for name, attribute in block.attributes.items()
                 if name not in ("source", "version", "count", "for_each", "providers", "depends_on")
             }
@@ -559,6 +556,7 @@ def render(template: Any, variables: Any, location: Location, loader: Loader | N
 
 
 def literal_value(attribute: Attribute | None) -> Any:
+    """The value of an attribute that needs nothing but literals (a source, a default, `nullable`)."""
     if attribute is None:
         return None
     return evaluate(attribute.node, Env(_NoScope(attribute.location.path)))
@@ -683,7 +681,7 @@ def root_inputs(module: Module, loader: Loader, assignments: Sequence[Assignment
             if type_attribute is not None and not _is_string_type(type_attribute):
                 value = _parse_cli_value(text)
             where = Location(f"--var {name}")
-            inputs[name] = Input(where, f"var.{name} from --var", value=located(value, where))
+            inputs[name] = Input(where, value=located(value, where))
         elif assignment.exists():
             _file_inputs(assignment, inputs, loader)
     for name, given in inputs.items():
@@ -708,7 +706,7 @@ def _file_inputs(path: Path, inputs: dict[str, Input], loader: Loader) -> None:
         loader.report(error)
     for name, attribute in attributes.items():
         given = evaluate(attribute.node, Env(_NoScope(shown)))
-        inputs[name] = Input(attribute.location, f"var.{name} from {attribute.location}", value=given)
+        inputs[name] = Input(attribute.location, value=given)
 
 
 def _is_string_type(attribute: Attribute) -> bool:
@@ -742,7 +740,7 @@ def _json_vars(path: Path, shown: str, inputs: dict[str, Input], loader: Loader)
         return
     for name, value in values.items():
         where = values.where.get(name, Location(shown))
-        inputs[name] = Input(where, f"var.{name} from {where}", value=value)
+        inputs[name] = Input(where, value=value)
 
 
 __all__ = [
