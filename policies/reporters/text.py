@@ -72,11 +72,7 @@ def _state(target: Target) -> str:
     keep_alive = server.keep_alive
     if keep_alive.mode is Mode.UNKNOWN:
         return f"{'server' if server.name == 'unknown' else server.title}: keep-alive unknown ({keep_alive.evidence.says})"
-    if keep_alive.mode is Mode.IDLE_TIMEOUT and keep_alive.seconds == 0:
-        return f"{server.title}: closes connections right after each response without announcing it"
-    if keep_alive.mode is Mode.IDLE_TIMEOUT:
-        return f"{server.title}: closes idle keep-alive connections after {keep_alive.seconds:g} s"
-    return f"{server.title}: {keep_alive.mode.value}"
+    return f"{server.title}: {keep_alive.describe()}"
 
 
 def _plural(count: int, word: str) -> str:

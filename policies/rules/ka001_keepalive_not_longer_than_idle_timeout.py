@@ -72,13 +72,8 @@ class KeepaliveNotLongerThanIdleTimeout:
         margin = f" + the {seconds(options.min_margin)} margin" if options.min_margin else ""
         evidence = server.keep_alive.evidence
         source = f"; {evidence.source}" if evidence.source else ""
-        closes = (
-            "closes connections right after each response without announcing it"
-            if keep_alive == 0
-            else f"closes idle keep-alive connections after {seconds(keep_alive)}"
-        )
         message = (
-            f'{server.title} in container "{container.name}" of {chain.service.id} {closes} '
+            f'{server.title} in container "{container.name}" of {chain.service.id} {server.keep_alive.describe()} '
             f"({evidence}{source}), which is not longer than the "
             f"{seconds(idle.value)} idle timeout{margin} of the {kind} {balancer.id} "
             f"({described(idle, 'idle_timeout')}). The {kind} reuses idle connections, so it will send "

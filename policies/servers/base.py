@@ -47,6 +47,15 @@ class KeepAlive:
     def unknown(evidence: Evidence) -> KeepAlive:
         return KeepAlive(Mode.UNKNOWN, evidence)
 
+    def describe(self) -> str:
+        """What the server does with idle connections, for people."""
+        if self.mode is not Mode.IDLE_TIMEOUT or self.seconds is None:
+            return self.mode.value
+        if self.seconds == 0:
+            return "closes connections right after each response without announcing it"
+        shown = int(self.seconds) if float(self.seconds).is_integer() else f"{self.seconds:g}"
+        return f"closes idle keep-alive connections after {shown} s"
+
 
 @dataclass(frozen=True)
 class RequestTimeout:
