@@ -1,4 +1,4 @@
-"""The command line: `keepalive-guard scan PATH...`, `keepalive-guard rules [ID]`, `--version`.
+"""The command line: `keepalive-guard scan PATH...`, `servers`, `rules [ID]`, `--version`.
 
 Exit codes (SPEC.md): 1 when any error-severity finding; otherwise 2 when usage was wrong or an input
 could not be analysed; otherwise 0. Heavy modules are imported only by the command that needs them.
@@ -21,6 +21,13 @@ def _variable(text: str) -> tuple[str, str]:
     if not equals or not name.strip():
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
     return name.strip(), value
+
+
+def _dockerfile(text: str) -> tuple[str, Path]:
+    image, equals, path = text.partition("=")
+    if not equals or not image.strip() or not path.strip():
+        raise argparse.ArgumentTypeError(f"expected IMAGE=PATH, got {text!r}")
+    return image.strip(), Path(path.strip())
 
 
 def _margin(text: str) -> float:
@@ -81,9 +88,39 @@ def _parser() -> argparse.ArgumentParser:
         help="a Terraform variable for root modules (repeatable; later ones win)",
     )
     scan.add_argument(
+        "--dockerfile",
+        action="append",
+        dest="dockerfiles",
+        type=_dockerfile,
+        default=[],
+        metavar="IMAGE=PATH",
+        help=(
+            "containers whose image is IMAGE (a repository stands for all its tags; * matches anything) are "
+            "built from the Dockerfile PATH (or PATH/Dockerfile), with PATH's directory as build context "
+            "(repeatable)"
+        ),
+    )
+    scan.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="the configuration file (default: the nearest .keepalive-guard.toml or pyproject.toml with "
+        "[tool.keepalive-guard], from the first PATH up)",
+    )
+    scan.add_argument(
         "--verbose", "-v", action="store_true", help="also list every target checked and everything skipped"
     )
     scan.set_defaults(handler=_scan)
+    servers = commands.add_parser(
+        "servers",
+        help="list the servers keepalive-guard knows, their keep-alive settings and defaults",
+        description="The supported-servers table: how each server is recognised, the setting that decides "
+        "its keep-alive, the setting's unit, its default and the source of that default.",
+    )
+    servers.add_argument(
+        "--format", choices=("markdown", "json"), default="markdown", help="output format (default: markdown)"
+    )
+    servers.set_defaults(handler=_servers)
     rules = commands.add_parser("rules", help="list the rules, or show one rule's documentation")
     rules.add_argument("rule", nargs="?", metavar="ID", help="a rule id such as KA001")
     rules.set_defaults(handler=_rules)
@@ -91,15 +128,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _scan(arguments: argparse.Namespace) -> int:
+    from policies import config
     from policies.loaders import LoadOptions
     from policies.reporters import FORMATS
     from policies.rules import Options, Severity
     from policies.scan import scan
 
+    try:
+        found = arguments.config or config.find(arguments.paths[0])
+        settings = config.load(found) if found is not None else config.Config()
+    except config.ConfigError as error:
+        print(f"keepalive-guard: {error}", file=sys.stderr)
+        return EXIT_INCOMPLETE
     result = scan(
         arguments.paths,
         Options(min_margin=arguments.min_margin, strict=arguments.strict),
-        LoadOptions(tuple(arguments.variables)),
+        LoadOptions(tuple(arguments.variables), (*settings.dockerfiles, *arguments.dockerfiles)),
     )
     report = FORMATS[arguments.format](result, arguments.verbose)
     if arguments.output is not None:
@@ -116,6 +160,23 @@ def _scan(arguments: argparse.Namespace) -> int:
     if result.count(Severity.ERROR):
         return EXIT_FINDINGS
     return EXIT_INCOMPLETE if result.errors else EXIT_CLEAN
+
+
+def _servers(arguments: argparse.Namespace) -> int:
+    import json
+
+    from policies.servers import SERVERS, servers_table
+
+    if arguments.format == "json":
+        rows = [
+            {"family": family.NAME, "recognised_by": family.RECOGNISED, **fact.__dict__}
+            for family in SERVERS
+            for fact in family.FACTS
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        print(servers_table())
+    return EXIT_CLEAN
 
 
 def _rules(arguments: argparse.Namespace) -> int:

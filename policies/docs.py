@@ -12,17 +12,9 @@ import sys
 from pathlib import Path
 
 from policies.rules import RULES
-from policies.servers import SERVERS
+from policies.servers import servers_table
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def servers_table() -> str:
-    rows = ["| server | keep-alive set by | default | source |", "|---|---|---|---|"]
-    for family in SERVERS:
-        for fact in family.FACTS:
-            rows.append(f"| {fact.server} | {fact.setting} | {fact.default} | [source]({fact.source}) |")
-    return "\n".join(rows)
 
 
 def rules_table() -> str:

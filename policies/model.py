@@ -8,8 +8,13 @@ finding can point at both sides of a mismatch.
 
 from __future__ import annotations
 
+import fnmatch
+import os
+import posixpath
+import re
 from dataclasses import dataclass, field, fields
 from enum import Enum
+from pathlib import Path
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -209,6 +214,113 @@ class TargetGroupPair:
 
 
 @dataclass(frozen=True)
+class Copy:
+    """A COPY or ADD of local files into an image."""
+
+    source: Path  # a local file or directory (a directory's contents are copied)
+    destination: str  # the absolute path in the image; a directory when it ends in "/"
+    location: Location  # the instruction
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """A file of an image, read from the local file a Dockerfile copies into it."""
+
+    path: str  # in the image
+    location: Location  # the local file
+    text: str | None  # None when it cannot be read; `problem` says why
+    problem: str = ""
+
+
+MAX_IMAGE_FILE = 1 << 20  # configuration files are small; a larger one is not read
+
+
+@dataclass(frozen=True)
+class ImageBuild:
+    """What a Dockerfile says about the image its final stage builds.
+
+    `images` are the image references (or patterns, `*` matching anything) that a container must name
+    to run this build: from a `--dockerfile IMAGE=PATH` mapping or a resource that builds the image."""
+
+    images: tuple[str, ...]
+    dockerfile: Location
+    base: Setting[str]  # the image the final stage starts FROM, through stage names
+    entry_point: Setting[tuple[str, ...]] | None  # None: not set by the Dockerfile
+    command: Setting[tuple[str, ...]] | None
+    environment: tuple[tuple[str, Setting[str]], ...] = ()
+    labels: tuple[tuple[str, Setting[str]], ...] = ()
+    workdir: str = "/"
+    copies: tuple[Copy, ...] = ()  # in build order, the final stage's own and its parents'
+    # The base image sets ENTRYPOINT/CMD the Dockerfile does not override (they are not visible).
+    inherits_command: bool = False
+    # The base images of the stages the final stage copies files from (`COPY --from=build`), e.g.
+    # "golang:1.23" for a Go binary copied into a distroless image.
+    builders: tuple[str, ...] = ()
+
+    def builds(self, image: str) -> bool:
+        """Whether a container naming `image` runs this build."""
+        for pattern in self.images:
+            if image == pattern or fnmatch.fnmatchcase(image, pattern):
+                return True
+            # a repository without tag or digest stands for every tag of it
+            untagged = ":" not in pattern.rsplit("/", 1)[-1] and "@" not in pattern
+            if untagged and re.match(re.escape(pattern) + r"(:[^/]*|@.*)$", image):
+                return True
+        return False
+
+    def file(self, path: str) -> ImageFile | None:
+        """The file at `path` in the image (relative to the working directory), when the Dockerfile
+        copies it from the inputs; None when no COPY brings it."""
+        wanted = posixpath.normpath(posixpath.join(self.workdir, path))
+        local = locate(self.copies, wanted)
+        return _read(wanted, local) if local is not None and local.is_file() else None
+
+
+def locate(copies: tuple[Copy, ...], path: str) -> Path | None:
+    """The local file or directory that the last COPY covering `path` (absolute, normalised) puts
+    there; None when no COPY does. Never a path outside the copied directory."""
+    for copy in reversed(copies):
+        destination = copy.destination
+        if copy.source.is_dir():
+            root = destination.rstrip("/") or "/"
+            if path == root:
+                return copy.source
+            prefix = root.rstrip("/") + "/"
+            if not path.startswith(prefix):
+                continue
+            local = (copy.source / path[len(prefix) :]).resolve()
+            if local.exists() and local.is_relative_to(copy.source.resolve()):
+                return local
+        elif (
+            posixpath.normpath(destination + copy.source.name if destination.endswith("/") else destination)
+            == path
+        ):
+            return copy.source
+    return None
+
+
+def _read(path: str, local: Path) -> ImageFile:
+    location = Location(shown_path(local))
+    try:
+        if local.stat().st_size > MAX_IMAGE_FILE:
+            return ImageFile(path, location, None, f"larger than {MAX_IMAGE_FILE >> 20} MB")
+        return ImageFile(path, location, local.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError:
+        return ImageFile(path, location, None, "not UTF-8 text")
+    except OSError as error:
+        return ImageFile(path, location, None, error.strerror or str(error))
+
+
+def shown_path(path: Path) -> str:
+    """A path as findings show it: relative to the working directory when below it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+@dataclass(frozen=True)
 class Container:
     """A container of a task definition, with everything that decides what its server does."""
 
@@ -222,12 +334,15 @@ class Container:
     # Where the environment may hold variables not listed above: `environmentFiles` (S3 objects), or an
     # `environment` list that cannot be evaluated. Any variable not listed may be set there.
     hidden_environment: tuple[str, ...] = ()
+    build: ImageBuild | None = None  # how its image is built, when a Dockerfile in the inputs builds it
 
     def env(self) -> dict[str, Setting[str]]:
-        return dict(self.environment)
+        """The environment the container runs with: the image's ENV, overridden by the task's."""
+        return {**dict(self.build.environment if self.build else ()), **dict(self.environment)}
 
     def labels(self) -> dict[str, Setting[str]]:
-        return dict(self.docker_labels)
+        """The container's labels: the image's LABELs, overridden by the task's dockerLabels."""
+        return {**dict(self.build.labels if self.build else ()), **dict(self.docker_labels)}
 
 
 @dataclass(frozen=True)
@@ -294,6 +409,7 @@ class Inventory:
     pairs: tuple[TargetGroupPair, ...] = ()
     lookups: tuple[Lookup, ...] = ()
     opaque: tuple[Opaque, ...] = ()
+    builds: tuple[ImageBuild, ...] = ()
     errors: tuple[InputError, ...] = ()
     inputs: tuple[str, ...] = field(default=())  # files that were read
 

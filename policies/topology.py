@@ -531,7 +531,16 @@ class _Linker:
             text = f'{service.id} sends traffic to container "{name.value}", which is not in {definition.id} (it has {names})'
             fix = f"set container_name to the container that serves the port (one of {names})"
             return _Back(service, attachment, definition, gap=Gap(text, name.location, fix))
-        return _Back(service, attachment, definition, container)
+        return _Back(service, attachment, definition, self.with_build(container))
+
+    def with_build(self, container: Container) -> Container:
+        """The container with the Dockerfile that builds its image, when one in the inputs does (the
+        last one given wins, as a later --dockerfile overrides an earlier one)."""
+        image = container.image.value
+        if container.build is not None or image is None:
+            return container
+        build = next((item for item in reversed(self.inventory.builds) if item.builds(image)), None)
+        return replace(container, build=build) if build is not None else container
 
     def services_without_target_group(self) -> None:
         """Services attached to a target group or Classic ELB that is not in the scanned files."""

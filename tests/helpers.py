@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from policies.scan import Result, scan
 from policies.servers.base import Server
 
 FIXTURES = Path(__file__).parent / "fixtures"
+DEFAULT_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1"
 
 
 def hcl(value: Any) -> str:
@@ -26,7 +28,7 @@ def service_tf(
     entry_point: list[str] | None = None,
     environment: dict[str, str] | None = None,
     labels: dict[str, str] | None = None,
-    image: str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1",
+    image: str = DEFAULT_IMAGE,
     idle_timeout: int | str | None = None,
     deregistration_delay: int | str | None = None,
     container_name: str = "app",
@@ -93,7 +95,7 @@ def line_of(text: str, needle: str) -> int:
     return text[: text.index(needle)].count("\n") + 1
 
 
-def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
+def write_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:
     for name, content in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,15 +108,16 @@ def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
 
 def scan_tree(
     root: Path,
-    files: dict[str, str | bytes] | None = None,
+    files: Mapping[str, str | bytes] | None = None,
     *,
     options: Options = Options(),
     var_files: tuple[Path, ...] = (),
     variables: tuple[tuple[str, str], ...] = (),
+    dockerfiles: tuple[tuple[str, Path], ...] = (),
 ) -> Result:
     if files:
         write_tree(root, files)
-    return scan([root], options, LoadOptions((*var_files, *variables)))
+    return scan([root], options, LoadOptions((*var_files, *variables), dockerfiles))
 
 
 def rules_of(result: Result) -> list[str]:
@@ -127,9 +130,15 @@ def only(result: Result, rule: str) -> Finding:
     return found[0]
 
 
-def server_of(root: Path, **service: Any) -> Server:
-    """What the catalog concludes about the container of a service written with `service_tf`."""
-    result = scan_tree(root, {"main.tf": service_tf(**service)})
+def server_of(
+    root: Path, *, files: Mapping[str, str | bytes] | None = None, dockerfile: str = "", **service: Any
+) -> Server:
+    """What the catalog concludes about the container of a service written with `service_tf`; `files`
+    are written beside it, and `dockerfile` (one of them) builds the container's image."""
+    tree: dict[str, str | bytes] = {"main.tf": service_tf(**service), **(files or {})}
+    image = service.get("image", DEFAULT_IMAGE)
+    dockerfiles = ((image, root / dockerfile),) if dockerfile else ()
+    result = scan_tree(root, tree, dockerfiles=dockerfiles)
     servers = [target.server for target in result.targets if target.server is not None]
     assert len(servers) == 1, result
     return servers[0]

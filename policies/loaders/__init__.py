@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from policies.loaders.dockerfile import load_dockerfile
 from policies.loaders.terraform import load_terraform
-from policies.loaders.terraform.module import shown_path
-from policies.model import InputError, Inventory
+from policies.model import InputError, Inventory, shown_path
 
 SKIPPED_DIRECTORIES = frozenset({".terraform", "node_modules", ".git", ".hg", ".svn"})
 
@@ -23,6 +23,8 @@ class LoadOptions:
     # Terraform variables for root modules, in command-line order: a Path is a --var-file, a
     # (NAME, VALUE) pair a --var; the later wins, as with `terraform plan`.
     variables: tuple[Path | tuple[str, str], ...] = ()
+    # (IMAGE, Dockerfile) pairs: containers whose image matches IMAGE run what the Dockerfile builds.
+    dockerfiles: tuple[tuple[str, Path], ...] = ()
 
 
 def _terraform_directories(top: Path) -> list[Path]:
@@ -60,4 +62,12 @@ def load(paths: Sequence[Path], options: LoadOptions = LoadOptions()) -> Invento
     for var_file in options.variables:
         if isinstance(var_file, Path) and not var_file.is_file():
             errors.append(InputError(shown_path(var_file), "--var-file: no such file"))
-    return Inventory(errors=tuple(errors)) + inventory
+    builds = []
+    for image, dockerfile in options.dockerfiles:
+        found = load_dockerfile(dockerfile, (image,))
+        if isinstance(found, InputError):
+            errors.append(replace(found, message=f"--dockerfile {image}: {found.message}"))
+        else:
+            builds.append(found)
+    read = tuple(build.dockerfile.path for build in builds)
+    return Inventory(builds=tuple(builds), errors=tuple(errors)) + inventory + Inventory(inputs=read)

@@ -12,12 +12,65 @@ from dataclasses import replace
 from types import ModuleType
 
 from policies.model import UNKNOWN_PART, Container, Setting, show
-from policies.servers import gunicorn, nginx, node, uvicorn, uwsgi
+from policies.servers import (
+    apache,
+    caddy,
+    daphne,
+    devserver,
+    envoy,
+    golang,
+    granian,
+    gunicorn,
+    haproxy,
+    hypercorn,
+    kestrel,
+    nginx,
+    node,
+    passenger,
+    puma,
+    spring,
+    thruster,
+    traefik,
+    unicorn,
+    uvicorn,
+    uwsgi,
+    waitress,
+)
 from policies.servers.argv import invocations, number
 from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, RequestTimeout, Server
 
-SERVERS: tuple[ModuleType, ...] = (gunicorn, uvicorn, uwsgi, node, nginx)
+SERVERS: tuple[ModuleType, ...] = (
+    # Python
+    gunicorn,
+    uvicorn,
+    uwsgi,
+    hypercorn,
+    daphne,
+    waitress,
+    granian,
+    devserver,
+    # Node.js
+    node,
+    # Ruby
+    thruster,
+    puma,
+    unicorn,
+    passenger,
+    # JVM, .NET
+    spring,
+    kestrel,
+    # proxies as targets
+    nginx,
+    apache,
+    traefik,
+    envoy,
+    haproxy,
+    caddy,
+    # last: a Go binary is recognised by how it was built, when nothing above knows the program
+    golang,
+)
 
+MAX_EXPANSIONS = 8  # a script that runs a script that runs a script...: deeper is a loop
 KEEP_ALIVE_LABEL = "keepalive-guard.keep-alive-seconds"
 REQUEST_TIMEOUT_LABEL = "keepalive-guard.request-timeout-seconds"
 _DECLARE = (
@@ -34,7 +87,23 @@ __all__ = [
     "Mode",
     "Server",
     "identify",
+    "servers_table",
 ]
+
+
+def servers_table() -> str:
+    """The supported-servers table (Markdown), as the README and `keepalive-guard servers` show it."""
+    rows = [
+        "| server | recognised by | keep-alive set by | unit | default | source |",
+        "|---|---|---|---|---|---|",
+    ]
+    for family in SERVERS:
+        for index, fact in enumerate(family.FACTS):
+            recognised = family.RECOGNISED if index == 0 else ""
+            rows.append(
+                f"| {fact.server} | {recognised} | {fact.setting} | {fact.unit} | {fact.default} | [source]({fact.source}) |"
+            )
+    return "\n".join(rows)
 
 
 def _recognised(invocation: Invocation) -> ModuleType | None:
@@ -47,28 +116,49 @@ def _mentions_port(invocation: Invocation, port: int) -> bool:
 
 
 def _image_default(container: Container) -> Container:
-    """The container with its image's own command, when the task definition sets none and a server
-    family knows what that image runs."""
-    image = container.image.value
-    if container.entry_point is not None or container.command is not None or image is None:
+    """The container with its image's own command, when neither the task definition nor a known
+    Dockerfile sets one and a server family knows what that (base) image runs."""
+    build = container.build
+    if container.entry_point is not None or container.command is not None:
+        return container
+    if build is not None and not build.inherits_command:
+        return container
+    image = build.base if build is not None else container.image
+    if image.value is None:
         return container
     for family in SERVERS:
-        command = getattr(family, "image_command", lambda _image: None)(image)
+        command = getattr(family, "image_command", lambda _image: None)(image.value)
         if command:
-            note = f"the image {show(image)} runs this by itself"
-            return replace(container, command=Setting(tuple(command), container.image.location, note=note))
+            note = f"the image {show(image.value)} runs this by itself"
+            return replace(container, command=Setting(tuple(command), image.location, note=note))
     return container
+
+
+def _expanded(found: list[Invocation], depth: int = 0) -> list[Invocation]:
+    """The commands with those that run other commands (`npm start`, pm2-runtime) replaced by what
+    they run, when a family can see it (a `expands(invocation)` function)."""
+    commands: list[Invocation] = []
+    for invocation in found:
+        family = _recognised(invocation)
+        expands = getattr(family, "expands", None)
+        more = expands(invocation) if expands is not None and depth < MAX_EXPANSIONS else None
+        commands.extend(_expanded(more, depth + 1) if more else [invocation])
+    return commands
 
 
 def _inferred(container: Container, port: int | None) -> Server:
     found, problem = invocations(_image_default(container))
+    found = _expanded(found)
     candidates = [(invocation, family) for invocation in found if (family := _recognised(invocation))]
     if not candidates:
         if not problem:
             commands = "; ".join(f"`{show(' '.join(invocation.argv))}`" for invocation in found[-3:])
             problem = f"{commands} is not a server keepalive-guard recognises"
         location = container.command.location if container.command else container.location
-        return Server("unknown", "", KeepAlive.unknown(Evidence(problem, location)))
+        remedy = ""
+        if container.build is None and container.entry_point is None:
+            remedy = f"map the image to the Dockerfile that builds it with `--dockerfile IMAGE=PATH`, or {_DECLARE}"
+        return Server("unknown", "", KeepAlive.unknown(Evidence(problem, location)), None, remedy)
     if len(candidates) > 1 and port is not None:
         on_port = [candidate for candidate in candidates if _mentions_port(candidate[0], port)]
         candidates = on_port or candidates

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from policies.model import UNKNOWN_PART, Container, Location, Setting, show
 from policies.servers.base import Invocation
@@ -321,9 +321,12 @@ def unwrap(words: list[str]) -> tuple[list[str], dict[str, str]]:
             words = args[1:] if args[0] == "run-program" else ["python", *args[1:]]
         elif program in _AFTER_DASHES and "--" in args:
             words = _after_double_dash(args)
-        elif program == "docker-entrypoint.sh" and args:
-            # The official images' docker-entrypoint.sh ends in `exec "$@"`.
+        elif program in ("docker-entrypoint.sh", "docker-entrypoint") and args:
+            # The official images' docker-entrypoint.sh, and the bin/docker-entrypoint of Rails'
+            # generated Dockerfiles, end in `exec "$@"` (or `exec "${@}"`).
             words = args
+        elif program in ("ruby", "jruby") and args and not any(arg.startswith("-e") for arg in args):
+            words = _skip_options(args, frozenset({"-I", "-r", "-C", "-E", "--encoding"}))  # ruby bin/rails s
         else:
             return words, assignments
     return words, assignments
@@ -420,43 +423,86 @@ def _aligned(
     return tuple(reversed(found))
 
 
+def _image_unknown(container: Container) -> str:
+    """Why the image's own ENTRYPOINT/CMD are not visible."""
+    build = container.build
+    if build is not None:
+        return (
+            f"the Dockerfile ({build.dockerfile.path}) sets neither ENTRYPOINT nor CMD, so those of its base image "
+            f"`{show(build.base.value or '<?>')}` run, which are not visible in the scanned files"
+        )
+    image = f"`{show(container.image.value)}`" if container.image.value else "an unknown image"
+    return f"the image's own ENTRYPOINT/CMD run ({image}), which are not visible in the scanned files"
+
+
+def command_line(
+    container: Container,
+) -> tuple[Setting[tuple[str, ...]] | None, Setting[tuple[str, ...]] | None]:
+    """The entrypoint and command the container runs, as Docker combines the task's with the image's: a
+    task entryPoint replaces the image's ENTRYPOINT and drops its CMD; a task command alone replaces
+    the CMD and keeps the ENTRYPOINT."""
+    entry_point, command, build = container.entry_point, container.command, container.build
+    if build is not None and entry_point is None:
+        entry_point = build.entry_point
+        if command is None:
+            command = build.command
+    return entry_point, command
+
+
 def invocations(container: Container) -> tuple[list[Invocation], str]:
     """The commands a container runs, or ([], why) when its command line is not visible."""
-    entry_point, command = container.entry_point, container.command
+    entry_point, command = command_line(container)
     for part in (entry_point, command):
         if part is not None and not part.known:
             return [], f"the command cannot be resolved ({part.note})"
-    # Docker: a task-definition entryPoint replaces the image's ENTRYPOINT, and then the image's CMD is
-    # not used; a command alone is appended to the image's ENTRYPOINT (assumed to exec it, as the
-    # official images' docker-entrypoint.sh does).
     parts = [part for part in (entry_point, command) if part is not None and part.value]
     if not parts:
-        image = show(container.image.value) if container.image.value else "an unknown image"
-        return [], (
-            f"the task definition sets neither command nor entryPoint, so the image's own ENTRYPOINT/CMD "
-            f"runs ({image}), which is not visible in the scanned files"
-        )
+        if container.entry_point is None and container.command is None:
+            return (
+                [],
+                f"the task definition sets neither command nor entryPoint, so {_image_unknown(container)}",
+            )
+        return [], "the command is empty"
     words = [word for part in parts for word in part.value or ()]
     if entry_point is None and words and words[0].startswith("-"):
-        image = show(container.image.value) if container.image.value else "an unknown image"
+        # Docker passes a command to the image's ENTRYPOINT (assumed to exec it, as the official images'
+        # docker-entrypoint.sh does); a command of options only is meant for an ENTRYPOINT not visible.
         return [], (
-            f"the command `{show(' '.join(words))}` holds only options, which Docker passes to the image's "
-            f"ENTRYPOINT ({image}), which is not visible in the scanned files"
+            f"the command `{show(' '.join(words))}` holds only options for the image's ENTRYPOINT, and "
+            f"{_image_unknown(container)}"
         )
     written: list[Location | None] = []
     for part in parts:
         values = part.value or ()
-        written.extend(part.parts if len(part.parts) == len(values) else [None] * len(values))
+        written.extend(part.parts if len(part.parts) == len(values) else [part.location] * len(values))
     location = parts[-1].location
     note = "; ".join(part.note for part in parts if part.note)
     found = []
     for argv, env in _simple_commands(words, container.env(), location):
         where = _aligned(argv, words, written)
         found.append(
-            Invocation(tuple(argv), env, location, container.image, container.hidden_environment, where, note)
+            Invocation(
+                tuple(argv),
+                env,
+                location,
+                container.image,
+                container.hidden_environment,
+                where,
+                note,
+                container.build,
+            )
         )
     text = " ".join(_quote(word) for word in words)
     return found, "" if found else f"the command `{show(text)}` runs nothing"
+
+
+def script_invocations(invocation: Invocation, script: str, location: Location) -> list[Invocation]:
+    """The commands a script runs when `invocation` runs it with `sh -c` (a package.json script), each
+    with the invocation's environment and image."""
+    found = []
+    for argv, env in _simple_commands(["sh", "-c", script], dict(invocation.env), location):
+        found.append(replace(invocation, argv=tuple(argv), env=env, location=location, locations=()))
+    return found
 
 
 def _quote(word: str) -> str:

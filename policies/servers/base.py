@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from policies.model import Location, Setting
+from policies.model import ImageBuild, ImageFile, Location, Setting
 
 
 class Mode(Enum):
@@ -93,6 +93,20 @@ class Invocation:
     hidden_environment: tuple[str, ...] = ()  # see Container.hidden_environment
     locations: tuple[Location | None, ...] = ()  # where each element of argv was written, when known
     unknown_note: str = ""  # why parts of the command line shown as <?> are unknown
+    build: ImageBuild | None = None  # the Dockerfile that builds the image, when known
+
+    def file(self, path: str) -> ImageFile | None:
+        """A file of the image (relative to its working directory), when a known Dockerfile copies it
+        there from the scanned tree. None when it does not, or when no Dockerfile is known (`build`)."""
+        return self.build.file(path) if self.build is not None else None
+
+    @property
+    def base_image(self) -> Setting[str]:
+        """The image that tells the runtime's version: the Dockerfile's base image when the build is
+        known, else the image the task runs."""
+        if self.build is not None and self.build.base.value:
+            return self.build.base
+        return self.image
 
     def where(self, index: int) -> Location:
         """Where the argument `args[index]` was written (a tfvars line, a module argument), else the command."""
@@ -127,3 +141,4 @@ class Fact:
     setting: str
     default: str
     source: str
+    unit: str = "seconds"  # how the setting's value is written

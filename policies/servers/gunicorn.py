@@ -10,6 +10,7 @@ may run. Settings come from the command line, GUNICORN_CMD_ARGS and a config fil
 
 from __future__ import annotations
 
+import ast
 import shlex
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from policies.servers.argv import number, option
 from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, RequestTimeout, Server
 
 NAME = "gunicorn"
+RECOGNISED = "`gunicorn`, `python -m gunicorn`"
 _SETTINGS = "https://docs.gunicorn.org/en/stable/settings.html"
 # gunicorn/config.py, class Keepalive: default = 2 (unchanged from 19.0 to 27.0).
 KEEPALIVE_DEFAULT = 2
@@ -65,6 +67,7 @@ FACTS = (
         "none: `Connection: close` on every response",
         "no keep-alive",
         _SYNC_SOURCE,
+        "-",
     ),
     Fact(
         "gunicorn, gthread (`--threads` > 1), gevent, eventlet, asgi workers",
@@ -113,8 +116,8 @@ class _Value:
 
 
 class _Settings:
-    """gunicorn settings from GUNICORN_CMD_ARGS and the command line (the command line wins); what
-    neither gives is gunicorn's default, unless a config file (-c) may set it."""
+    """gunicorn settings as gunicorn/app/base.py load_config() layers them: the config file, then
+    GUNICORN_CMD_ARGS, then the command line (the later wins); what none gives is gunicorn's default."""
 
     def __init__(self, invocation: Invocation):
         self.invocation = invocation
@@ -133,6 +136,11 @@ class _Settings:
             self._take(words, "in GUNICORN_CMD_ARGS", env_args.location)
         self._take(invocation.args, "in the command", None)
         self.config = self.given.get("config")
+        # What the config file says: its settings (under the layers above), or why it is not known.
+        self.from_file: dict[str, _Value] = {}
+        self.file_unknown: Evidence | None = None
+        self.no_file = _ASSUMPTION
+        self._read_config()
 
     def _take(self, words: tuple[str, ...], where: str, location: Location | None) -> None:
         """Options from `words`; a None location means the command itself, where each has its own."""
@@ -143,20 +151,98 @@ class _Settings:
                 at = location or self.invocation.where(found.index)
                 self.given[name] = _Value(found.value, Evidence(f"`{written}` {where}", at), written)
 
+    def _read_config(self) -> None:
+        invocation, config = self.invocation, self.config
+        path = config.text if config is not None else "gunicorn.conf.py"
+        if path is None or UNKNOWN_PART in path or path.startswith("python:"):
+            self.file_unknown = Evidence(
+                f"the config `{show(path or '<?>')}` (-c) is not a file keepalive-guard can read",
+                config.evidence.location if config else invocation.location,
+            )
+            return
+        found = invocation.file(path.removeprefix("file:"))
+        if found is None:
+            if config is not None:
+                says = f"the config file `{show(path)}` (-c) is not visible in the scanned files"
+                self.file_unknown = Evidence(says, config.evidence.location)
+            elif invocation.build is not None:
+                self.no_file = f"the Dockerfile copies no gunicorn.conf.py into the working directory {invocation.build.workdir}"
+            return
+        if found.text is None:
+            says = f"the config file {found.location.path} cannot be read ({found.problem})"
+            self.file_unknown = Evidence(says, found.location)
+            return
+        self.from_file = _config_file(found.text, found.location.path, invocation)
+        self.no_file = f"{found.location.path} does not set it"
+
     def get(self, name: str, flag: str, default: object) -> _Value:
         if name in self.given:
             return self.given[name]
-        if self.config is not None:
-            says = (
-                f"{flag} is not on the command line, and the config file `{show(self.config.text or '')}` "
-                "(not visible in the scanned files) may set it"
-            )
-            return _Value(None, Evidence(says, self.config.evidence.location))
+        if name in self.from_file:
+            return self.from_file[name]
+        if self.file_unknown is not None:
+            says = f"{flag} is not on the command line, and {self.file_unknown.says}, which may set it"
+            return _Value(None, Evidence(says, self.file_unknown.location))
         unit = " s" if name in ("keepalive", "timeout") else ""
-        says = f"no {flag} given: gunicorn's default is {default}{unit} ({_ASSUMPTION})"
+        says = f"no {flag} given: gunicorn's default is {default}{unit} ({self.no_file})"
         return _Value(
             str(default), Evidence(says, self.invocation.location, f"{_SETTINGS}#{name.replace('_', '-')}")
         )
+
+
+def _config_file(text: str, path: str, invocation: Invocation) -> dict[str, _Value]:
+    """The settings a gunicorn.conf.py assigns, read without running it: literal values, and values
+    from `os.environ.get("X", default)` / `os.getenv` (optionally in int()/float()/str()). Anything
+    else, or a setting assigned inside a block, is unknown."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+        says = f"{path} cannot be parsed as Python ({type(error).__name__})"
+        return {name: _Value(None, Evidence(says, Location(path))) for name in _FLAGS if name != "config"}
+    found: dict[str, _Value] = {}
+    top_level = {id(node) for node in tree.body}
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
+            continue
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        for target in targets:
+            if not isinstance(target, ast.Name) or target.id not in _FLAGS or target.id == "config":
+                continue
+            written = f"{target.id} = {ast.get_source_segment(text, node.value) or '...'}"
+            location = Location(path, node.lineno)
+            value = _literal(node.value, invocation) if id(node) in top_level else None
+            says = f"`{written}` in {path}"
+            if id(node) not in top_level:
+                says += " (assigned inside a block: keepalive-guard does not run the file)"
+            elif value is None:
+                says += " (not a value keepalive-guard can read without running the file)"
+            if id(node) in top_level or target.id not in found:
+                found[target.id] = _Value(value, Evidence(says, location), written)
+            else:
+                found[target.id] = _Value(None, Evidence(says, location), written)
+    return found
+
+
+def _literal(node: ast.expr, invocation: Invocation) -> str | None:
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, (str, int, float))
+        and not isinstance(node.value, bool)
+    ):
+        return str(node.value)
+    if isinstance(node, ast.Call) and not node.keywords:
+        function = ast.unparse(node.func)
+        if function in ("int", "float", "str") and len(node.args) == 1:
+            return _literal(node.args[0], invocation)
+        if function in ("os.environ.get", "os.getenv", "environ.get", "getenv") and node.args:
+            name = node.args[0]
+            if not isinstance(name, ast.Constant) or not isinstance(name.value, str):
+                return None
+            setting = invocation.env_value(name.value)
+            if setting is not None:
+                return setting.value
+            return _literal(node.args[1], invocation) if len(node.args) > 1 else None
+    return None
 
 
 def analyse(invocation: Invocation) -> Server:
@@ -212,12 +298,9 @@ def analyse(invocation: Invocation) -> Server:
     if keepalive <= 0 and worker in _KEEPALIVE_WORKERS:
         # gthread.py, base_async.py: `if not self.cfg.keepalive` the response says Connection: close.
         return Server(NAME, detail, KeepAlive(Mode.NO_KEEP_ALIVE, evidence))
-    remedy = _remedy(settings.given.get("keepalive"))
-    where = (
-        settings.given["keepalive"].evidence.location
-        if "keepalive" in settings.given
-        else invocation.location
-    )
+    given = settings.given.get("keepalive") or settings.from_file.get("keepalive")
+    remedy = _remedy(given)
+    where = given.evidence.location if given is not None else invocation.location
     return Server(NAME, detail, KeepAlive.after(keepalive, evidence), None, remedy, where)
 
 
@@ -241,6 +324,8 @@ def _sync(settings: _Settings) -> Server:
 def _remedy(given: _Value | None) -> str:
     if given is None:
         return "add `--keep-alive {seconds}` to the gunicorn command"
+    if given.evidence.location is not None and given.written.startswith("keepalive"):
+        return f"change `{given.written}` to `keepalive = {{seconds}}` in {given.evidence.location.path}"
     if "GUNICORN_CMD_ARGS" in given.evidence.says:
         return f"change `{given.written}` to `--keep-alive {{seconds}}` in GUNICORN_CMD_ARGS"
     return f"change `{given.written}` to `--keep-alive {{seconds}}` in the gunicorn command"

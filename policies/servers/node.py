@@ -9,13 +9,20 @@ standalone `server.js` that `output: 'standalone'` generates reads KEEP_ALIVE_TI
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import replace
+from typing import Any
 
-from policies.model import UNKNOWN_PART, show
-from policies.servers.argv import number, option
+from policies.model import UNKNOWN_PART, ImageFile, Location, show
+from policies.servers.argv import number, option, script_invocations
 from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Server
 
 NAME = "node"
+RECOGNISED = (
+    "`node`, `ts-node`, `tsx`, `nodemon`, `next`, `pm2-runtime`; `npm`/`yarn`/`pnpm` scripts from the "
+    "image's package.json"
+)
 # Node.js docs, server.keepAliveTimeout: "Default: 5000" (v8 to v26). nodejs/node#62782 ("http: increase
 # keepAliveTimeout default to 65 seconds", semver-major) merged after 26.0.0 and is not among its
 # semver-major commits (doc/changelogs/CHANGELOG_V26.md), so 65000 comes with the next major, 27.
@@ -41,16 +48,22 @@ FACTS = (
         "`server.keepAliveTimeout` in code only",
         f"{OLD_DEFAULT} s",
         _DOCS_OLD,
+        "milliseconds",
     ),
     Fact(
         f"Node.js `http.Server`, Node ≥ {NEW_SINCE}",
         "`server.keepAliveTimeout` in code only",
         f"{NEW_DEFAULT} s",
         _DOCS_NEW,
+        "milliseconds",
     ),
-    Fact("Next.js `next start`", "`--keepAliveTimeout` (milliseconds)", "Node's default", _NEXT_DOCS),
+    Fact("Next.js `next start`", "`--keepAliveTimeout`", "Node's default", _NEXT_DOCS, "milliseconds"),
     Fact(
-        "Next.js standalone `server.js`", "`KEEP_ALIVE_TIMEOUT` (milliseconds)", "Node's default", _NEXT_DOCS
+        "Next.js standalone `server.js`",
+        "`KEEP_ALIVE_TIMEOUT`",
+        "Node's default",
+        _NEXT_DOCS,
+        "milliseconds",
     ),
 )
 
@@ -72,8 +85,17 @@ _NODE_VALUES = frozenset(
 _SCRIPT_RUNNERS = frozenset({"npm", "yarn", "pnpm"})
 
 
+_PM2 = frozenset({"pm2-runtime", "pm2-docker", "pm2"})
+_ECOSYSTEM = re.compile(r"(\.json|\.ya?ml|\.config\.[cm]?js|ecosystem[^/]*)$")
+# Programs that run a script under Node's http.Server as `node` does.
+_NODE_RUNNERS = frozenset({"node", "nodejs", "ts-node", "tsx", "nodemon"})
+
+
 def recognises(invocation: Invocation) -> bool:
-    return invocation.program in ("node", "nodejs", "next") or invocation.program in _SCRIPT_RUNNERS
+    program = invocation.program
+    if program == "pm2":  # pm2 start app.js --no-daemon: the foreground form, like pm2-runtime
+        return "--no-daemon" in invocation.args
+    return program in _NODE_RUNNERS or program == "next" or program in _SCRIPT_RUNNERS or program in _PM2
 
 
 def node_major(image: str | None) -> int | None:
@@ -90,30 +112,65 @@ def node_major(image: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _engines_major(invocation: Invocation) -> tuple[int, Location] | None:
+    """The Node major that package.json's `engines.node` pins ("20.x", "^20.11", "~20", ">=20 <21"), when
+    the image is known to hold that package.json."""
+    package = _package(invocation)
+    if package is None:
+        return None
+    data, found = package
+    engines = data.get("engines") if isinstance(data, dict) else None
+    wanted = engines.get("node") if isinstance(engines, dict) else None
+    if not isinstance(wanted, str) or found.text is None:
+        return None
+    match = re.fullmatch(
+        r"\s*(?:[\^~=v]|>=)?\s*(\d+)(?:\.[\dx*]+){0,2}\s*(?:<\s*(\d+)(?:\.0){0,2})?\s*", wanted
+    )
+    if not match:
+        return None
+    major, below = int(match.group(1)), match.group(2)
+    if wanted.strip().startswith(">=") and (below is None or int(below) != major + 1):
+        return None  # ">=18" allows any later Node
+    return major, Location(found.location.path, _line_of(found.text, '"engines"'))
+
+
+def _version(invocation: Invocation) -> tuple[int | None, str, Location]:
+    """The Node major version, how it is known, and where."""
+    image = invocation.base_image
+    major = node_major(image.value)
+    if major is not None:
+        return major, f"image `{show(image.value or '')}`", image.location
+    engines = _engines_major(invocation)
+    if engines is not None:
+        return engines[0], "package.json engines", engines[1]
+    return None, "", image.location
+
+
 def _default_remedy(invocation: Invocation) -> str:
     """How to raise Node's default: a newer Node where that helps, else code plus a declaration."""
-    major = node_major(invocation.image.value)
+    major = _version(invocation)[0]
     if major is not None and major >= NEW_SINCE:
         return _IN_CODE
     return f"run Node {NEW_SINCE} or newer, or {_IN_CODE}"
 
 
 def node_default(invocation: Invocation, what: str, assumption: str = "") -> KeepAlive:
-    image = invocation.image.value
-    major = node_major(image)
+    image = invocation.base_image.value
+    major, known_from, location = _version(invocation)
     suffix = f" ({assumption})" if assumption else ""
     if major is None:
+        # The issue's rule for versions that cannot be seen: assume the older default, and say so.
         shown = f"`{show(image)}`" if image else "an unknown image"
         says = (
             f"{what} uses Node's default keepAliveTimeout, which is {OLD_DEFAULT} s up to Node {NEW_SINCE - 1} and "
-            f"{NEW_DEFAULT} s from Node {NEW_SINCE}, and the image {shown} does not say which Node it runs"
+            f"{NEW_DEFAULT} s from Node {NEW_SINCE}; the image {shown} does not say which Node it runs, so "
+            f"keepalive-guard assumes the older default (a versioned node image tag, or the Dockerfile that "
+            "builds the image, makes it certain)"
         )
-        return KeepAlive.unknown(Evidence(says + suffix, invocation.image.location))
+        return KeepAlive.after(OLD_DEFAULT, Evidence(says + suffix, location, _DOCS_OLD))
     seconds, source = (OLD_DEFAULT, _DOCS_OLD) if major < NEW_SINCE else (NEW_DEFAULT, _DOCS_NEW)
-    says = (
-        f"{what} on Node {major} (image `{show(image or '')}`): default keepAliveTimeout {seconds} s{suffix}"
-    )
-    return KeepAlive.after(seconds, Evidence(says, invocation.image.location, source))
+    says = f"{what} on Node {major} ({known_from}): default keepAliveTimeout {seconds} s{suffix}"
+    return KeepAlive.after(seconds, Evidence(says, location, source))
 
 
 def _milliseconds(text: str | None, evidence: Evidence, invocation: Invocation, what: str) -> KeepAlive:
@@ -140,22 +197,121 @@ def _next(invocation: Invocation, args: tuple[str, ...]) -> Server:
     return Server("Next.js", what, keep_alive, None, remedy, invocation.location)
 
 
-def _package_script(invocation: Invocation) -> Server:
-    program, args = invocation.program, invocation.args
+def _package(invocation: Invocation) -> tuple[Any, ImageFile] | None:
+    """package.json in the image's working directory, parsed, when the image is known to hold it."""
+    found = invocation.file("package.json")
+    if found is None or found.text is None:
+        return None
+    try:
+        return json.loads(found.text), found
+    except ValueError:
+        return None
+
+
+def _line_of(text: str, needle: str, after: str = "") -> int:
+    start = text.find(after) if after else 0
+    index = text.find(needle, max(start, 0))
+    return text.count("\n", 0, index) + 1 if index >= 0 else 1
+
+
+def _script(invocation: Invocation) -> tuple[str, tuple[str, ...]] | None:
+    """The package.json script a package manager runs, and the arguments it appends to it."""
+    program, args = invocation.program, list(invocation.args)
+    extra: list[str] = []
+    if "--" in args:
+        extra = args[args.index("--") + 1 :]
+        args = args[: args.index("--")]
     words = [arg for arg in args if not arg.startswith("-")]
-    if words[:1] == ["next"] or words[:2] == ["exec", "next"]:  # `yarn next start`, `pnpm exec next start`
-        return _next(invocation, args[args.index("next") + 1 :])
-    script = " ".join(words[:2]) if words[:1] == ["run"] else (words[0] if words else "start")
-    says = f"`{program} {script}` runs a package.json script, which keepalive-guard does not read yet"
-    return Server(NAME, f"{program} {script}", KeepAlive.unknown(Evidence(says, invocation.location)))
+    if not words:
+        return None
+    if words[0] in ("run", "run-script") and len(words) > 1:
+        name, rest = words[1], words[2:]
+    elif words[0] == "start" or program != "npm":
+        name, rest = words[0], words[1:]  # `yarn serve` and `pnpm serve` run the script serve
+    else:
+        return None
+    # npm passes only the arguments after `--` to the script; yarn and pnpm pass the others too
+    return name, tuple(extra if program == "npm" else [*rest, *extra])
+
+
+def _package_script(invocation: Invocation) -> list[Invocation] | None:
+    """What `npm start` (or `yarn run x`, `pnpm x`) runs, from package.json when the image holds it."""
+    script = _script(invocation)
+    package = _package(invocation)
+    if script is None or package is None:
+        return None
+    (name, extra), (data, found) = script, package
+    scripts = data.get("scripts") if isinstance(data, dict) else None
+    command = scripts.get(name) if isinstance(scripts, dict) else None
+    text = found.text or ""
+    if isinstance(command, str):
+        location = Location(found.location.path, _line_of(text, f'"{name}"', '"scripts"'))
+    elif name == "start" and invocation.program in ("npm", "pnpm"):
+        # npm and pnpm docs: without a start script, `npm start` runs `node server.js`
+        command, location = "node server.js", Location(found.location.path, 1)
+    else:
+        return None
+    line = " ".join([command, *(_shell_quote(arg) for arg in extra)])
+    return script_invocations(invocation, line, location)
+
+
+def _shell_quote(word: str) -> str:
+    return word if re.fullmatch(r"[\w@%+=:,./-]+", word) else "'" + word.replace("'", "'\\''") + "'"
+
+
+def _pm2(invocation: Invocation) -> list[Invocation] | None:
+    """pm2-runtime (or `pm2 start --no-daemon`) running a script: that script under node."""
+    args = list(invocation.args)
+    extra = args[args.index("--") + 1 :] if "--" in args else []
+    args = args[: args.index("--")] if "--" in args else args
+    words = [arg for arg in args if not arg.startswith("-")]
+    if words[:1] == ["start"]:
+        words = words[1:]
+    if not words or _ECOSYSTEM.search(words[0]):
+        return None
+    if words[0] in _SCRIPT_RUNNERS:
+        return [replace(invocation, argv=(words[0], *extra), locations=())]
+    return [replace(invocation, argv=("node", words[0], *extra), locations=())]
+
+
+def expands(invocation: Invocation) -> list[Invocation] | None:
+    """The commands that a package manager or pm2 runs for `invocation`, when they are visible."""
+    if invocation.program in _SCRIPT_RUNNERS:
+        return _package_script(invocation)
+    if invocation.program in _PM2:
+        return _pm2(invocation)
+    return None
+
+
+def _unexpanded(invocation: Invocation) -> Server:
+    """A package script or pm2 app whose command is not visible."""
+    program, args = invocation.program, invocation.args
+    if program in _PM2:
+        words = [arg for arg in args if not arg.startswith("-") and arg != "start"]
+        what = f"pm2 runs the apps of `{show(words[0])}`" if words else "pm2 runs apps"
+        says = f"{what}, a configuration keepalive-guard does not evaluate (it is JavaScript)"
+        return Server(NAME, "pm2", KeepAlive.unknown(Evidence(says, invocation.location)))
+    script = _script(invocation)
+    name = script[0] if script is not None else "start"
+    if invocation.build is None:
+        where = "the image's package.json, which is not visible (map the image to its Dockerfile with --dockerfile)"
+    elif _package(invocation) is None:
+        where = "a package.json that the Dockerfile does not copy from the scanned files"
+    else:
+        where = "package.json, which has no such script"
+    says = f"`{program} {name}` runs the script {name} of {where}"
+    return Server(NAME, f"{program} {name}", KeepAlive.unknown(Evidence(says, invocation.location)))
 
 
 def analyse(invocation: Invocation) -> Server:
     program, args = invocation.program, invocation.args
     if program == "next":
         return _next(invocation, args)
-    if program in _SCRIPT_RUNNERS:
-        return _package_script(invocation)
+    if program in _SCRIPT_RUNNERS or program in _PM2:
+        words = [arg for arg in args if not arg.startswith("-")]
+        if program in _SCRIPT_RUNNERS and (words[:1] == ["next"] or words[:2] == ["exec", "next"]):
+            return _next(invocation, args[args.index("next") + 1 :])  # `yarn next start`
+        return _unexpanded(invocation)
     index = 0
     while index < len(args) and args[index].startswith("-"):
         index += 2 if args[index] in _NODE_VALUES else 1

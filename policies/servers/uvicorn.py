@@ -12,6 +12,7 @@ from policies.servers.argv import number, option
 from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Server
 
 NAME = "uvicorn"
+RECOGNISED = "`uvicorn`, `python -m uvicorn`"
 _SETTINGS = "https://www.uvicorn.org/settings/#timeouts"
 # uvicorn/config.py: `timeout_keep_alive: int = 5`; main.py: `--timeout-keep-alive`, default 5.
 KEEPALIVE_DEFAULT = 5

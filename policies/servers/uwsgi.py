@@ -16,11 +16,14 @@ command line overrides.
 
 from __future__ import annotations
 
-from policies.model import UNKNOWN_PART, show
+import re
+
+from policies.model import UNKNOWN_PART, Location, show
 from policies.servers.argv import number, option
 from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, RequestTimeout, Server
 
 NAME = "uWSGI"
+RECOGNISED = "`uwsgi`, with its ini file when the Dockerfile copies it"
 _OPTIONS = "https://uwsgi-docs.readthedocs.io/en/latest/Options.html"
 _HTTP = "https://uwsgi-docs.readthedocs.io/en/latest/HTTP.html"
 _HTTP_SOURCE = "https://github.com/unbit/uwsgi/blob/master/plugins/http/http.c"
@@ -45,6 +48,7 @@ FACTS = (
         '`--add-header "Connection: close"` makes it safe',
         "silent close after every response (0 s)",
         f"{_HTTP}#http-sockets",
+        "-",
     ),
     Fact(
         "uWSGI `--http11-socket`",
@@ -67,14 +71,28 @@ def recognises(invocation: Invocation) -> bool:
 
 
 class _Options:
-    """Options from the command line, then from UWSGI_* variables."""
+    """uWSGI options as uWSGI applies them: UWSGI_* variables first, then the command line in order, an
+    ini file expanded where `--ini` (or a positional `.ini`) names it; the last value of an option wins."""
 
     def __init__(self, invocation: Invocation):
         self.invocation = invocation
+        self.config, self.config_index = self._config_file()
+        self.ini: list[tuple[str, str, Location]] = []
+        self.ini_read = False
+        if self.config is not None and self.config.partition(":")[0].endswith(".ini"):
+            path, _, section = self.config.partition(":")
+            found = invocation.file(path)
+            if found is not None and found.text is not None:
+                self.ini = _ini(found.text, section or "uwsgi", found.location.path, invocation)
+                self.ini_read = True
 
     def get(self, name: str, short: str | None = None) -> tuple[str | None, Evidence] | None:
         names = (f"--{name}",) + ((short,) if short else ())
         found = option(self.invocation.args, names)
+        in_ini = [(value, location) for key, value, location in self.ini if key == name]
+        if in_ini and (found is None or found.index < self.config_index):
+            value, location = in_ini[-1]
+            return value, Evidence(f"`{name} = {show(value)}` in {location.path}", location)
         if found is not None:
             return found.value, Evidence(
                 f"`{show(found.written)}` in the command", self.invocation.where(found.index)
@@ -87,13 +105,46 @@ class _Options:
             return setting.value, Evidence(f"{env_name}={show(setting.value)}", setting.location)
         return None
 
-    def config_file(self) -> str | None:
+    def values(self, name: str) -> list[str]:
+        """Every value given to a repeatable option such as add-header, in the ini file and the command."""
+        return [value for key, value, _ in self.ini if key == name] + _values(
+            self.invocation.args, f"--{name}"
+        )
+
+    def _config_file(self) -> tuple[str | None, int]:
+        args = self.invocation.args
         for name in _CONFIG_OPTIONS:
-            found = option(self.invocation.args, (name,))
+            found = option(args, (name,))
             if found is not None:
-                return found.value or name
-        positional = [arg for arg in self.invocation.args if not arg.startswith("-")]
-        return next((arg for arg in positional if arg.endswith(_CONFIG_SUFFIXES)), None)
+                return found.value or name, found.index
+        for index, arg in enumerate(args):
+            if not arg.startswith("-") and arg.partition(":")[0].endswith(_CONFIG_SUFFIXES):
+                return arg, index
+        return None, len(args)
+
+
+def _ini(text: str, section: str, path: str, invocation: Invocation) -> list[tuple[str, str, Location]]:
+    """(option, value, where) of the ini file's [uwsgi] section, in order (core/ini.c). `$(VAR)` is the
+    environment variable; other magic (`%(x)`, `@(file)`) is not known."""
+    found: list[tuple[str, str, Location]] = []
+    current = None
+    for line_number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped[0] in "#;":
+            continue
+        if stripped.startswith("[") and stripped.endswith("]"):
+            current = stripped[1:-1].strip()
+        elif current == section and "=" in stripped:
+            key, _, value = stripped.partition("=")
+
+            def variable(match: re.Match[str]) -> str:
+                setting = invocation.env_value(match.group(1))
+                return setting.value if setting is not None and setting.value is not None else UNKNOWN_PART
+
+            value = re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", variable, value.strip())
+            value = re.sub(r"[%@]\([^)]*\)", UNKNOWN_PART, value)
+            found.append((key.strip(), value, Location(path, line_number)))
+    return found
 
 
 def analyse(invocation: Invocation) -> Server:
@@ -104,10 +155,14 @@ def analyse(invocation: Invocation) -> Server:
     elif options.get("http11-socket"):
         keep_alive, detail, remedy = _http11(invocation, options)
     elif options.get("http-socket"):
-        keep_alive, detail, remedy = _silent_close(invocation, "--http-socket"), "--http-socket", _ANNOUNCE
+        keep_alive, detail, remedy = (
+            _silent_close(invocation, options, "--http-socket"),
+            "--http-socket",
+            _ANNOUNCE,
+        )
     else:
-        config = options.config_file()
-        if config is not None:
+        config = options.config
+        if config is not None and not options.ini_read:
             says = (
                 f"the HTTP mode is set in the config file `{show(config)}`, not visible in the scanned files"
             )
@@ -130,8 +185,8 @@ def _values(args: tuple[str, ...], name: str) -> list[str]:
     return values
 
 
-def _silent_close(invocation: Invocation, mode: str) -> KeepAlive:
-    headers = _values(invocation.args, "--add-header")
+def _silent_close(invocation: Invocation, options: _Options, mode: str) -> KeepAlive:
+    headers = options.values("add-header")
     announced = [header for header in headers if header.lower().replace(" ", "") == "connection:close"]
     if announced:
         says = (
@@ -164,13 +219,21 @@ def _router(invocation: Invocation, options: _Options) -> tuple[KeepAlive, str, 
     else:
         given = options.get("http-keepalive")
         if given is None:
-            return _silent_close(invocation, "--http router without --http-keepalive"), detail, remedy
+            return (
+                _silent_close(invocation, options, "--http router without --http-keepalive"),
+                detail,
+                remedy,
+            )
         value, evidence = given
     if value is None or UNKNOWN_PART in value:
         return KeepAlive.unknown(evidence), detail, remedy
     seconds = _atoi(value)
     if seconds <= 0:
-        return _silent_close(invocation, f"--http router ({evidence.says}: keep-alive off)"), detail, remedy
+        return (
+            _silent_close(invocation, options, f"--http router ({evidence.says}: keep-alive off)"),
+            detail,
+            remedy,
+        )
     if seconds > 1:
         return (
             KeepAlive.after(seconds, Evidence(evidence.says, evidence.location, _HTTP_SOURCE)),

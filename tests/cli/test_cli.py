@@ -61,7 +61,7 @@ def test_version_does_not_import_the_parser() -> None:
     ],
 )
 def test_exit_codes(tmp_path: Path, files: dict[str, str], args: list[str], code: int) -> None:
-    write_tree(tmp_path, files)  # type: ignore[arg-type]
+    write_tree(tmp_path, files)
     result = run("scan", str(tmp_path), *args)
     assert result.returncode == code, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
@@ -195,3 +195,74 @@ def test_several_roots_are_named_in_chain_lines(tmp_path: Path) -> None:
     lines = run("scan", ".", cwd=tmp_path).stdout.splitlines()
     assert '  [prod] aws_lb.web → aws_lb_target_group.app → aws_ecs_service.app → container "app"' in lines
     assert '  [staging] aws_lb.web → aws_lb_target_group.app → aws_ecs_service.app → container "app"' in lines
+
+
+def test_dockerfile_mapping(tmp_path: Path) -> None:
+    image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web"
+    write_tree(
+        tmp_path,
+        {
+            "infra/main.tf": service_tf(image=f"{image}:1.4.2"),
+            "web/Dockerfile": (
+                "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\n"
+                'CMD ["gunicorn", "-k", "gthread", "--threads", "4", "app:app"]\n'
+            ),
+            "web/app.py": "",
+        },
+    )
+    result = run("scan", "infra", "--dockerfile", f"{image}=web/Dockerfile", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    [finding] = document["findings"]
+    assert finding["rule"] == "KA001"
+    assert "gunicorn (gthread worker" in finding["message"]
+    assert document["summary"]["inputs"] == 2  # main.tf and the Dockerfile
+    # the keep-alive is fixed in the Dockerfile's CMD
+    assert finding["fix"].endswith("at web/Dockerfile:4")
+    # a directory stands for its Dockerfile; a missing one is an input error, the scan goes on
+    assert run("scan", "infra", "--dockerfile", f"{image}=web", cwd=tmp_path).returncode == 1
+    missing = run("scan", "infra", "--dockerfile", f"{image}=nope", cwd=tmp_path)
+    assert missing.returncode == 2 and "nope: --dockerfile" in missing.stdout  # and KA002
+    assert "no such Dockerfile" in missing.stdout
+    assert run("scan", "infra", "--dockerfile", "no-equals", cwd=tmp_path).returncode == 2
+
+
+def test_servers_prints_the_readme_table() -> None:
+    from policies.servers import servers_table
+
+    result = run("servers")
+    assert result.returncode == 0
+    assert result.stdout == servers_table() + "\n"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert servers_table() in readme
+    rows = json.loads(run("servers", "--format", "json").stdout)
+    gunicorn = [row for row in rows if row["family"] == "gunicorn"]
+    assert gunicorn[0]["recognised_by"].startswith("`gunicorn`")
+    assert {"server", "setting", "unit", "default", "source"} <= set(gunicorn[0])
+
+
+def test_dockerfiles_from_the_configuration_file(tmp_path: Path) -> None:
+    image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web"
+    dockerfile = 'FROM python:3.12-slim\nCMD ["uvicorn", "app:app", "--timeout-keep-alive", "75"]\n'
+    write_tree(
+        tmp_path,
+        {
+            "infra/main.tf": service_tf(image=f"{image}:7"),
+            "web/Dockerfile": dockerfile,
+            "pyproject.toml": f'[project]\nname = "x"\n\n[tool.keepalive-guard.dockerfiles]\n"{image}" = "web/Dockerfile"\n',
+        },
+    )
+    # found by walking up from the scanned path; without it the command is not visible (KA002, exit 2)
+    assert run("scan", "infra", cwd=tmp_path).returncode == 0
+    assert run("scan", ".", cwd=tmp_path / "infra").returncode == 0
+    write_tree(tmp_path, {"other.toml": '[dockerfiles]\n"nothing" = "x"\n'})
+    assert run("scan", "infra", "--config", "other.toml", cwd=tmp_path).returncode == 2
+    write_tree(tmp_path, {".keepalive-guard.toml": "dockerfile = 1\n"})
+    bad = run("scan", "infra", cwd=tmp_path)
+    assert bad.returncode == 2
+    assert (
+        bad.stderr
+        == "keepalive-guard: .keepalive-guard.toml: unknown key 'dockerfile' (known: dockerfiles)\n"
+    )
+    write_tree(tmp_path, {".keepalive-guard.toml": "dockerfiles = [1\n"})
+    assert "not valid TOML" in run("scan", "infra", cwd=tmp_path).stderr

@@ -14,12 +14,13 @@ def test_container_without_command_is_unknown_warning(in_tmp: Path) -> None:
     assert finding.message == (
         'Cannot check aws_lb.web → aws_lb_target_group.app → aws_ecs_service.app → container "app": the '
         'keep-alive of the server in container "app" cannot be determined: the task definition sets neither '
-        "command nor entryPoint, so the image's own ENTRYPOINT/CMD runs (example/app:1), which is not visible "
-        f"in the scanned files at main.tf:{name}."
+        "command nor entryPoint, so the image's own ENTRYPOINT/CMD run (`example/app:1`), which are not "
+        f"visible in the scanned files at main.tf:{name}."
     )
     assert finding.fix == (
-        "Make sure the server keeps idle connections longer than the idle timeout (65 s, say) and declare it "
-        'with the docker label `keepalive-guard.keep-alive-seconds = "65"`'
+        "Map the image to the Dockerfile that builds it with `--dockerfile IMAGE=PATH`, or make sure the server "
+        "keeps idle connections longer than the idle timeout (65 s, say) and declare it with the docker label "
+        '`keepalive-guard.keep-alive-seconds = "65"`'
     )
 
 
@@ -64,10 +65,10 @@ def test_nothing_reported_when_everything_is_known(tmp_path: Path) -> None:
 
 def test_fix_values_are_filled_in(tmp_path: Path) -> None:
     finding = only(
-        scan_tree(tmp_path, {"main.tf": service_tf(command=["node", "server.js"], idle_timeout=90)}), "KA002"
+        scan_tree(tmp_path, {"main.tf": service_tf(command=["npm", "start"], idle_timeout=90)}), "KA002"
     )
     assert "{" not in finding.fix
-    assert "server.keepAliveTimeout = 95000" in finding.fix and '"95"' in finding.fix
+    assert "(95 s, say)" in finding.fix and '"95"' in finding.fix
 
 
 def test_invalid_json_points_at_its_own_line(tmp_path: Path) -> None:

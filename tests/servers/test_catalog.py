@@ -115,7 +115,7 @@ def test_request_timeout_label(tmp_path: Path) -> None:
             "`./bin/server --port 8000` is not a server keepalive-guard recognises",
         ),
         (["python", "app.py"], "is not a server keepalive-guard recognises"),
-        (["--web.listen-address=:9102"], "holds only options, which Docker passes to the image's ENTRYPOINT"),
+        (["--web.listen-address=:9102"], "holds only options for the image's ENTRYPOINT"),
     ],
 )
 def test_unrecognised_commands_are_unknown_with_a_reason(

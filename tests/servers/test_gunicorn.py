@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from policies.servers.base import Mode
+from policies.servers.base import Mode, Server
 from tests.helpers import scan_tree, server_of, service_tf
 
 # fmt: off
@@ -139,3 +140,85 @@ def test_command_line_wins_over_environment_files(tmp_path: Path) -> None:
     )
     server = scan_tree(tmp_path, {"main.tf": main}).targets[0].server
     assert server is not None and server.keep_alive.seconds == 75
+
+
+def _with_config(
+    tmp_path: Path, config: str, command: str = '["gunicorn", "app:app"]', **service: Any
+) -> Server:
+    dockerfile = f"FROM python:3.12-slim\nWORKDIR /srv\nCOPY . .\nCMD {command}\n"
+    files = {"web/Dockerfile": dockerfile, "web/gunicorn.conf.py": config}
+    return server_of(tmp_path, files=files, dockerfile="web/Dockerfile", **service)
+
+
+@pytest.mark.parametrize(
+    ("config", "environment", "mode", "seconds"),
+    [
+        ('worker_class = "gthread"\nkeepalive = 75\n', None, Mode.IDLE_TIMEOUT, 75),
+        ("threads = 4\n", None, Mode.IDLE_TIMEOUT, 2),  # gthread, default keep-alive
+        ("workers = 4\n", None, Mode.NO_KEEP_ALIVE, None),  # sync
+        (
+            'import os\nworker_class = "gevent"\nkeepalive = int(os.environ.get("KEEPALIVE", "5"))\n',
+            {"KEEPALIVE": "70"},
+            Mode.IDLE_TIMEOUT,
+            70,
+        ),
+        (
+            'import os\nworker_class = "gevent"\nkeepalive = int(os.getenv("KEEPALIVE", 5))\n',
+            None,
+            Mode.IDLE_TIMEOUT,
+            5,
+        ),
+        # set in code keepalive-guard does not run: unknown, not a default
+        ('worker_class = "gevent"\nkeepalive = compute()\n', None, Mode.UNKNOWN, None),
+        ('worker_class = "gevent"\nif PROD:\n    keepalive = 75\n', None, Mode.UNKNOWN, None),
+        ("worker_class = 'gevent'\nkeepalive = (\n", None, Mode.UNKNOWN, None),
+    ],
+)
+def test_gunicorn_conf_py_copied_into_the_image_is_read(
+    tmp_path: Path, config: str, environment: dict[str, str] | None, mode: Mode, seconds: float | None
+) -> None:
+    server = _with_config(tmp_path, config, environment=environment)
+    assert server.keep_alive.mode is mode
+    assert server.keep_alive.seconds == seconds
+
+
+def test_config_file_setting_is_located_and_fixed_there(tmp_path: Path) -> None:
+    server = _with_config(tmp_path, 'bind = "0.0.0.0:8000"\nworker_class = "gthread"\nkeepalive = 5\n')
+    location = server.keep_alive.evidence.location
+    assert location is not None and location.path.endswith("web/gunicorn.conf.py") and location.line == 3
+    assert server.keep_alive.evidence.says.startswith("`keepalive = 5` in ")
+    assert server.remedy.startswith("change `keepalive = 5` to `keepalive = {seconds}` in ")
+
+
+def test_the_command_line_overrides_the_config_file(tmp_path: Path) -> None:
+    command = '["gunicorn", "--keep-alive", "90", "app:app"]'
+    server = _with_config(tmp_path, 'worker_class = "gthread"\nkeepalive = 5\n', command)
+    assert server.keep_alive.seconds == 90
+
+
+def test_an_explicit_config_file_is_read(tmp_path: Path) -> None:
+    dockerfile = 'FROM python:3.12\nWORKDIR /srv\nCOPY conf/ /etc/gunicorn/\nCMD ["gunicorn", "-c", "/etc/gunicorn/prod.py", "app:app"]\n'
+    files = {"web/Dockerfile": dockerfile, "web/conf/prod.py": 'worker_class = "gevent"\nkeepalive = 61\n'}
+    server = server_of(tmp_path, files=files, dockerfile="web/Dockerfile")
+    assert server.keep_alive.seconds == 61
+
+
+def test_without_a_config_file_in_the_image_the_default_is_certain(tmp_path: Path) -> None:
+    dockerfile = (
+        'FROM python:3.12\nWORKDIR /srv\nCOPY app.py .\nCMD ["gunicorn", "--threads", "4", "app:app"]\n'
+    )
+    files = {"web/Dockerfile": dockerfile, "web/app.py": ""}
+    server = server_of(tmp_path, files=files, dockerfile="web/Dockerfile")
+    assert server.keep_alive.seconds == 2
+    assert server.keep_alive.evidence.says == (
+        "no --keep-alive given: gunicorn's default is 2 s "
+        "(the Dockerfile copies no gunicorn.conf.py into the working directory /srv)"
+    )
+
+
+@pytest.mark.parametrize("config", ["python:app.gunicorn_settings", "missing.py"])
+def test_a_config_that_cannot_be_read_makes_settings_unknown(tmp_path: Path, config: str) -> None:
+    command = f'["gunicorn", "-c", "{config}", "-k", "gevent", "app:app"]'
+    server = _with_config(tmp_path, "keepalive = 75\n", command)
+    assert server.keep_alive.mode is Mode.UNKNOWN
+    assert "which may set it" in server.keep_alive.evidence.says

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from policies.servers.base import Mode
-from tests.helpers import server_of
+from policies.model import Copy, ImageBuild, Location, Setting
+from policies.servers.base import Invocation, Mode, Server
+from policies.servers.nginx import copied_files
+from tests.helpers import rules_of, scan_tree, server_of, service_tf
 
 
 @pytest.mark.parametrize(
@@ -31,3 +34,184 @@ def test_official_image_without_command_runs_nginx(tmp_path: Path) -> None:
     server = server_of(tmp_path, image="nginx:1.27-alpine", idle_timeout=120)
     assert server.name == "nginx" and server.keep_alive.seconds == 65
     assert server_of(tmp_path, image="example/edge:1").keep_alive.mode is Mode.UNKNOWN
+
+
+@pytest.fixture(autouse=True)
+def _paths_relative_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Findings show local files relative to the working directory."""
+    monkeypatch.chdir(tmp_path)
+
+
+def _built(tmp_path: Path, dockerfile: str, files: dict[str, str], **service: Any) -> Server:
+    """The server of a service whose image `web/Dockerfile` builds, with `files` beside it."""
+    tree = {"web/Dockerfile": dockerfile, **{f"web/{name}": text for name, text in files.items()}}
+    return server_of(tmp_path, files=tree, dockerfile="web/Dockerfile", image="web:1", **service)
+
+
+_APP = "server {\n    listen 8000;\n    location / {\n        proxy_pass http://127.0.0.1:3000;\n    }\n}\n"
+
+
+def test_official_nginx_conf_applies_to_copied_conf_d_files(tmp_path: Path) -> None:
+    # the stock nginx.conf sets 65 s in http and includes conf.d/*.conf there
+    server = _built(
+        tmp_path, "FROM nginx:1.27\nCOPY app.conf /etc/nginx/conf.d/app.conf\n", {"app.conf": _APP}
+    )
+    assert server.keep_alive.seconds == 65
+    assert server.keep_alive.evidence.says == (
+        "the official nginx image's nginx.conf sets `keepalive_timeout 65;` in the http block"
+    )
+    assert server.keep_alive.evidence.location == Location("web/Dockerfile", 1)
+
+
+@pytest.mark.parametrize(
+    ("directive", "mode", "seconds"),
+    [
+        ("keepalive_timeout 30s;", Mode.IDLE_TIMEOUT, 30),
+        ("keepalive_timeout 75 20;", Mode.IDLE_TIMEOUT, 75),  # the second value is the Keep-Alive header's
+        ("keepalive_timeout 1m15s;", Mode.IDLE_TIMEOUT, 75),
+        ("keepalive_timeout 90000ms;", Mode.IDLE_TIMEOUT, 90),
+        ('keepalive_timeout "120";', Mode.IDLE_TIMEOUT, 120),
+        ("keepalive_timeout 0;", Mode.NO_KEEP_ALIVE, None),  # keep-alive off: Connection: close
+        ("keepalive_timeout 1.5s;", Mode.UNKNOWN, None),  # ngx_parse_time takes no fractions
+    ],
+)
+def test_server_block_in_conf_d_overrides_http(
+    tmp_path: Path, directive: str, mode: Mode, seconds: float | None
+) -> None:
+    app = f"server {{\n    listen 8000;  # the app\n    {directive}\n}}\n"
+    server = _built(tmp_path, "FROM nginx:1.27-alpine\nCOPY app.conf /etc/nginx/conf.d/\n", {"app.conf": app})
+    assert server.keep_alive.mode is mode
+    assert server.keep_alive.seconds == seconds
+    if mode is Mode.IDLE_TIMEOUT:
+        assert server.keep_alive.evidence.location == Location("web/app.conf", 3)
+        assert server.remedy_location == Location("web/app.conf", 3)
+        assert "in the server block listening on 8000" in server.keep_alive.evidence.says
+
+
+def test_a_copied_nginx_conf_replaces_the_official_one(tmp_path: Path) -> None:
+    conf = (
+        "# keepalive_timeout 5;\nworker_processes auto;\nevents { worker_connections 1024; }\n"
+        "http {\n    include mime.types;\n    keepalive_timeout 20;\n    server { listen 8000; }\n}\n"
+    )
+    server = _built(
+        tmp_path, "FROM nginx:1.27\nCOPY nginx.conf /etc/nginx/nginx.conf\n", {"nginx.conf": conf}
+    )
+    assert server.keep_alive.seconds == 20
+    assert server.keep_alive.evidence.says == "`keepalive_timeout 20;` in the http block"
+    assert (
+        server.remedy == "change `keepalive_timeout 20;` to `keepalive_timeout {seconds}s;` in the http block"
+    )
+
+
+def test_nginx_conf_without_keepalive_timeout_uses_the_built_in_default(tmp_path: Path) -> None:
+    conf = "events {}\nhttp {\n    server {\n        listen 8000;\n    }\n}\n"
+    server = _built(tmp_path, "FROM nginx:1.27\nCOPY nginx.conf /etc/nginx/\n", {"nginx.conf": conf})
+    assert server.keep_alive.seconds == 75
+    assert "nginx's built-in default is 75 s" in server.keep_alive.evidence.says
+
+
+def test_includes_are_followed_where_the_dockerfile_copies_them(tmp_path: Path) -> None:
+    conf = "events {}\nhttp {\n    include /etc/nginx/sites/*.conf;\n}\n"
+    site = "server {\n    listen 8000;\n    keepalive_timeout 40;\n}\n"
+    dockerfile = "FROM nginx:1.27\nCOPY nginx.conf /etc/nginx/nginx.conf\nCOPY sites/ /etc/nginx/sites/\n"
+    server = _built(tmp_path, dockerfile, {"nginx.conf": conf, "sites/app.conf": site})
+    assert server.keep_alive.seconds == 40
+    assert server.keep_alive.evidence.location == Location("web/sites/app.conf", 3)
+
+
+def test_an_include_the_dockerfile_does_not_copy_makes_it_unknown(tmp_path: Path) -> None:
+    conf = "events {}\nhttp {\n    include tuning.conf;\n    server { listen 8000; }\n}\n"
+    server = _built(
+        tmp_path, "FROM nginx:1.27\nCOPY nginx.conf /etc/nginx/nginx.conf\n", {"nginx.conf": conf}
+    )
+    assert server.keep_alive.mode is Mode.UNKNOWN
+    assert server.keep_alive.evidence.says == (
+        "`include tuning.conf;` at web/nginx.conf:3 reads files the Dockerfile does not copy, which may set "
+        "keepalive_timeout"
+    )
+
+
+def test_server_blocks_that_differ_make_it_unknown(tmp_path: Path) -> None:
+    conf = (
+        "http {\n    keepalive_timeout 65;\n    server { listen 8000; keepalive_timeout 10; }\n"
+        "    server { listen 8080; }\n}\n"
+    )
+    server = _built(
+        tmp_path, "FROM nginx:1.27\nCOPY nginx.conf /etc/nginx/nginx.conf\n", {"nginx.conf": conf}
+    )
+    assert server.keep_alive.mode is Mode.UNKNOWN
+    assert "which one receives the traffic is not known" in server.keep_alive.evidence.says
+
+
+def test_a_location_with_its_own_timeout_counts(tmp_path: Path) -> None:
+    app = "server {\n    listen 8000;\n    location /slow {\n        keepalive_timeout 5;\n    }\n}\n"
+    server = _built(
+        tmp_path, "FROM nginx:1.27\nCOPY app.conf /etc/nginx/conf.d/app.conf\n", {"app.conf": app}
+    )
+    assert server.keep_alive.mode is Mode.UNKNOWN  # 65 s after most requests, 5 s after one to /slow
+
+
+def test_the_c_option_names_the_configuration(tmp_path: Path) -> None:
+    conf = "http {\n    keepalive_timeout 90;\n}\n"
+    dockerfile = 'FROM nginx:1.27\nCOPY edge.conf /srv/edge.conf\nCMD ["nginx", "-c", "/srv/edge.conf", "-g", "daemon off;"]\n'
+    assert _built(tmp_path, dockerfile, {"edge.conf": conf}).keep_alive.seconds == 90
+    missing = 'FROM nginx:1.27\nCMD ["nginx", "-c", "/srv/edge.conf"]\n'
+    server = _built(tmp_path / "missing", missing, {})
+    assert server.keep_alive.mode is Mode.UNKNOWN
+    assert "`/srv/edge.conf` is not copied by the Dockerfile" in server.keep_alive.evidence.says
+
+
+def test_a_configuration_that_does_not_parse_is_unknown(tmp_path: Path) -> None:
+    conf = "http {\n    keepalive_timeout 90;\n"
+    server = _built(
+        tmp_path, "FROM nginx:1.27\nCOPY nginx.conf /etc/nginx/nginx.conf\n", {"nginx.conf": conf}
+    )
+    assert server.keep_alive.mode is Mode.UNKNOWN
+    assert "cannot be followed" in server.keep_alive.evidence.says
+
+
+def test_a_non_official_base_without_the_file_is_unknown(tmp_path: Path) -> None:
+    dockerfile = 'FROM alpine:3.20\nRUN apk add nginx\nCMD ["nginx", "-g", "daemon off;"]\n'
+    assert _built(tmp_path, dockerfile, {}).keep_alive.mode is Mode.UNKNOWN
+
+
+def test_copied_files_match_a_glob_in_the_last_component(tmp_path: Path) -> None:
+    (tmp_path / "conf").mkdir()
+    for name in ("b.conf", "a.conf", "notes.txt"):
+        (tmp_path / "conf" / name).write_text("server {}\n")
+    (tmp_path / "single.conf").write_text("server {}\n")
+    build = ImageBuild(
+        images=("web",),
+        dockerfile=Location("Dockerfile", 1),
+        base=Setting("nginx:1.27", Location("Dockerfile", 1)),
+        entry_point=None,
+        command=None,
+        copies=(
+            Copy(tmp_path / "conf", "/etc/nginx/conf.d/", Location("Dockerfile", 2)),
+            Copy(tmp_path / "single.conf", "/etc/nginx/conf.d/", Location("Dockerfile", 3)),
+        ),
+    )
+    invocation = Invocation(
+        ("nginx",), {}, Location("main.tf", 3), Setting("web:1", Location("main.tf", 2)), build=build
+    )
+    found = copied_files(invocation, "/etc/nginx/conf.d/*.conf")
+    assert [file.path for file in found] == [
+        "/etc/nginx/conf.d/a.conf",
+        "/etc/nginx/conf.d/b.conf",
+        "/etc/nginx/conf.d/single.conf",
+    ]
+    assert copied_files(invocation, "/etc/nginx/*.conf") == []
+
+
+def test_terraform_scan_flags_a_short_nginx_keepalive(tmp_path: Path) -> None:
+    app = "server {\n    listen 8000;\n    keepalive_timeout 15s;\n}\n"
+    files = {
+        "main.tf": service_tf(image="web:1"),
+        "web/Dockerfile": "FROM nginx:1.27\nCOPY app.conf /etc/nginx/conf.d/app.conf\n",
+        "web/app.conf": app,
+    }
+    dockerfiles = (("web:1", tmp_path / "short" / "web/Dockerfile"),)
+    assert "KA001" in rules_of(scan_tree(tmp_path / "short", files, dockerfiles=dockerfiles))
+    files["web/app.conf"] = app.replace("15s", "75s")
+    dockerfiles = (("web:1", tmp_path / "long" / "web/Dockerfile"),)
+    assert "KA001" not in rules_of(scan_tree(tmp_path / "long", files, dockerfiles=dockerfiles))

@@ -39,7 +39,8 @@ def test_node_major_from_image(image: str, major: int | None) -> None:
         # nodejs/node#62782 is not among 26.0.0's semver-major commits: Node 26 still defaults to 5 s
         ("node:26-slim", Mode.IDLE_TIMEOUT, 5),
         ("node:27", Mode.IDLE_TIMEOUT, 65),
-        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:1", Mode.UNKNOWN, None),
+        # not visible: the older default, assumed and said
+        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:1", Mode.IDLE_TIMEOUT, 5),
     ],
 )
 def test_plain_node_uses_the_version_default(
@@ -54,6 +55,7 @@ def test_plain_node_uses_the_version_default(
 def test_unknown_node_version_names_both_defaults(tmp_path: Path) -> None:
     server = server_of(tmp_path, command=["node", "server.js"])
     assert "5 s up to Node 26 and 65 s from Node 27" in server.keep_alive.evidence.says
+    assert "keepalive-guard assumes the older default" in server.keep_alive.evidence.says
     assert "keepalive-guard.keep-alive-seconds" in server.remedy
 
 
@@ -87,10 +89,104 @@ def test_next_standalone_reads_keep_alive_timeout_env(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "command", [["npm", "start"], ["npm", "run", "serve"], ["yarn", "start"], ["pnpm", "start"]]
 )
-def test_package_scripts_are_unknown(tmp_path: Path, command: list[str]) -> None:
+def test_package_scripts_without_a_dockerfile_are_unknown(tmp_path: Path, command: list[str]) -> None:
     server = server_of(tmp_path, command=command, image="node:20")
     assert server.keep_alive.mode is Mode.UNKNOWN
-    assert "package.json script" in server.keep_alive.evidence.says
+    assert "of the image's package.json, which is not visible" in server.keep_alive.evidence.says
+
+
+PACKAGE = """{
+  "name": "web",
+  "engines": {"node": "20.x"},
+  "scripts": {
+    "build": "tsc",
+    "start": "node dist/main.js",
+    "start:prod": "NODE_ENV=production next start -p 3000",
+    "serve": "npm run build && exec next start --keepAliveTimeout 70000"
+  }
+}
+"""
+DOCKERFILE = """FROM node:22-alpine AS build
+WORKDIR /app
+COPY package.json ./
+RUN npm ci
+COPY . .
+RUN npm run build
+
+FROM node:22-alpine
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/dist ./dist
+CMD ["npm", "start"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "name", "seconds", "line"),
+    [
+        (None, "node", 5, 6),  # the Dockerfile's CMD: npm start
+        (["npm", "start"], "node", 5, 6),
+        (["npm", "run", "start:prod"], "Next.js", 5, 7),
+        (["yarn", "serve"], "Next.js", 70, 8),  # runs `npm run build` first, then next start
+        (["pnpm", "run", "serve"], "Next.js", 70, 8),
+        (["npm", "run", "start:prod", "--", "--keepAliveTimeout", "66000"], "Next.js", 66, 7),
+    ],
+)
+def test_package_scripts_are_read_from_the_image_package_json(
+    tmp_path: Path, command: list[str] | None, name: str, seconds: float, line: int
+) -> None:
+    files = {"web/package.json": PACKAGE, "web/Dockerfile": DOCKERFILE, "web/dist/main.js": ""}
+    server = server_of(tmp_path, command=command, files=files, dockerfile="web/Dockerfile")
+    assert server.name == name
+    assert server.keep_alive.seconds == seconds
+    location = server.keep_alive.evidence.location if seconds != 5 else server.remedy_location
+    assert location is not None and location.path.endswith("web/package.json") and location.line == line
+
+
+def test_npm_start_without_a_start_script_runs_server_js(tmp_path: Path) -> None:
+    files = {
+        "web/package.json": '{"name": "web"}',
+        "web/Dockerfile": 'FROM node:20\nWORKDIR /srv\nCOPY . .\nENV KEEP_ALIVE_TIMEOUT=65000\nCMD ["npm", "start"]\n',
+    }
+    server = server_of(tmp_path, files=files, dockerfile="web/Dockerfile")
+    # npm docs: "If the scripts object does not define a start property, npm will run node server.js";
+    # a standalone Next.js server.js reads KEEP_ALIVE_TIMEOUT
+    assert server.name == "Next.js" and server.keep_alive.seconds == 65
+
+
+def test_a_missing_script_says_so(tmp_path: Path) -> None:
+    files = {"web/package.json": PACKAGE, "web/Dockerfile": DOCKERFILE}
+    server = server_of(tmp_path, command=["yarn", "run", "dev"], files=files, dockerfile="web/Dockerfile")
+    assert server.keep_alive.mode is Mode.UNKNOWN
+    assert (
+        server.keep_alive.evidence.says
+        == "`yarn dev` runs the script dev of package.json, which has no such script"
+    )
+
+
+def test_package_json_engines_decides_the_node_version_when_the_image_does_not(tmp_path: Path) -> None:
+    dockerfile = "FROM company/base-node:latest\nWORKDIR /app\nCOPY . .\nCMD node dist/main.js\n"
+    files = {"web/package.json": PACKAGE, "web/Dockerfile": dockerfile}
+    server = server_of(tmp_path, files=files, dockerfile="web/Dockerfile")
+    assert server.keep_alive.seconds == 5
+    assert "on Node 20 (package.json engines)" in server.keep_alive.evidence.says
+
+
+@pytest.mark.parametrize(
+    ("command", "mode", "seconds"),
+    [
+        (["pm2-runtime", "dist/main.js"], Mode.IDLE_TIMEOUT, 5),
+        (["pm2-runtime", "start", "dist/main.js", "-i", "max"], Mode.IDLE_TIMEOUT, 5),
+        (["pm2", "start", "dist/main.js", "--no-daemon"], Mode.IDLE_TIMEOUT, 5),
+        (["pm2-runtime", "start", "ecosystem.config.js", "--env", "production"], Mode.UNKNOWN, None),
+        (["pm2-runtime", "process.yml"], Mode.UNKNOWN, None),
+    ],
+)
+def test_pm2_runtime_runs_node(tmp_path: Path, command: list[str], mode: Mode, seconds: float | None) -> None:
+    server = server_of(tmp_path, command=command, image="node:20-slim")
+    assert server.keep_alive.mode is mode and server.keep_alive.seconds == seconds
+    if mode is Mode.UNKNOWN:
+        assert "a configuration keepalive-guard does not evaluate" in server.keep_alive.evidence.says
 
 
 def test_plain_node_states_its_assumption(tmp_path: Path) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from policies.servers.base import Mode
+from policies.servers.base import Mode, Server
 from tests.helpers import server_of
 
 # fmt: off
@@ -71,3 +72,73 @@ def test_harakiri_is_a_request_timeout_not_a_keep_alive(
     server = server_of(tmp_path, command=command, environment=environment)
     assert server.request_timeout is not None and server.request_timeout.seconds == seconds
     assert "harakiri" not in server.keep_alive.evidence.says
+
+
+def _with_ini(
+    tmp_path: Path, ini: str, command: str = '["uwsgi", "--ini", "uwsgi.ini"]', **service: Any
+) -> Server:
+    dockerfile = f"FROM python:3.12-slim\nWORKDIR /srv\nCOPY . .\nCMD {command}\n"
+    files = {"web/Dockerfile": dockerfile, "web/uwsgi.ini": ini}
+    return server_of(tmp_path, files=files, dockerfile="web/Dockerfile", **service)
+
+
+@pytest.mark.parametrize(
+    ("ini", "command", "environment", "mode", "seconds"),
+    [
+        ("[uwsgi]\nhttp-socket = :8000\n", None, None, Mode.IDLE_TIMEOUT, 0),
+        (
+            "[uwsgi]\nhttp-socket = :8000\nadd-header = Connection: close\n",
+            None,
+            None,
+            Mode.NO_KEEP_ALIVE,
+            None,
+        ),
+        ("[uwsgi]\nhttp11-socket = :8000\nsocket-timeout = 75\n", None, None, Mode.IDLE_TIMEOUT, 75),
+        ("[uwsgi]\nhttp = :8000\nhttp-keepalive = 75\n", None, None, Mode.IDLE_TIMEOUT, 75),
+        (
+            "[uwsgi]\nhttp = :8000\nhttp-keepalive = $(KEEPALIVE)\n",
+            None,
+            {"KEEPALIVE": "70"},
+            Mode.IDLE_TIMEOUT,
+            70,
+        ),
+        ("[uwsgi]\nhttp = :8000\nhttp-keepalive = %(ka)\n", None, None, Mode.UNKNOWN, None),
+        # another section is not read; the positional form and a named section are
+        ("[other]\nhttp11-socket = :8000\n", None, None, Mode.UNKNOWN, None),
+        ("[prod]\nhttp11-socket = :8000\n", '["uwsgi", "uwsgi.ini:prod"]', None, Mode.IDLE_TIMEOUT, 4),
+        # the command line after --ini overrides it; before, the ini file does
+        (
+            "[uwsgi]\nhttp11-socket = :8000\nsocket-timeout = 10\n",
+            '["uwsgi", "--ini", "uwsgi.ini", "--socket-timeout", "90"]',
+            None,
+            Mode.IDLE_TIMEOUT,
+            90,
+        ),
+        (
+            "[uwsgi]\nhttp11-socket = :8000\nsocket-timeout = 10\n",
+            '["uwsgi", "--socket-timeout", "90", "--ini", "uwsgi.ini"]',
+            None,
+            Mode.IDLE_TIMEOUT,
+            10,
+        ),
+    ],
+)
+def test_ini_files_copied_into_the_image_are_read(
+    tmp_path: Path,
+    ini: str,
+    command: str | None,
+    environment: dict[str, str] | None,
+    mode: Mode,
+    seconds: float | None,
+) -> None:
+    args = {"command": command} if command else {}
+    server = _with_ini(tmp_path, ini, environment=environment, **args)
+    assert server.keep_alive.mode is mode
+    assert server.keep_alive.seconds == seconds
+
+
+def test_ini_settings_are_located_in_the_file(tmp_path: Path) -> None:
+    server = _with_ini(tmp_path, "[uwsgi]\nmodule = app\nhttp11-socket = :8000\nsocket-timeout = 30\n")
+    location = server.keep_alive.evidence.location
+    assert location is not None and location.path.endswith("web/uwsgi.ini") and location.line == 4
+    assert server.keep_alive.evidence.says.startswith("`socket-timeout = 30` in ")

@@ -50,22 +50,13 @@ from policies.loaders.terraform.values import (
     to_number,
     to_string,
 )
-from policies.model import InputError, Location, Opaque, ResourceId
+from policies.model import InputError, Location, Opaque, ResourceId, shown_path
 
 MAX_MODULE_DEPTH = 16
 MAX_INSTANCES = 1000  # count/for_each beyond this are checked as their first instances, and said so
 _RESERVED = frozenset({"var", "local", "module", "data", "path", "terraform", "count", "each", "self"})
 # Module sources or names that suggest load balancers or ECS services inside (for KA002 when hidden).
 _LB_OR_ECS = re.compile(r"(?<![a-z])(alb|elb|nlb|lb|ecs|fargate)(?![a-z])|load.?balanc", re.I)
-
-
-def shown_path(path: Path) -> str:
-    """A path as findings show it: relative to the working directory when below it."""
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:
-        return str(path)
-    return str(path) if relative.startswith("..") else relative
 
 
 @dataclass

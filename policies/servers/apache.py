@@ -1,0 +1,410 @@
+"""Apache httpd as the container that receives the load balancer's traffic.
+
+Apache keeps connections alive by default (`KeepAlive On`) and closes idle ones after
+`KeepAliveTimeout`, 5 s when nothing sets it (include/httpd.h DEFAULT_KEEPALIVE_TIMEOUT): a 502 risk
+behind a load balancer. `KeepAlive Off` answers every response with `Connection: close`. The value
+comes from the configuration: the official `httpd` image's httpd.conf leaves it at the default;
+Debian's apache2.conf (php:*-apache images, apt's apache2) sets `KeepAliveTimeout 5`. A virtual host
+may set its own; `-C "directive"` on the command line is read before the configuration files and
+`-c "directive"` after them, so `-c` overrides the main server's value. Configuration files are read
+where a known Dockerfile copies them, with their Include/IncludeOptional files.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from policies.model import UNKNOWN_PART, Location, show
+from policies.servers import units
+from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, Server
+from policies.servers.nginx import copied_files
+
+NAME = "apache"
+RECOGNISED = (
+    "`httpd`, `httpd-foreground`, `apachectl`, `apache2`, `apache2-foreground`, `apache2ctl` (the official "
+    "httpd and php:*-apache images), with their configuration files when the Dockerfile copies them"
+)
+_DOCS = "https://httpd.apache.org/docs/2.4/mod/core.html#keepalivetimeout"
+_KEEPALIVE_DOCS = "https://httpd.apache.org/docs/2.4/mod/core.html#keepalive"
+# include/httpd.h: `#define DEFAULT_KEEPALIVE_TIMEOUT 5`; server/config.c init_server_config:
+# `s->keep_alive_timeout = apr_time_from_sec(DEFAULT_KEEPALIVE_TIMEOUT); ... s->keep_alive = 1;`
+DEFAULT_TIMEOUT = 5
+_DEBIAN_CONF = "https://salsa.debian.org/apache-team/apache2/-/blob/master/debian/config-dir/apache2.conf.in"
+_HTTPD_CONF = "https://github.com/apache/httpd/blob/2.4.x/docs/conf/httpd.conf.in"
+# Official images: docker-library/httpd 2.4/Dockerfile `CMD ["httpd-foreground"]` (httpd-foreground ends
+# in `exec httpd -DFOREGROUND "$@"`); docker-library/php */apache/Dockerfile `CMD ["apache2-foreground"]`
+# (apache2-foreground ends in `exec apache2 -DFOREGROUND "$@"`).
+_HTTPD_IMAGE = re.compile(r"^(docker\.io/|public\.ecr\.aws/docker/library/)?(library/)?httpd(:|@|$)")
+_PHP_APACHE_IMAGE = re.compile(
+    r"^(docker\.io/|public\.ecr\.aws/docker/library/)?(library/)?php:([^@]*-)?apache(-[^@]*)?(@.*)?$"
+)
+_HTTPD_PROGRAMS = frozenset({"httpd", "httpd-foreground", "apachectl"})
+_DEBIAN_PROGRAMS = frozenset({"apache2", "apache2-foreground", "apache2ctl"})
+MAX_INCLUDE_DEPTH = 8
+
+FACTS = (
+    Fact(
+        "Apache httpd",
+        "`KeepAliveTimeout` (httpd.conf, `-c`), `KeepAlive Off`",
+        f"{DEFAULT_TIMEOUT} s",
+        _DOCS,
+        "seconds (or ms, mi, h suffix)",
+    ),
+    Fact(
+        "Apache httpd, Debian's apache2 (php:*-apache images)",
+        "`KeepAliveTimeout` in apache2.conf",
+        f"{DEFAULT_TIMEOUT} s",
+        _DEBIAN_CONF,
+        "seconds (or ms, mi, h suffix)",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where an Apache build keeps its configuration, and what its stock files say about keep-alive."""
+
+    name: str  # "the official httpd image": its stock files are "the official httpd image's httpd.conf"
+    root: str  # ServerRoot
+    config: str  # the main configuration file
+    source: str  # the stock main configuration file, for people
+    stock: dict[str, str] = field(default_factory=dict)  # stock files, as far as keep-alive goes
+    # Directories of stock files taken not to set KeepAlive*: Apache's own extra/ examples, Debian's
+    # module, conf and site snippets.
+    stock_directories: tuple[str, ...] = ()
+
+
+# docs/conf/httpd.conf.in: the extra/ files, among them httpd-default.conf, are included only in comments
+# ("#Include @rel_sysconfdir@/extra/httpd-default.conf"), so the compiled-in defaults apply; the image
+# only rewrites log, User and Group lines. docs/conf/extra/httpd-default.conf.in sets KeepAlive On and
+# KeepAliveTimeout 5, for a configuration that includes it.
+_OFFICIAL = _Layout(
+    "the official httpd image",
+    "/usr/local/apache2",
+    "/usr/local/apache2/conf/httpd.conf",
+    _HTTPD_CONF,
+    {
+        "/usr/local/apache2/conf/httpd.conf": "",
+        "/usr/local/apache2/conf/extra/httpd-default.conf": "KeepAlive On\nKeepAliveTimeout 5\n",
+    },
+    ("/usr/local/apache2/conf/extra/", "/usr/local/apache2/conf/original/"),
+)
+# debian/config-dir/apache2.conf.in: `KeepAlive On`, `KeepAliveTimeout 5`, then the Include lines; the
+# enabled site 000-default.conf is a link to sites-available/000-default.conf.
+_DEBIAN = _Layout(
+    "Debian",
+    "/etc/apache2",
+    "/etc/apache2/apache2.conf",
+    _DEBIAN_CONF,
+    {
+        "/etc/apache2/apache2.conf": (
+            "KeepAlive On\nKeepAliveTimeout 5\nIncludeOptional mods-enabled/*.load\n"
+            "IncludeOptional mods-enabled/*.conf\nInclude ports.conf\nIncludeOptional conf-enabled/*.conf\n"
+            "IncludeOptional sites-enabled/*.conf\n"
+        ),
+    },
+    tuple(
+        f"/etc/apache2/{name}"
+        for name in ("mods-enabled/", "conf-enabled/", "sites-enabled/", "ports.conf", "envvars")
+    ),
+)
+_DEBIAN_ENABLED_SITE = "/etc/apache2/sites-available/000-default.conf"
+
+
+def recognises(invocation: Invocation) -> bool:
+    return invocation.program in _HTTPD_PROGRAMS | _DEBIAN_PROGRAMS
+
+
+def image_command(image: str) -> tuple[str, ...] | None:
+    """The official httpd image runs httpd-foreground, the php:*-apache images apache2-foreground."""
+    if UNKNOWN_PART in image:
+        return None
+    if _HTTPD_IMAGE.match(image):
+        return ("httpd-foreground",)
+    return ("apache2-foreground",) if _PHP_APACHE_IMAGE.match(image) else None
+
+
+@dataclass(frozen=True)
+class _Directive:
+    name: str  # lowercased
+    value: str  # the first argument
+    written: str  # the directive as written, for people
+    location: Location | None  # None: a stock file
+    where: str  # "conf/httpd.conf", "the command", "the official httpd image's httpd.conf"...
+
+
+@dataclass
+class _Host:
+    """The main server or a <VirtualHost>: its own KeepAlive and KeepAliveTimeout."""
+
+    title: str
+    keep_alive: _Directive | None = None
+    timeout: _Directive | None = None
+
+    def take(self, directive: _Directive) -> None:
+        if directive.name == "keepalive":
+            self.keep_alive = directive
+        else:
+            self.timeout = directive
+
+
+class _Unreadable(Exception):
+    """The configuration cannot be followed: the message says why."""
+
+
+class _Reader:
+    """Apache's configuration files in the order httpd reads them, Include/IncludeOptional followed."""
+
+    def __init__(self, invocation: Invocation, layout: _Layout | None, root: str):
+        self.invocation, self.layout, self.root = invocation, layout, root
+        self.main = _Host("the main server")
+        self.hosts: list[_Host] = []
+        self.host: _Host | None = None  # the <VirtualHost> being read
+        self.hidden: list[str] = []
+        self.stock_read: set[str] = set()  # the stock files read, by path in the image
+
+    def file(self, path: str, depth: int = 0) -> Location | None:
+        """Read `path`: where it was read from (a local file, else the image for a stock file), or None
+        when it is neither copied by the Dockerfile nor a stock file."""
+        found = self.invocation.file(path)
+        if found is not None:
+            if found.text is None:
+                raise _Unreadable(f"{found.location.path} cannot be read ({found.problem})")
+            self.text(found.text, found.location.path, found.location.path, depth)
+            return found.location
+        if self.layout is not None and path in self.layout.stock:
+            where = f"{self.layout.name}'s {posixpath.basename(path)}"
+            self.stock_read.add(path)
+            self.text(self.layout.stock[path], None, where, depth)
+            return self.invocation.base_image.location
+        return None
+
+    def text(self, text: str, shown: str | None, where: str, depth: int) -> None:
+        lines = text.splitlines()
+        number = 0
+        while number < len(lines):
+            start, line = number + 1, lines[number]
+            while line.endswith("\\") and number + 1 < len(lines):
+                number += 1
+                line = line[:-1] + " " + lines[number].strip()
+            number += 1
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            tag = re.match(r"<(/?)\s*([A-Za-z]+)", line)
+            if tag:
+                if tag.group(2).lower() == "virtualhost":
+                    self.host = None if tag.group(1) else _Host(f"<{line.strip('<>')}> in {where}")
+                    if self.host is not None:
+                        self.hosts.append(self.host)
+                continue  # other sections (IfModule, IfDefine...) are taken as applying
+            try:
+                words = shlex.split(line)
+            except ValueError:
+                words = line.split()
+            name = words[0].lower() if len(words) > 1 else ""
+            location = Location(shown, start) if shown is not None else None
+            if name in ("keepalive", "keepalivetimeout"):
+                directive = _Directive(name, self.expand(words[1]), " ".join(words), location, where)
+                (self.host or self.main).take(directive)
+            elif name == "serverroot":
+                self.root = posixpath.normpath(self.expand(words[1]))
+            elif name in ("include", "includeoptional"):
+                self.include(self.expand(words[1]), name == "includeoptional", line, where, depth)
+
+    def expand(self, text: str) -> str:
+        """`${NAME}` as Apache expands it at start-up, from the environment (Define is not followed)."""
+
+        def variable(match: re.Match[str]) -> str:
+            setting = self.invocation.env_value(match.group(1))
+            return setting.value if setting is not None and setting.value is not None else UNKNOWN_PART
+
+        return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", variable, text)
+
+    def include(self, pattern: str, optional: bool, line: str, where: str, depth: int) -> None:
+        path = posixpath.normpath(posixpath.join(self.root, pattern))
+        directory, name = posixpath.split(path)
+        written = f"`{show(line)}` ({where})"
+        if UNKNOWN_PART in path or depth >= MAX_INCLUDE_DEPTH or re.search(r"[*?\[]", directory):
+            self.hidden.append(written)
+            return
+        if not re.search(r"[*?\[]", name):
+            if self.file(path, depth + 1) is not None:
+                return
+            inside = copied_files(self.invocation, posixpath.join(path, "*"))  # a directory: all its files
+            for file in inside:
+                self.file(file.path, depth + 1)
+            if not inside and not optional and not self.stock_file(path):
+                self.hidden.append(written)
+            return
+        names = sorted({posixpath.basename(file.path) for file in copied_files(self.invocation, path)})
+        if (
+            self.layout is _DEBIAN
+            and directory == "/etc/apache2/sites-enabled"
+            and "000-default.conf" not in names
+            and self.invocation.file(_DEBIAN_ENABLED_SITE) is not None
+        ):
+            self.file(_DEBIAN_ENABLED_SITE, depth + 1)  # sites-enabled/000-default.conf links to it
+        for each in names:
+            self.file(posixpath.join(directory, each), depth + 1)
+
+    def stock_file(self, path: str) -> bool:
+        """A file the layout ships that keepalive-guard takes not to set KeepAlive*."""
+        return self.layout is not None and path.startswith(self.layout.stock_directories)
+
+
+def _evaluate(host: _Host, main: _Host) -> tuple[KeepAlive, _Directive | None]:
+    """What a host does: its own directives, else the main server's, else Apache's defaults."""
+    keep_alive = host.keep_alive or main.keep_alive
+    if keep_alive is not None and keep_alive.value.lower() == "off":
+        says = f"`{show(keep_alive.written)}` in {keep_alive.where}"
+        return KeepAlive(Mode.NO_KEEP_ALIVE, Evidence(says, keep_alive.location, _KEEPALIVE_DOCS)), None
+    if keep_alive is not None and keep_alive.value.lower() != "on":
+        says = f"`{show(keep_alive.written)}` in {keep_alive.where} is not On or Off"
+        return KeepAlive.unknown(Evidence(says, keep_alive.location)), None
+    timeout = host.timeout or main.timeout
+    if timeout is None:
+        says = f"Apache's default is {DEFAULT_TIMEOUT} s"
+        return KeepAlive.after(DEFAULT_TIMEOUT, Evidence(says, None, _DOCS)), None
+    if timeout.location is None:  # a stock file
+        evidence = Evidence(f"{timeout.where} sets `{show(timeout.written)}`", None, _DOCS)
+    else:
+        evidence = Evidence(f"`{show(timeout.written)}` in {timeout.where}", timeout.location, _DOCS)
+    seconds = units.apache_time(timeout.value)
+    if seconds is None:
+        return KeepAlive.unknown(evidence), timeout
+    return KeepAlive.after(seconds, evidence), timeout
+
+
+def _command_directives(invocation: Invocation, flag: str, main: _Host) -> str | None:
+    """Apply the `-C`/`-c` directives of the command to the main server; the problem when one of them
+    is not known."""
+    args = invocation.args
+    for index, arg in enumerate(args):
+        if arg == flag and index + 1 < len(args):
+            text, at = args[index + 1], index + 1
+        elif arg.startswith(flag) and len(arg) > 2:
+            text, at = arg[2:], index
+        else:
+            continue
+        words = text.split()
+        if words and words[0].lower() in ("keepalive", "keepalivetimeout"):
+            written = f'{flag} "{show(text)}"'
+            if UNKNOWN_PART in text or len(words) < 2:
+                return f"`{written}` in the command is not known"
+            main.take(_Directive(words[0].lower(), words[1], written, invocation.where(at), "the command"))
+    return None
+
+
+def _layout(invocation: Invocation) -> _Layout | None:
+    image = invocation.base_image.value or ""
+    if UNKNOWN_PART in image:
+        image = ""
+    if invocation.program in _DEBIAN_PROGRAMS:
+        return _DEBIAN if invocation.build is not None or _PHP_APACHE_IMAGE.match(image) else None
+    return _OFFICIAL if _HTTPD_IMAGE.match(image) else None
+
+
+def _option(invocation: Invocation, flag: str) -> str | None:
+    found = None
+    for index, arg in enumerate(invocation.args):
+        if arg == flag and index + 1 < len(invocation.args):
+            found = invocation.args[index + 1]
+        elif arg.startswith(flag) and len(arg) > 2:
+            found = arg[2:]
+    return found
+
+
+def _unknown(says: str, invocation: Invocation) -> Server:
+    remedy = (
+        'add `-c "KeepAliveTimeout {seconds}"` to the Apache command, and declare it with the docker label '
+        '`keepalive-guard.keep-alive-seconds = "{seconds}"`'
+    )
+    return Server(NAME, "", KeepAlive.unknown(Evidence(says, invocation.location, _DOCS)), None, remedy)
+
+
+def _enabled_elsewhere(invocation: Invocation) -> list[str]:
+    """Files copied to Debian's sites-available/ or conf-available/ that set KeepAlive*: a2ensite or
+    a2enconf in a RUN step (not visible) may enable them."""
+    found = []
+    for directory in ("sites-available", "conf-available"):
+        for file in copied_files(invocation, f"/etc/apache2/{directory}/*"):
+            if file.path != _DEBIAN_ENABLED_SITE and re.search(r"(?im)^\s*KeepAlive", file.text or ""):
+                found.append(f"{file.location.path} (copied to {file.path})")
+    return found
+
+
+def analyse(invocation: Invocation) -> Server:
+    layout = _layout(invocation)
+    root = _option(invocation, "-d") or (layout.root if layout is not None else "/")
+    config = _option(invocation, "-f")
+    if config is not None:
+        path = posixpath.normpath(posixpath.join(root, config))
+    elif layout is not None:
+        path = layout.config
+    else:
+        image = show(invocation.base_image.value or "an unknown image")
+        return _unknown(
+            f"KeepAlive and KeepAliveTimeout are set in the Apache configuration of the image `{image}`, "
+            f"which is not visible in the scanned files (Apache's default is {DEFAULT_TIMEOUT} s)",
+            invocation,
+        )
+    reader = _Reader(invocation, layout, root)
+    problem = _command_directives(invocation, "-C", reader.main)
+    try:
+        read = None if problem or UNKNOWN_PART in path else reader.file(path)
+    except _Unreadable as error:
+        return _unknown(f"Apache's configuration cannot be followed: {error}", invocation)
+    problem = problem or _command_directives(invocation, "-c", reader.main)
+    if problem:
+        return _unknown(problem, invocation)
+    if read is None:
+        return _unknown(
+            f"KeepAlive and KeepAliveTimeout are set in `{show(path)}` (-f), which is not visible in the "
+            f"scanned files (Apache's default is {DEFAULT_TIMEOUT} s)",
+            invocation,
+        )
+    hidden = reader.hidden + (_enabled_elsewhere(invocation) if layout is _DEBIAN else [])
+    if hidden:
+        return _unknown(
+            f"{' and '.join(hidden)} may set KeepAlive or KeepAliveTimeout, and keepalive-guard cannot see "
+            "whether it is read",
+            invocation,
+        )
+    hosts = reader.hosts or [reader.main]
+    results = [(host, *_evaluate(host, reader.main)) for host in hosts]
+    if len({(keep.mode, keep.seconds) for _, keep, _ in results}) > 1:
+        shown = "; ".join(f"{host.title}: {keep.describe()} ({keep.evidence})" for host, keep, _ in results)
+        return _unknown(
+            f"Apache's virtual hosts differ, and which one receives the traffic is not known: {shown}",
+            invocation,
+        )
+    _, keep_alive, timeout = results[0]
+    evidence = keep_alive.evidence
+    if keep_alive.mode is Mode.IDLE_TIMEOUT and timeout is None:
+        if path in reader.stock_read and layout is not None:
+            says = (
+                f"{layout.name}'s {posixpath.basename(path)} does not set KeepAliveTimeout: {evidence.says}"
+            )
+        else:
+            says = f"no KeepAliveTimeout in `{show(path)}` ({read.path}): {evidence.says}"
+        evidence = Evidence(says, read, _DOCS)
+    elif evidence.location is None:  # a stock file
+        evidence = Evidence(evidence.says, invocation.base_image.location, layout.source if layout else _DOCS)
+    keep_alive = KeepAlive(keep_alive.mode, evidence, keep_alive.seconds)
+    if timeout is not None and timeout.location is not None:
+        if timeout.where == "the command":
+            remedy = (
+                f'change `{timeout.written}` to `-c "KeepAliveTimeout {{seconds}}"` in the Apache command'
+            )
+        else:
+            remedy = f"change `{show(timeout.written)}` to `KeepAliveTimeout {{seconds}}` in {timeout.where}"
+        return Server(NAME, "", keep_alive, None, remedy, timeout.location)
+    remedy = (
+        'add `-c "KeepAliveTimeout {seconds}"` to the Apache command (or set `KeepAliveTimeout {seconds}` in '
+        "its configuration)"
+    )
+    return Server(NAME, "", keep_alive, None, remedy, invocation.location)

@@ -1,0 +1,205 @@
+"""Traefik: idleTimeout per entry point (180 s by default) from one source: file, flags or environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policies.model import Location
+from policies.servers.base import Mode, Server
+from policies.servers.traefik import image_command
+from tests.helpers import rules_of, scan_tree, server_of, service_tf
+
+IDLE = "--entrypoints.web.transport.respondingtimeouts.idletimeout"
+ENV = "TRAEFIK_ENTRYPOINTS_WEB_TRANSPORT_RESPONDINGTIMEOUTS_IDLETIMEOUT"
+
+
+@pytest.fixture(autouse=True)
+def _paths_relative_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Findings show local files relative to the working directory."""
+    monkeypatch.chdir(tmp_path)
+
+
+def _built(tmp_path: Path, dockerfile: str, files: dict[str, str], **service: Any) -> Server:
+    tree = {"web/Dockerfile": dockerfile, **{f"web/{name}": text for name, text in files.items()}}
+    return server_of(tmp_path, files=tree, dockerfile="web/Dockerfile", image="web:1", **service)
+
+
+def test_official_image_defaults_to_180_seconds(tmp_path: Path) -> None:
+    server = server_of(tmp_path, image="traefik:v3.1")  # the image's CMD: traefik
+    assert server.name == "traefik"
+    assert server.keep_alive.seconds == 180
+    assert server.keep_alive.evidence.says == (
+        "no idleTimeout for entry point http in Traefik's defaults: Traefik's default is 180 s"
+    )
+
+
+def test_image_command_only_for_the_official_image() -> None:
+    assert image_command("traefik:v3.1") == ("traefik",)
+    assert image_command("docker.io/library/traefik:2.11") == ("traefik",)
+    assert image_command("traefik/whoami:v1.10") is None
+
+
+@pytest.mark.parametrize(
+    ("args", "seconds", "says"),
+    [
+        ([f"{IDLE}=30s"], 30, f"`{IDLE}=30s` in the command"),
+        ([IDLE, "45"], 45, f"`{IDLE} 45` in the command"),  # bare digits are seconds
+        (["--entryPoints.web.transport.respondingTimeouts.idleTimeout=1m30s"], 90, "idleTimeout=1m30s"),
+        ([f"-{IDLE[2:]}=20s"], 20, "=20s"),  # paerser takes one dash too
+        ([f"{IDLE}=10s", f"{IDLE}=70s"], 70, "=70s"),  # the last wins
+    ],
+)
+def test_idle_timeout_flags(tmp_path: Path, args: list[str], seconds: float, says: str) -> None:
+    command = ["traefik", "--entrypoints.web.address=:8000", *args]
+    server = server_of(tmp_path, image="traefik:v3.1", command=command)
+    assert server.keep_alive.mode is Mode.IDLE_TIMEOUT
+    assert server.keep_alive.seconds == seconds
+    assert says in server.keep_alive.evidence.says
+
+
+def test_a_flag_remedy_changes_the_flag(tmp_path: Path) -> None:
+    server = server_of(tmp_path, image="traefik:v3.1", command=["traefik", f"{IDLE}=30s"])
+    assert server.remedy == f"change `{IDLE}=30s` to `{IDLE}={{seconds}}s` in the traefik command"
+
+
+@pytest.mark.parametrize(
+    ("image", "mode", "seconds", "says"),
+    [
+        # Go's http.Server idles for ReadTimeout when IdleTimeout is 0: 60 s by default since 2.11.2
+        ("traefik:v3.1", Mode.IDLE_TIMEOUT, 60, "60 s by default since 2.11.2"),
+        ("traefik:v2.11", Mode.IDLE_TIMEOUT, 60, "60 s by default since 2.11.2"),
+        ("traefik:v2.11.1", Mode.NO_TIMEOUT, None, "no timeout before Traefik 2.11.2"),
+        ("traefik:v2.10", Mode.NO_TIMEOUT, None, "no timeout before Traefik 2.11.2"),
+    ],
+)
+def test_zero_falls_back_to_the_read_timeout(
+    tmp_path: Path, image: str, mode: Mode, seconds: float | None, says: str
+) -> None:
+    server = server_of(tmp_path, image=image, command=["traefik", f"{IDLE}=0"])
+    assert server.keep_alive.mode is mode
+    assert server.keep_alive.seconds == seconds
+    assert says in server.keep_alive.evidence.says
+
+
+def test_zero_with_a_read_timeout(tmp_path: Path) -> None:
+    read = "--entrypoints.web.transport.respondingtimeouts.readtimeout"
+    given = server_of(tmp_path / "a", image="traefik:v3.1", command=["traefik", f"{IDLE}=0", f"{read}=90s"])
+    assert given.keep_alive.seconds == 90
+    none = server_of(tmp_path / "b", image="traefik:v3.1", command=["traefik", f"{IDLE}=0", f"{read}=0"])
+    assert none.keep_alive.mode is Mode.NO_TIMEOUT
+
+
+def test_environment_variables_when_the_command_has_no_flags(tmp_path: Path) -> None:
+    server = server_of(
+        tmp_path, image="traefik:v3.1", environment={"TRAEFIK_ENTRYPOINTS_WEB_ADDRESS": ":8000", ENV: "45s"}
+    )
+    assert server.keep_alive.seconds == 45
+    assert server.keep_alive.evidence.says == f"`{ENV}=45s` in the environment"
+    assert server.remedy == f"set {ENV}={{seconds}}s"
+
+
+def test_flags_make_traefik_ignore_the_environment(tmp_path: Path) -> None:
+    server = server_of(
+        tmp_path, image="traefik:v3.1", command=["traefik", "--log.level=INFO"], environment={ENV: "5s"}
+    )
+    assert server.keep_alive.seconds == 180
+    assert "TRAEFIK_* variables are ignored when the command has flags" in server.keep_alive.evidence.says
+
+
+def test_entry_points_that_differ_make_it_unknown(tmp_path: Path) -> None:
+    command = [
+        "traefik",
+        "--entrypoints.web.address=:8000",
+        "--entrypoints.admin.address=:8080",
+        f"{IDLE}=30s",
+    ]
+    server = server_of(tmp_path, image="traefik:v3.1", command=command)
+    assert server.keep_alive.mode is Mode.UNKNOWN
+    assert (
+        "entry point admin: closes idle keep-alive connections after 180 s" in server.keep_alive.evidence.says
+    )
+
+
+def test_udp_entry_points_do_not_count(tmp_path: Path) -> None:
+    command = [
+        "traefik",
+        "--entrypoints.web.address=:8000",
+        "--entrypoints.dns.address=:53/udp",
+        f"{IDLE}=90s",
+    ]
+    assert server_of(tmp_path, image="traefik:v3.1", command=command).keep_alive.seconds == 90
+
+
+def test_a_custom_image_without_its_dockerfile(tmp_path: Path) -> None:
+    bare = server_of(tmp_path / "bare", command=["traefik"])
+    assert bare.keep_alive.mode is Mode.UNKNOWN  # its traefik.yml is not visible
+    flags = server_of(tmp_path / "flags", command=["traefik", f"{IDLE}=70s"])
+    assert flags.keep_alive.seconds == 70
+    assert "assuming the image holds no traefik.yml or traefik.toml" in flags.keep_alive.evidence.says
+
+
+_YAML = """entryPoints:
+  web:
+    address: ":8000"
+    transport:
+      respondingTimeouts:
+        idleTimeout: 45s   # shorter than the ALB
+providers:
+  ecs: {}
+"""
+
+
+def test_the_static_configuration_file_is_read(tmp_path: Path) -> None:
+    server = _built(
+        tmp_path, "FROM traefik:v3.1\nCOPY traefik.yml /etc/traefik/traefik.yml\n", {"traefik.yml": _YAML}
+    )
+    assert server.keep_alive.seconds == 45
+    assert server.keep_alive.evidence.says == "`idleTimeout: 45s` in web/traefik.yml"
+    assert server.remedy_location == Location("web/traefik.yml", 6)
+
+
+def test_a_file_makes_traefik_ignore_flags(tmp_path: Path) -> None:
+    dockerfile = (
+        f'FROM traefik:v3.1\nCOPY traefik.yml /etc/traefik/traefik.yml\nCMD ["traefik", "{IDLE}=300s"]\n'
+    )
+    server = _built(tmp_path, dockerfile, {"traefik.yml": _YAML})
+    assert server.keep_alive.seconds == 45
+    assert "the flags and TRAEFIK_* variables are ignored" in server.keep_alive.evidence.says
+
+
+def test_toml_and_configfile(tmp_path: Path) -> None:
+    toml = '[entryPoints.web]\naddress = ":8000"\n[entryPoints.web.transport.respondingTimeouts]\nidleTimeout = "20s"\n'
+    dockerfile = 'FROM traefik:v3.1\nCOPY static.toml /config/static.toml\nCMD ["traefik", "--configFile=/config/static.toml"]\n'
+    assert _built(tmp_path, dockerfile, {"static.toml": toml}).keep_alive.seconds == 20
+    missing = 'FROM traefik:v3.1\nCMD ["traefik", "--configfile=/config/static.toml"]\n'
+    server = _built(tmp_path / "missing", missing, {})
+    assert server.keep_alive.mode is Mode.UNKNOWN
+    assert "(--configfile) is not in the scanned files" in server.keep_alive.evidence.says
+
+
+def test_yaml_it_cannot_read_is_unknown(tmp_path: Path) -> None:
+    yaml = "timeouts: &t\n  idleTimeout: 10s\nentryPoints:\n  web:\n    transport:\n      respondingTimeouts: *t\n"
+    server = _built(tmp_path, "FROM traefik:v3.1\nCOPY traefik.yml /etc/traefik/\n", {"traefik.yml": yaml})
+    assert server.keep_alive.mode is Mode.UNKNOWN
+
+
+def test_traefik_1_uses_its_own_settings(tmp_path: Path) -> None:
+    assert (
+        server_of(tmp_path / "a", image="traefik:1.7", command=["traefik", "--api"]).keep_alive.seconds == 180
+    )
+    given = server_of(
+        tmp_path / "b", image="traefik:1.7", command=["traefik", "--respondingtimeouts.idletimeout=5s"]
+    )
+    assert given.keep_alive.mode is Mode.UNKNOWN
+
+
+def test_terraform_scan_flags_a_short_idle_timeout_and_not_the_default(tmp_path: Path) -> None:
+    short = service_tf(
+        image="traefik:v3.1", command=["traefik", "--entrypoints.web.address=:8000", f"{IDLE}=30s"]
+    )
+    assert "KA001" in rules_of(scan_tree(tmp_path / "short", {"main.tf": short}))
+    default = service_tf(image="traefik:v3.1", command=["traefik", "--entrypoints.web.address=:8000"])
+    assert "KA001" not in rules_of(scan_tree(tmp_path / "default", {"main.tf": default}))
