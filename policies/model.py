@@ -275,6 +275,37 @@ class ImageBuild:
         local = locate(self.copies, wanted)
         return _read(wanted, local) if local is not None and local.is_file() else None
 
+    def glob(self, pattern: str) -> list[ImageFile]:
+        """The files the Dockerfile copies into the image that match `pattern` (relative to the working
+        directory), whose last component may hold `*`, `?` and `[...]` as glob(3) does; in name order."""
+        directory, name = posixpath.split(posixpath.normpath(posixpath.join(self.workdir, pattern)))
+        names: set[str] = set()
+        for copy in self.copies:
+            if copy.source.is_dir():
+                root = copy.destination.rstrip("/") or "/"
+                if directory != root and not directory.startswith(root.rstrip("/") + "/"):
+                    continue
+                local = (
+                    copy.source / directory[len(root.rstrip("/")) + 1 :] if directory != root else copy.source
+                )
+                if local.is_dir():
+                    names.update(child.name for child in local.iterdir() if child.is_file())
+            else:
+                destination = copy.destination
+                target = posixpath.normpath(
+                    destination + copy.source.name if destination.endswith("/") else destination
+                )
+                if posixpath.dirname(target) == directory:
+                    names.add(posixpath.basename(target))
+        # glob(3): a wildcard does not match a leading dot
+        matching = sorted(
+            each
+            for each in names
+            if fnmatch.fnmatchcase(each, name) and (not each.startswith(".") or name.startswith("."))
+        )
+        found = (self.file(posixpath.join(directory, each)) for each in matching)
+        return [file for file in found if file is not None]
+
 
 def locate(copies: tuple[Copy, ...], path: str) -> Path | None:
     """The local file or directory that the last COPY covering `path` (absolute, normalised) puts

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from policies.loaders import LoadOptions
+from policies.model import Copy, ImageBuild, Location, Setting
 from policies.rules import Finding, Options
 from policies.scan import Result, scan
-from policies.servers.base import Server
+from policies.servers.base import Invocation, Server
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DEFAULT_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1"
@@ -142,3 +143,30 @@ def server_of(
     servers = [target.server for target in result.targets if target.server is not None]
     assert len(servers) == 1, result
     return servers[0]
+
+
+def built_invocation(
+    root: Path,
+    argv: tuple[str, ...],
+    files: Mapping[str, str | bytes],
+    environment: Mapping[str, str] | None = None,
+    *,
+    base: str = "python:3.12",
+    workdir: str = "/app",
+    port: int | None = None,
+) -> Invocation:
+    """A command run in an image whose Dockerfile (FROM `base`) copies `files`, written under `root`,
+    to `workdir`: for a server family's own tests, without the Terraform around it."""
+    write_tree(root, files)
+    build = ImageBuild(
+        images=("app",),
+        dockerfile=Location("Dockerfile", 1),
+        base=Setting(base, Location("Dockerfile", 1)),
+        entry_point=None,
+        command=None,
+        workdir=workdir,
+        copies=(Copy(root, workdir.rstrip("/") + "/", Location("Dockerfile", 5)),),
+    )
+    env = {name: Setting(value, Location("main.tf", 9)) for name, value in (environment or {}).items()}
+    image = Setting("app:1", Location("main.tf", 2))
+    return Invocation(argv, env, Location("main.tf", 3), image, build=build, port=port)

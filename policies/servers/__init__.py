@@ -120,7 +120,7 @@ def _image_default(container: Container) -> Container:
     Dockerfile sets one and a server family knows what that (base) image runs."""
     build = container.build
     if container.entry_point is not None or container.command is not None:
-        return container
+        return _options_for_image(container)
     if build is not None and not build.inherits_command:
         return container
     image = build.base if build is not None else container.image
@@ -131,6 +131,25 @@ def _image_default(container: Container) -> Container:
         if command:
             note = f"the image {show(image.value)} runs this by itself"
             return replace(container, command=Setting(tuple(command), image.location, note=note))
+    return container
+
+
+def _options_for_image(container: Container) -> Container:
+    """A command of options only goes to the image's ENTRYPOINT: the official images of some servers
+    (Traefik, HAProxy, Envoy) prepend their program then (`image_entrypoint(image)`)."""
+    command, build = container.command, container.build
+    if container.entry_point is not None or command is None or not command.value:
+        return container
+    if not command.value[0].startswith("-") or (build is not None and build.entry_point is not None):
+        return container
+    image = build.base if build is not None else container.image
+    for family in SERVERS:
+        program = getattr(family, "image_entrypoint", lambda _image: None)(image.value or "")
+        if program:
+            note = (
+                f"the entrypoint of the image {show(image.value or '')} runs {' '.join(program)} with options"
+            )
+            return replace(container, entry_point=Setting(tuple(program), image.location, note=note))
     return container
 
 
@@ -148,7 +167,7 @@ def _expanded(found: list[Invocation], depth: int = 0) -> list[Invocation]:
 
 def _inferred(container: Container, port: int | None) -> Server:
     found, problem = invocations(_image_default(container))
-    found = _expanded(found)
+    found = _expanded([replace(invocation, port=port) for invocation in found])
     candidates = [(invocation, family) for invocation in found if (family := _recognised(invocation))]
     if not candidates:
         if not problem:

@@ -7,7 +7,9 @@ comes from the configuration: the official `httpd` image's httpd.conf leaves it 
 Debian's apache2.conf (php:*-apache images, apt's apache2) sets `KeepAliveTimeout 5`. A virtual host
 may set its own; `-C "directive"` on the command line is read before the configuration files and
 `-c "directive"` after them, so `-c` overrides the main server's value. Configuration files are read
-where a known Dockerfile copies them, with their Include/IncludeOptional files.
+where a known Dockerfile copies them, with their Include/IncludeOptional files. The virtual hosts on
+the container port the load balancer targets are the ones that count (the main server when none is
+and a Listen has that port); otherwise all virtual hosts are compared.
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ from dataclasses import dataclass, field
 from policies.model import UNKNOWN_PART, Location, show
 from policies.servers import units
 from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, Server
-from policies.servers.nginx import copied_files
 
 NAME = "apache"
 RECOGNISED = (
     "`httpd`, `httpd-foreground`, `apachectl`, `apache2`, `apache2-foreground`, `apache2ctl` (the official "
-    "httpd and php:*-apache images), with their configuration files when the Dockerfile copies them"
+    "httpd and php:*-apache images, the latter also with options alone), with their configuration files when "
+    "the Dockerfile copies them"
 )
 _DOCS = "https://httpd.apache.org/docs/2.4/mod/core.html#keepalivetimeout"
 _KEEPALIVE_DOCS = "https://httpd.apache.org/docs/2.4/mod/core.html#keepalive"
@@ -79,15 +81,15 @@ class _Layout:
 
 # docs/conf/httpd.conf.in: the extra/ files, among them httpd-default.conf, are included only in comments
 # ("#Include @rel_sysconfdir@/extra/httpd-default.conf"), so the compiled-in defaults apply; the image
-# only rewrites log, User and Group lines. docs/conf/extra/httpd-default.conf.in sets KeepAlive On and
-# KeepAliveTimeout 5, for a configuration that includes it.
+# only rewrites log, User and Group lines; it has `Listen 80`. docs/conf/extra/httpd-default.conf.in sets
+# KeepAlive On and KeepAliveTimeout 5, for a configuration that includes it.
 _OFFICIAL = _Layout(
     "the official httpd image",
     "/usr/local/apache2",
     "/usr/local/apache2/conf/httpd.conf",
     _HTTPD_CONF,
     {
-        "/usr/local/apache2/conf/httpd.conf": "",
+        "/usr/local/apache2/conf/httpd.conf": "Listen 80\n",
         "/usr/local/apache2/conf/extra/httpd-default.conf": "KeepAlive On\nKeepAliveTimeout 5\n",
     },
     ("/usr/local/apache2/conf/extra/", "/usr/local/apache2/conf/original/"),
@@ -105,6 +107,7 @@ _DEBIAN = _Layout(
             "IncludeOptional mods-enabled/*.conf\nInclude ports.conf\nIncludeOptional conf-enabled/*.conf\n"
             "IncludeOptional sites-enabled/*.conf\n"
         ),
+        "/etc/apache2/ports.conf": "Listen 80\n",  # debian/config-dir/ports.conf (and 443 with mod_ssl)
     },
     tuple(
         f"/etc/apache2/{name}"
@@ -127,6 +130,14 @@ def image_command(image: str) -> tuple[str, ...] | None:
     return ("apache2-foreground",) if _PHP_APACHE_IMAGE.match(image) else None
 
 
+def image_entrypoint(image: str) -> tuple[str, ...] | None:
+    """A command of options runs Apache with them in the php:*-apache images: their ENTRYPOINT
+    docker-php-entrypoint (docker-library/php) does `set -- php "$@"` when "first arg is `-f` or
+    `--some-option`", and apply-templates.sh rewrites ` php ` to ` apache2-foreground ` for the apache
+    variant. The httpd image has no ENTRYPOINT, so options alone do not run there."""
+    return ("apache2-foreground",) if UNKNOWN_PART not in image and _PHP_APACHE_IMAGE.match(image) else None
+
+
 @dataclass(frozen=True)
 class _Directive:
     name: str  # lowercased
@@ -143,6 +154,7 @@ class _Host:
     title: str
     keep_alive: _Directive | None = None
     timeout: _Directive | None = None
+    ports: frozenset[int] | None = None  # a <VirtualHost>'s ports; None: any (`*:*`, no port, unknown)
 
     def take(self, directive: _Directive) -> None:
         if directive.name == "keepalive":
@@ -165,6 +177,7 @@ class _Reader:
         self.host: _Host | None = None  # the <VirtualHost> being read
         self.hidden: list[str] = []
         self.stock_read: set[str] = set()  # the stock files read, by path in the image
+        self.listens: set[int] = set()  # the ports of the Listen directives
 
     def file(self, path: str, depth: int = 0) -> Location | None:
         """Read `path`: where it was read from (a local file, else the image for a stock file), or None
@@ -199,6 +212,8 @@ class _Reader:
                 if tag.group(2).lower() == "virtualhost":
                     self.host = None if tag.group(1) else _Host(f"<{line.strip('<>')}> in {where}")
                     if self.host is not None:
+                        addresses = self.expand(line.strip("<>")).split()[1:]
+                        self.host.ports = _vhost_ports(addresses)
                         self.hosts.append(self.host)
                 continue  # other sections (IfModule, IfDefine...) are taken as applying
             try:
@@ -212,6 +227,9 @@ class _Reader:
                 (self.host or self.main).take(directive)
             elif name == "serverroot":
                 self.root = posixpath.normpath(self.expand(words[1]))
+            elif name == "listen":  # Listen [IP-address:]portnumber [protocol]
+                port = self.expand(words[1]).rpartition(":")[2]
+                self.listens.update([int(port)] if port.isdigit() else [])
             elif name in ("include", "includeoptional"):
                 self.include(self.expand(words[1]), name == "includeoptional", line, where, depth)
 
@@ -234,13 +252,13 @@ class _Reader:
         if not re.search(r"[*?\[]", name):
             if self.file(path, depth + 1) is not None:
                 return
-            inside = copied_files(self.invocation, posixpath.join(path, "*"))  # a directory: all its files
+            inside = self.invocation.files(posixpath.join(path, "*"))  # a directory: all its files
             for file in inside:
                 self.file(file.path, depth + 1)
             if not inside and not optional and not self.stock_file(path):
                 self.hidden.append(written)
             return
-        names = sorted({posixpath.basename(file.path) for file in copied_files(self.invocation, path)})
+        names = sorted({posixpath.basename(file.path) for file in self.invocation.files(path)})
         if (
             self.layout is _DEBIAN
             and directory == "/etc/apache2/sites-enabled"
@@ -254,6 +272,41 @@ class _Reader:
     def stock_file(self, path: str) -> bool:
         """A file the layout ships that keepalive-guard takes not to set KeepAlive*."""
         return self.layout is not None and path.startswith(self.layout.stock_directories)
+
+
+def _vhost_ports(addresses: list[str]) -> frozenset[int] | None:
+    """The ports of `<VirtualHost addr[:port] ...>` (server/vhost.c get_addresses): `:*` or `*` is any
+    port, and so is an address without one (it takes the main server's port, 0 unless ServerName
+    names one)."""
+    ports: set[int] = set()
+    for address in addresses:
+        port = address.rpartition("]")[2] if address.startswith("[") else address
+        _, colon, digits = port.rpartition(":")
+        if not colon or not digits.isdigit():
+            return None
+        ports.add(int(digits))
+    return frozenset(ports)
+
+
+def _receiving(reader: _Reader, port: int | None) -> tuple[list[_Host], str]:
+    """The servers that may receive a connection on `port` (server/vhost.c ap_update_vhost_given_ip: the
+    virtual hosts whose address has that port, else those for any port, else the main server), with a
+    note for people; all virtual hosts (or the main server) when the port does not tell."""
+    everyone = reader.hosts or [reader.main]
+    if port is None or not reader.hosts:
+        return everyone, ""
+    exact = [host for host in reader.hosts if host.ports is not None and port in host.ports]
+    wildcard = [host for host in reader.hosts if host.ports is None]
+    chosen = exact or wildcard
+    if chosen:
+        if len(chosen) == len(everyone):
+            return chosen, ""
+        titles = " and ".join(host.title.partition(" in ")[0] for host in chosen)
+        verb = "receives" if len(chosen) == 1 else "receive"
+        return chosen, f"{titles} {verb} the load balancer's traffic on port {port}"
+    if port in reader.listens:
+        return [reader.main], f"no virtual host is on port {port}, so the main server receives the traffic"
+    return everyone, ""
 
 
 def _evaluate(host: _Host, main: _Host) -> tuple[KeepAlive, _Directive | None]:
@@ -331,7 +384,7 @@ def _enabled_elsewhere(invocation: Invocation) -> list[str]:
     a2enconf in a RUN step (not visible) may enable them."""
     found = []
     for directory in ("sites-available", "conf-available"):
-        for file in copied_files(invocation, f"/etc/apache2/{directory}/*"):
+        for file in invocation.files(f"/etc/apache2/{directory}/*"):
             if file.path != _DEBIAN_ENABLED_SITE and re.search(r"(?im)^\s*KeepAlive", file.text or ""):
                 found.append(f"{file.location.path} (copied to {file.path})")
     return found
@@ -374,12 +427,13 @@ def analyse(invocation: Invocation) -> Server:
             "whether it is read",
             invocation,
         )
-    hosts = reader.hosts or [reader.main]
+    hosts, note = _receiving(reader, invocation.port)
     results = [(host, *_evaluate(host, reader.main)) for host in hosts]
     if len({(keep.mode, keep.seconds) for _, keep, _ in results}) > 1:
         shown = "; ".join(f"{host.title}: {keep.describe()} ({keep.evidence})" for host, keep, _ in results)
+        which = f"virtual hosts on port {invocation.port}" if note else "virtual hosts"
         return _unknown(
-            f"Apache's virtual hosts differ, and which one receives the traffic is not known: {shown}",
+            f"Apache's {which} differ, and which one receives the traffic is not known: {shown}",
             invocation,
         )
     _, keep_alive, timeout = results[0]
@@ -394,6 +448,8 @@ def analyse(invocation: Invocation) -> Server:
         evidence = Evidence(says, read, _DOCS)
     elif evidence.location is None:  # a stock file
         evidence = Evidence(evidence.says, invocation.base_image.location, layout.source if layout else _DOCS)
+    if note:
+        evidence = Evidence(f"{evidence.says} ({note})", evidence.location, evidence.source)
     keep_alive = KeepAlive(keep_alive.mode, evidence, keep_alive.seconds)
     if timeout is not None and timeout.location is not None:
         if timeout.where == "the command":

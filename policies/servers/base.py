@@ -94,11 +94,17 @@ class Invocation:
     locations: tuple[Location | None, ...] = ()  # where each element of argv was written, when known
     unknown_note: str = ""  # why parts of the command line shown as <?> are unknown
     build: ImageBuild | None = None  # the Dockerfile that builds the image, when known
+    port: int | None = None  # the container port the load balancer sends traffic to, when known
 
     def file(self, path: str) -> ImageFile | None:
         """A file of the image (relative to its working directory), when a known Dockerfile copies it
         there from the scanned tree. None when it does not, or when no Dockerfile is known (`build`)."""
         return self.build.file(path) if self.build is not None else None
+
+    def files(self, pattern: str) -> list[ImageFile]:
+        """The files of the image matching a glob(3) `pattern` (`/etc/nginx/conf.d/*.conf`) that a known
+        Dockerfile copies there, in name order."""
+        return self.build.glob(pattern) if self.build is not None else []
 
     @property
     def base_image(self) -> Setting[str]:

@@ -8,26 +8,24 @@ see makes the keep-alive unknown (with the 1 h default named), the same as for n
 image's own /etc/envoy/envoy.yaml does not set it. Listeners from xDS (`dynamic_resources`) are not
 visible either. A TCP proxy listener hands the connection to the upstream, whose keep-alive decides.
 
-The YAML is read by a small reader for the block style such files are written in (mappings,
-sequences, quoted and plain scalars, one-line flow collections); anchors, aliases, tags and
-multi-document files make it give up, and the keep-alive is then unknown.
+When the container port the load balancer targets is known, the listener whose
+`socket_address.port_value` is that port is the one that counts; otherwise all listeners must agree.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
-from typing import Any, TypeAlias
+from dataclasses import dataclass, replace
 
 from policies.model import UNKNOWN_PART, Location, show
 from policies.servers.argv import option
 from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, Server
+from policies.servers.documents import Node, Scalar, child, load_document
 
 NAME = "envoy"
 RECOGNISED = (
-    "`envoy -c FILE` (the official envoyproxy/envoy image), with its YAML or JSON configuration when the "
-    "Dockerfile copies it"
+    "`envoy -c FILE` (the official envoyproxy/envoy image, also with options alone), with its YAML or JSON "
+    "configuration when the Dockerfile copies it"
 )
 _DOCS = "https://www.envoyproxy.io/docs/envoy/latest/faq/configuration/timeouts#connection-timeouts"
 # api/envoy/config/core/v3/protocol.proto HttpProtocolOptions.idle_timeout: "If not specified, this
@@ -62,253 +60,12 @@ def image_command(image: str) -> tuple[str, ...] | None:
     return ("envoy", "-c", _IMAGE_CONFIG) if UNKNOWN_PART not in image and _OFFICIAL.match(image) else None
 
 
-@dataclass(frozen=True)
-class Scalar:
-    """A scalar of a YAML or JSON document: its text, the line it is on, and whether it was quoted."""
-
-    text: str
-    line: int | None = None
-    quoted: bool = False
-
-
-Node: TypeAlias = "dict[str, Node] | list[Node] | Scalar"
-
-
-class _NotSimple(Exception):
-    """YAML this reader does not follow."""
-
-
-def _strip_comment(line: str) -> str:
-    quote = ""
-    for index, char in enumerate(line):
-        if quote:
-            if char == quote:
-                quote = ""
-        elif char in "\"'" and (index == 0 or line[index - 1] in " \t:-[{,"):
-            quote = char
-        elif char == "#" and (index == 0 or line[index - 1] in " \t"):
-            return line[:index]
-    return line
-
-
-def _scalar(text: str, line: int) -> Scalar:
-    text = text.strip()
-    if text[:1] in ("&", "*", "!", "|", ">", "%", "@", "`"):
-        raise _NotSimple(f"line {line}")
-    if len(text) >= 2 and text[0] == text[-1] == "'":
-        return Scalar(text[1:-1].replace("''", "'"), line, True)
-    if len(text) >= 2 and text[0] == text[-1] == '"':
-        try:
-            return Scalar(str(json.loads(text)), line, True)
-        except ValueError:
-            return Scalar(text[1:-1], line, True)
-    if text[:1] in "\"'":
-        raise _NotSimple(f"line {line}")
-    return Scalar(text, line)
-
-
-class _Flow:
-    """A one-line flow collection: `[a, "b"]`, `{key: value, other: [1, 2]}`."""
-
-    def __init__(self, text: str, line: int):
-        self.text, self.line, self.position = text, line, 0
-
-    def value(self) -> Node:
-        self.space()
-        char = self.text[self.position : self.position + 1]
-        if char == "[":
-            self.position += 1
-            items: list[Node] = []
-            while not self.ends("]"):
-                items.append(self.value())
-                self.separator("]")
-            return items
-        if char == "{":
-            self.position += 1
-            mapping: dict[str, Node] = {}
-            while not self.ends("}"):
-                key = self.plain(":")
-                if not isinstance(key, Scalar) or self.text[self.position : self.position + 1] != ":":
-                    raise _NotSimple(f"line {self.line}")
-                self.position += 1
-                mapping[key.text] = self.value()
-                self.separator("}")
-            return mapping
-        return self.plain(",]}")
-
-    def plain(self, stops: str) -> Node:
-        self.space()
-        start, quote = self.position, self.text[self.position : self.position + 1]
-        if quote in ("'", '"'):
-            end = self.text.find(quote, start + 1)
-            while quote == '"' and end > 0 and self.text[end - 1] == "\\":
-                end = self.text.find(quote, end + 1)
-            if end < 0:
-                raise _NotSimple(f"line {self.line}")
-            self.position = end + 1
-        else:
-            while self.position < len(self.text) and self.text[self.position] not in stops:
-                self.position += 1
-        return _scalar(self.text[start : self.position], self.line)
-
-    def space(self) -> None:
-        while self.position < len(self.text) and self.text[self.position] == " ":
-            self.position += 1
-
-    def ends(self, closing: str) -> bool:
-        self.space()
-        if self.position >= len(self.text):
-            raise _NotSimple(f"line {self.line}")
-        if self.text[self.position] == closing:
-            self.position += 1
-            return True
-        return False
-
-    def separator(self, closing: str) -> None:
-        self.space()
-        if self.text[self.position : self.position + 1] == ",":
-            self.position += 1
-        elif self.text[self.position : self.position + 1] != closing:
-            raise _NotSimple(f"line {self.line}")
-
-
-def _flow(text: str, line: int) -> Node:
-    reader = _Flow(text, line)
-    value = reader.value()
-    reader.space()
-    if reader.position != len(text):
-        raise _NotSimple(f"line {line}")
-    return value
-
-
-_KEY = re.compile(
-    r"""("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s"'#\-\[\]{},&*!|>%@`][^#]*?|-[^\s][^#]*?)\s*:(?:\s+(.*)|$)"""
-)
-
-
-class _Block:
-    """Block-style YAML, one document, indentation by spaces."""
-
-    def __init__(self, text: str):
-        self.lines: list[tuple[int, str, int]] = []  # (indent, content, line number)
-        started = False
-        for number, raw in enumerate(text.splitlines(), 1):
-            content = _strip_comment(raw).rstrip()
-            stripped = content.strip()
-            if not stripped:
-                continue
-            if stripped in ("---", "..."):
-                if started:
-                    raise _NotSimple(f"a second document at line {number}")
-                continue
-            if stripped.startswith("%") or "\t" in content[: len(content) - len(content.lstrip())]:
-                raise _NotSimple(f"line {number}")
-            started = True
-            self.lines.append((len(content) - len(content.lstrip(" ")), stripped, number))
-        self.index = 0
-
-    def document(self) -> Node:
-        if not self.lines:
-            return {}
-        node = self.block(self.lines[0][0])
-        if self.index != len(self.lines):
-            raise _NotSimple(f"line {self.lines[self.index][2]}")
-        return node
-
-    def block(self, indent: int) -> Node:
-        content = self.lines[self.index][1]
-        if content == "-" or content.startswith("- "):
-            return self.sequence(indent)
-        if _KEY.fullmatch(content):
-            return self.mapping(indent)
-        line = self.lines[self.index][2]
-        self.index += 1
-        return _flow(content, line) if content[0] in "[{" else _scalar(content, line)
-
-    def value(self, rest: str, indent: int, line: int) -> Node:
-        """The value after `key:` or `- `, the rest of the line being `rest`."""
-        self.index += 1
-        if rest[:1] in ("|", ">"):
-            while self.index < len(self.lines) and self.lines[self.index][0] > indent:
-                self.index += 1  # a block scalar: its text does not matter here
-            return Scalar("", line)
-        if rest:
-            return _flow(rest, line) if rest[0] in "[{" else _scalar(rest, line)
-        if self.index < len(self.lines):
-            following, content, _ = self.lines[self.index]
-            if following > indent or (following == indent and (content == "-" or content.startswith("- "))):
-                return self.block(following)
-        return Scalar("", line)
-
-    def mapping(self, indent: int) -> dict[str, Node]:
-        result: dict[str, Node] = {}
-        while self.index < len(self.lines) and self.lines[self.index][0] == indent:
-            _, content, line = self.lines[self.index]
-            match = _KEY.fullmatch(content)
-            if match is None:
-                break
-            key = _scalar(match.group(1), line).text
-            if key == "<<":
-                raise _NotSimple(f"a merge key at line {line}")
-            result[key] = self.value((match.group(2) or "").strip(), indent, line)
-        if self.index < len(self.lines) and self.lines[self.index][0] > indent:
-            raise _NotSimple(f"line {self.lines[self.index][2]}")
-        return result
-
-    def sequence(self, indent: int) -> list[Node]:
-        items: list[Node] = []
-        while self.index < len(self.lines) and self.lines[self.index][0] == indent:
-            _, content, line = self.lines[self.index]
-            if not (content == "-" or content.startswith("- ")):
-                break
-            rest = content[1:].lstrip()
-            if rest and (_KEY.fullmatch(rest) or rest == "-" or rest.startswith("- ")):
-                # `- key: value` starts a mapping (or a nested sequence) at the column of `key`
-                inner = indent + len(content) - len(rest)
-                self.lines[self.index] = (inner, rest, line)
-                items.append(self.block(inner))
-            else:
-                items.append(self.value(rest, indent, line))
-        return items
-
-
-def load_yaml(text: str) -> Node | None:
-    """A YAML document in the block style configuration files use, or None when it uses more of YAML
-    than this reader follows (anchors, aliases, tags, several documents, multi-line flow)."""
-    try:
-        return _Block(text).document()
-    except _NotSimple:
-        return None
-
-
-def from_json(value: Any) -> Node:
-    """A parsed JSON document as the same nodes (no lines; strings quoted, numbers not)."""
-    if isinstance(value, dict):
-        return {str(key): from_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [from_json(item) for item in value]
-    if isinstance(value, str):
-        return Scalar(value, None, True)
-    return Scalar(json.dumps(value), None, False)
-
-
-def load_document(text: str, path: str) -> Node | None:
-    """A JSON or YAML configuration file (JSON when it is named so or starts with `{`)."""
-    if path.endswith(".json") or text.lstrip().startswith("{"):
-        try:
-            return from_json(json.loads(text))
-        except ValueError:
-            return None
-    return load_yaml(text)
-
-
-def child(node: Node | None, *keys: str) -> Node | None:
-    """node[key][key]..., None when any step is missing."""
-    for key in keys:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(key)
-    return node
+def image_entrypoint(image: str) -> tuple[str, ...] | None:
+    """A command of options runs Envoy with them: the official image's /docker-entrypoint.sh
+    (envoyproxy/envoy distribution/docker/docker-entrypoint.sh, formerly ci/docker-entrypoint.sh): "if the
+    first argument look like a parameter (i.e. start with '-'), run Envoy": `set -- envoy "$@"`. The
+    distroless image's ENTRYPOINT is envoy itself (distribution/docker/Dockerfile-envoy)."""
+    return ("envoy",) if UNKNOWN_PART not in image and _OFFICIAL.match(image) else None
 
 
 def _seconds(text: str) -> float | None:
@@ -323,6 +80,18 @@ class _Listener:
     port: str
     idle: Scalar | None  # None: not set
     tcp: bool = False  # a TCP proxy rather than an HTTP connection manager
+    ports: frozenset[int] = frozenset()  # the ports it listens on, as far as they are known
+
+
+def _ports(listener: Node) -> frozenset[int]:
+    """`address.socket_address.port_value` and those of `additional_addresses`."""
+    addresses = [child(listener, "address")]
+    more = child(listener, "additional_addresses")
+    addresses += [child(each, "address") for each in more] if isinstance(more, list) else []
+    values = [child(address, "socket_address", "port_value") for address in addresses]
+    return frozenset(
+        int(value.text) for value in values if isinstance(value, Scalar) and value.text.isdigit()
+    )
 
 
 def _filters(listener: Node) -> list[Node]:
@@ -353,6 +122,7 @@ def _listeners(config: Node) -> list[_Listener] | str:
         port = child(listener, "address", "socket_address", "port_value")
         label = name.text if isinstance(name, Scalar) else "a listener"
         where = port.text if isinstance(port, Scalar) else "?"
+        ports = _ports(listener)
         for each in _filters(listener):
             kind = child(each, "name")
             typed = child(each, "typed_config", "@type")
@@ -361,9 +131,9 @@ def _listeners(config: Node) -> list[_Listener] | str:
             if _HCM.search(kind_text) or typed_text.endswith(_HCM_TYPE):
                 settings = child(each, "typed_config") or child(each, "config")
                 idle = child(settings, "common_http_protocol_options", "idle_timeout")
-                found.append(_Listener(label, where, idle if isinstance(idle, Scalar) else None))
+                found.append(_Listener(label, where, idle if isinstance(idle, Scalar) else None, ports=ports))
             elif _TCP_PROXY.search(kind_text) or typed_text.endswith("TcpProxy"):
-                found.append(_Listener(label, where, None, tcp=True))
+                found.append(_Listener(label, where, None, tcp=True, ports=ports))
     return found or "its listeners have no HTTP connection manager"
 
 
@@ -435,12 +205,16 @@ def analyse(invocation: Invocation) -> Server:
     document = load_document(found.text, path)
     if document is None:
         return _unknown(
-            f"{local.path} uses YAML that keepalive-guard does not read (anchors, tags, several documents)",
+            f"{local.path} is not one YAML or JSON document that keepalive-guard can read (it is empty, "
+            "invalid, holds several documents, or grows beyond any configuration through aliases)",
             local,
         )
-    listeners = _listeners(document)
-    if isinstance(listeners, str):
-        return _unknown(f"Envoy's configuration {local.path}: {listeners}", local)
+    every = _listeners(document)
+    if isinstance(every, str):
+        return _unknown(f"Envoy's configuration {local.path}: {every}", local)
+    port = invocation.port
+    receiving = [listener for listener in every if port is not None and port in listener.ports]
+    listeners = receiving or every
     if any(listener.tcp for listener in listeners):
         names = ", ".join(listener.name for listener in listeners if listener.tcp)
         return _unknown(
@@ -455,10 +229,15 @@ def analyse(invocation: Invocation) -> Server:
     results = [(listener, _keep_alive(listener, local)) for listener in listeners]
     if len({(keep.mode, keep.seconds) for _, keep in results}) > 1:
         shown = "; ".join(f"{keep.describe()} ({keep.evidence})" for _, keep in results)
+        which = f"HTTP connection managers on port {port}" if receiving else "listeners"
         return _unknown(
-            f"Envoy's listeners differ, and which one receives the traffic is not known: {shown}", local
+            f"Envoy's {which} differ, and which one receives the traffic is not known: {shown}", local
         )
     listener, keep_alive = next(((each, keep) for each, keep in results if each.idle is not None), results[0])
+    if len(receiving) < len(every) and receiving:
+        evidence = keep_alive.evidence
+        says = f"{evidence.says} (the listener on port {port}, where the load balancer sends the traffic)"
+        keep_alive = replace(keep_alive, evidence=replace(evidence, says=says))
     if listener.idle is None:
         return Server(NAME, "", keep_alive, None, _REMEDY, local)
     remedy = f"change `idle_timeout: {show(listener.idle.text)}` to `idle_timeout: {{seconds}}s`"

@@ -12,6 +12,8 @@ balancer's connection is relayed as TCP, so what the backend server does with it
 
 The official image ships no haproxy.cfg (docker-library/haproxy): it is read where a known Dockerfile
 copies it (`-f`, a file or a directory of *.cfg files); `"${VAR}"` is taken from the environment.
+The frontend or listen section that binds the container port the load balancer targets is the one
+that counts; when none does (or the port is not known), they are compared.
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ from dataclasses import dataclass, field
 from policies.model import UNKNOWN_PART, Location, show
 from policies.servers import units
 from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, Server
-from policies.servers.nginx import copied_files
 
 NAME = "haproxy"
-RECOGNISED = "`haproxy -f FILE` (or a directory) (the official haproxy image), with haproxy.cfg when the Dockerfile copies it"
+RECOGNISED = (
+    "`haproxy -f FILE` (or a directory) (the official haproxy image, also with options alone), with haproxy.cfg "
+    "when the Dockerfile copies it"
+)
 _DOCS = "https://docs.haproxy.org/3.0/configuration.html#4.2-timeout%20http-keep-alive"
 _CLOSE_DOCS = "https://docs.haproxy.org/3.0/configuration.html#4.2-option%20httpclose"
 _MODE_DOCS = "https://docs.haproxy.org/3.0/configuration.html#4.2-mode"
@@ -59,6 +63,8 @@ _SECTIONS = frozenset(
     }
 )
 _TIMEOUTS = ("http-keep-alive", "http-request", "client")
+# The address families of a `bind` line that listen on TCP (doc/configuration.txt 11. "Address formats").
+_TCP_FAMILIES = frozenset({"", "ipv4", "ipv6", "tcp", "tcp4", "tcp6"})
 _CLOSE_MODES = frozenset({"httpclose", "http-server-close", "http-keep-alive", "forceclose"})
 
 FACTS = (
@@ -78,6 +84,15 @@ def recognises(invocation: Invocation) -> bool:
 
 def image_command(image: str) -> tuple[str, ...] | None:
     return ("haproxy", "-f", _IMAGE_CONFIG) if UNKNOWN_PART not in image and _OFFICIAL.match(image) else None
+
+
+def image_entrypoint(image: str) -> tuple[str, ...] | None:
+    """A command of options (`["-f", "/usr/local/etc/haproxy/haproxy.cfg"]`) runs HAProxy with them: the
+    official image's ENTRYPOINT docker-entrypoint.sh (docker-library/haproxy, e.g.
+    1.8-rc/alpine/docker-entrypoint.sh and the later ones): "first arg is `-f` or `--some-option`":
+    `set -- haproxy "$@"` (then `haproxy -W -db "$@"`: master-worker, foreground; neither touches
+    keep-alive)."""
+    return ("haproxy",) if UNKNOWN_PART not in image and _OFFICIAL.match(image) else None
 
 
 @dataclass(frozen=True)
@@ -192,6 +207,23 @@ def _close_mode(section: _Section) -> _Line | None:
     return None
 
 
+def _binds(section: _Section, port: int) -> bool:
+    """Whether a `bind` line of the section listens on `port`: `bind [<address>]:<port_range> [, ...]`,
+    the address maybe with a family (`ipv6@`), the range one port or `8000-8010`."""
+    for line in section.lines:
+        if line.words[:1] != ("bind",) or len(line.words) < 2:
+            continue
+        for address in line.words[1].split(","):
+            family, _, rest = address.rpartition("@")
+            _, colon, ports = rest.rpartition(":")
+            low, _, high = ports.partition("-")
+            high = high or low
+            tcp = family in _TCP_FAMILIES and colon and low.isdigit() and high.isdigit()
+            if tcp and int(low) <= port <= int(high):
+                return True
+    return False
+
+
 def _keep_alive(section: _Section) -> KeepAlive:
     title = f"{section.kind} {section.name}".strip()
     if section.conditional or (section.parent is not None and section.parent.conditional):
@@ -253,7 +285,7 @@ def _configuration(invocation: Invocation) -> list[tuple[str, str]] | str:
         if UNKNOWN_PART in path:
             return f"the configuration `{show(path)}` (-f) is not known"
         found = invocation.file(path)
-        files = [found] if found is not None else copied_files(invocation, posixpath.join(path, "*.cfg"))
+        files = [found] if found is not None else invocation.files(posixpath.join(path, "*.cfg"))
         if not files:
             return (
                 f"the configuration `{show(path)}` (-f) is not visible in the scanned files (HAProxy has no "
@@ -287,14 +319,24 @@ def analyse(invocation: Invocation) -> Server:
         return _unknown(
             "HAProxy's configuration has no frontend or listen section with a bind line", invocation.location
         )
-    results = [(section, _keep_alive(section)) for section in receivers]
+    port = invocation.port
+    receiving = [section for section in receivers if port is not None and _binds(section, port)]
+    results = [(section, _keep_alive(section)) for section in receiving or receivers]
     if len({(keep.mode, keep.seconds) for _, keep in results}) > 1:
         shown = "; ".join(f"{keep.describe()} ({keep.evidence})" for _, keep in results)
+        which = f"frontends on port {port}" if receiving else "frontends"
         return _unknown(
-            f"HAProxy's frontends differ, and which one receives the traffic is not known: {shown}",
+            f"HAProxy's {which} differ, and which one receives the traffic is not known: {shown}",
             invocation.location,
         )
     section, keep_alive = results[0]
+    if receiving and len(receiving) < len(receivers):
+        title = f"{section.kind} {section.name}".strip()
+        evidence = keep_alive.evidence
+        says = f"{evidence.says} ({title} binds port {port}, where the load balancer sends the traffic)"
+        keep_alive = KeepAlive(
+            keep_alive.mode, Evidence(says, evidence.location, evidence.source), keep_alive.seconds
+        )
     if keep_alive.mode is Mode.UNKNOWN:
         return _unknown(keep_alive.evidence.says, keep_alive.evidence.location or invocation.location)
     line = _setting(section, ("timeout", "http-keep-alive"))

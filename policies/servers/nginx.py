@@ -7,15 +7,18 @@ http block and includes /etc/nginx/conf.d/*.conf inside it. When the Dockerfile 
 overrides the http block, a location block the server block, and `0` turns keep-alive off. Without
 the Dockerfile, a custom image or `-c` means a configuration keepalive-guard cannot see (tuning guides
 often lower the timeout), so the keep-alive is unknown there until declared with the docker label.
+The server blocks that listen on the container port the load balancer targets are the ones that count;
+when none does (or the port is not known), all server blocks are compared.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from policies.model import UNKNOWN_PART, ImageFile, Location, show
+from policies.model import UNKNOWN_PART, Location, show
 from policies.servers import units
 from policies.servers.argv import option
 from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, Server
@@ -85,46 +88,6 @@ def image_command(image: str) -> tuple[str, ...] | None:
     """The command an image runs by itself: the official nginx images end in `CMD ["nginx", "-g",
     "daemon off;"]` (nginxinc/docker-nginx Dockerfiles)."""
     return ("nginx", "-g", "daemon off;") if official(image) else None
-
-
-def _glob(pattern: str) -> re.Pattern[str]:
-    """A glob(3) pattern of `*` and `?` as a regular expression; neither matches "/"."""
-    return re.compile(re.escape(pattern).replace(r"\*", "[^/]*").replace(r"\?", "[^/]"))
-
-
-def copied_files(invocation: Invocation, pattern: str) -> list[ImageFile]:
-    """The files a known Dockerfile copies into the image that match `pattern`, an absolute path whose
-    last component may hold `*` and `?` (which do not match "/", as glob(3) has it), in name order."""
-    build = invocation.build
-    if build is None:
-        return []
-    directory, name = posixpath.split(posixpath.normpath(pattern))
-    matcher = _glob(name)
-    names: set[str] = set()
-    for copy in build.copies:
-        if copy.source.is_dir():
-            root = copy.destination.rstrip("/") or "/"
-            if directory == root:
-                local = copy.source
-            elif directory.startswith(root.rstrip("/") + "/"):
-                local = copy.source / directory[len(root.rstrip("/")) + 1 :]
-            else:
-                continue
-            if local.is_dir():
-                names.update(
-                    child.name
-                    for child in local.iterdir()
-                    if child.is_file() and matcher.fullmatch(child.name)
-                )
-            continue
-        destination = copy.destination
-        target = posixpath.normpath(
-            destination + copy.source.name if destination.endswith("/") else destination
-        )
-        if posixpath.dirname(target) == directory and matcher.fullmatch(posixpath.basename(target)):
-            names.add(posixpath.basename(target))
-    found = (build.file(posixpath.join(directory, each)) for each in sorted(names))
-    return [file for file in found if file is not None]
 
 
 @dataclass(frozen=True)
@@ -231,7 +194,10 @@ class _Configuration:
                 raise _Unreadable(f"{found.location.path} cannot be read ({found.problem})")
             return self.expand(_parse(found.text, found.location.path), depth)
         if self.stock and path in _STOCK:
-            return self.expand(_parse(_STOCK[path], _STOCK_LABEL + path), depth)
+            text = _STOCK[path]
+            if "nginx-unprivileged" in (self.invocation.base_image.value or ""):
+                text = text.replace("listen 80;", "listen 8080;")
+            return self.expand(_parse(text, _STOCK_LABEL + path), depth)
         return None
 
     def expand(self, directives: tuple[_Directive, ...], depth: int) -> tuple[_Directive, ...]:
@@ -259,12 +225,14 @@ class _Configuration:
                 self.hidden.append(written)
             return list(found or ())
         included: list[_Directive] = []
-        copied = copied_files(self.invocation, pattern)
+        copied = self.invocation.files(pattern)
         for file in copied:
             included.extend(self.read(file.path, depth + 1) or ())
-        matcher = _glob(pattern)
         for path in _STOCK if self.stock else ():
-            if not matcher.fullmatch(path) or any(file.path == path for file in copied):
+            stock_directory, stock_name = posixpath.split(path)
+            if stock_directory != directory or not fnmatch.fnmatchcase(stock_name, name):
+                continue
+            if any(file.path == path for file in copied):
                 continue
             directives = self.read(path, depth + 1) or ()
             if copied and any(each.name == "server" for each in directives):
@@ -280,6 +248,30 @@ class _Configuration:
 class _Value:
     directive: _Directive | None  # None: nginx's built-in default
     where: str  # "the http block", "the server block listening on 8000"...
+    ports: frozenset[int] | None = None  # those of the server it applies in; None: no server block
+
+
+def _listen_port(address: str) -> int | None:
+    """The port of a `listen` address as ngx_http_core_listen parses it (ngx_parse_url with
+    default_port 80): `8000`, `*:8000`, `127.0.0.1` (80), `[::]:8000`; None for a unix socket."""
+    if UNKNOWN_PART in address or address.startswith("unix:"):
+        return None
+    if address.startswith("["):  # [::]:8000, or [::] alone
+        address = address.partition("]")[2] or ":80"
+    _, colon, port = address.rpartition(":")
+    if colon:
+        return int(port) if port.isdigit() else None
+    return int(address) if address.isdigit() else 80  # a port alone, or an address alone
+
+
+def _ports(server: _Directive) -> frozenset[int]:
+    """The ports a server block listens on. Without `listen`, ngx_http_core_server adds *:80 when nginx
+    starts as root and *:8000 otherwise (`htons((getuid() == 0) ? 80 : 8000)` in
+    src/http/ngx_http_core_module.c); the user nginx starts as is not visible, so either."""
+    listens = [each.args[0] for each in server.block or () if each.name == "listen" and each.args]
+    if not listens:
+        return frozenset({80, 8000})
+    return frozenset(port for port in map(_listen_port, listens) if port is not None)
 
 
 def _own(directives: tuple[_Directive, ...]) -> _Directive | None:
@@ -313,9 +305,11 @@ def _candidates(http: _Directive) -> list[_Value]:
     values: list[_Value] = [] if servers else [http_value]
     for server in servers:
         own = _own(server.block or ())
-        where = _server_name(server)
-        values.append(_Value(own, where) if own is not None else http_value)
-        values.extend(_Value(inner, f"a location of {where}") for inner in _in_locations(server.block or ()))
+        where, ports = _server_name(server), _ports(server)
+        values.append(_Value(own, where, ports) if own is not None else replace(http_value, ports=ports))
+        values.extend(
+            _Value(inner, f"a location of {where}", ports) for inner in _in_locations(server.block or ())
+        )
     return values
 
 
@@ -374,14 +368,24 @@ def _from_configuration(invocation: Invocation, path: str) -> Server:
     values = [value for http in https for value in _candidates(http)]
     if not values:
         return _unknown(f"nginx's configuration `{show(path)}` has no http block", invocation)
-    found = [(value, _keep_alive(value, image.location)) for value in values]
+    port = invocation.port
+    receiving = [value for value in values if port is not None and port in (value.ports or ())]
+    found = [(value, _keep_alive(value, image.location)) for value in receiving or values]
     if len({(keep.mode, keep.seconds) for _, keep in found}) > 1:
         shown = "; ".join(f"{keep.describe()} ({keep.evidence})" for _, keep in found)
+        which = f"server blocks on port {port}" if receiving else "server blocks"
         return _unknown(
-            f"nginx's server blocks differ, and which one receives the traffic is not known: {shown}",
+            f"nginx's {which} differ, and which one receives the traffic is not known: {shown}",
             invocation,
         )
     chosen, keep_alive = next(((v, k) for v, k in found if v.directive is not None), found[0])
+    if receiving and len(receiving) < len(values):
+        evidence = keep_alive.evidence
+        says = (
+            f"{evidence.says} (the load balancer sends the traffic to port {port}; the server blocks on "
+            "other ports do not count)"
+        )
+        keep_alive = replace(keep_alive, evidence=replace(evidence, says=says))
     directive = chosen.directive
     if directive is None:
         local = invocation.file(path)

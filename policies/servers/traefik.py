@@ -8,8 +8,9 @@ v2.11.2, none before); with both 0 idle connections are never closed.
 Traefik reads its static configuration from exactly one source (cmd/traefik: FileLoader, FlagLoader,
 EnvLoader, the first that loads wins): a configuration file (`--configfile`, or traefik.yml/.yaml/.toml
 in /etc/traefik or the working directory), else the command-line flags (any at all), else the
-TRAEFIK_* environment variables. Flags and keys are case-insensitive. Without the port the load
-balancer targets, the entry points are compared: when they differ, the keep-alive is unknown.
+TRAEFIK_* environment variables. Flags and keys are case-insensitive. The entry point whose address
+has the container port the load balancer targets is the one that counts; when none has it (or the port
+is not known), the entry points are compared: when they differ, the keep-alive is unknown.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from dataclasses import dataclass
 from policies.model import UNKNOWN_PART, ImageFile, Location, show
 from policies.servers import units
 from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, Server
-from policies.servers.envoy import Node, Scalar, from_json, load_yaml
+from policies.servers.documents import Node, Scalar, from_json, load_yaml
 
 NAME = "traefik"
 RECOGNISED = (
-    "`traefik` (the official traefik image), with traefik.yml or traefik.toml when the Dockerfile copies it"
+    "`traefik` (the official traefik image, also with options alone), with traefik.yml or traefik.toml when "
+    "the Dockerfile copies it"
 )
 _DOCS = "https://doc.traefik.io/traefik/routing/entrypoints/#respondingtimeouts"
 # pkg/config/static/static_config.go: `DefaultIdleTimeout = 180 * time.Second` (same in v1.7 and v2).
@@ -67,6 +69,14 @@ def recognises(invocation: Invocation) -> bool:
 
 def image_command(image: str) -> tuple[str, ...] | None:
     return ("traefik",) if UNKNOWN_PART not in image and _OFFICIAL.match(image) else None
+
+
+def image_entrypoint(image: str) -> tuple[str, ...] | None:
+    """A command of options (`["--entrypoints.web.address=:8000", "--providers.ecs=true"]`) runs Traefik
+    with them: the official image's /entrypoint.sh (traefik/traefik-library-image, formerly
+    containous/traefik-library-image alpine/entrypoint.sh): "first arg is `-f` or `--some-option`":
+    `set -- traefik "$@"`. The scratch and Windows images' ENTRYPOINT is traefik itself."""
+    return image_command(image)
 
 
 @dataclass(frozen=True)
@@ -151,7 +161,8 @@ def _document(found: ImageFile) -> Node | str:
     document = load_yaml(found.text)
     if document is None:
         return (
-            f"{found.location.path} uses YAML that keepalive-guard does not read (anchors, tags, documents)"
+            f"{found.location.path} is not one YAML document that keepalive-guard can read (it is empty, "
+            "invalid, holds several documents, or grows beyond any configuration through aliases)"
         )
     return document
 
@@ -218,6 +229,13 @@ def _source(invocation: Invocation) -> _Source | str:
     if not environment:
         source.kind, source.described = "defaults", "Traefik's defaults"
     return source
+
+
+def _port(entry: _EntryPoint) -> int | None:
+    """The TCP port of an entry point's address (`:8000`, `0.0.0.0:8000/tcp`, `[::]:8000`)."""
+    text = entry.address.text.lower().removesuffix("/tcp") if entry.address is not None else ""
+    _, colon, digits = text.rpartition(":")
+    return int(digits) if colon and digits.isdigit() else None
 
 
 def _version(image: str | None) -> tuple[int, ...] | None:
@@ -303,12 +321,16 @@ def analyse(invocation: Invocation) -> Server:
             f"which is not visible (Traefik's default idleTimeout is {DEFAULT_IDLE} s)"
         )
         return _unknown(says, invocation.location, _remedy(source, None))
+    # static_config.go SetEffectiveConfiguration: without entry points, `"http": {Address: ":80"}`
+    default = _EntryPoint("http", _Setting(":80", "", source.location))
     entry_points = [
         entry
         for entry in source.entry_points.values()
         if entry.address is None or not entry.address.text.lower().endswith("/udp")
-    ] or [_EntryPoint("http")]  # static_config.go SetEffectiveConfiguration: `"http": {Address: ":80"}`
-    results = [(entry, _evaluate(entry, source, invocation)) for entry in entry_points]
+    ] or [default]
+    port = invocation.port
+    receiving = [entry for entry in entry_points if port is not None and _port(entry) == port]
+    results = [(entry, _evaluate(entry, source, invocation)) for entry in receiving or entry_points]
     if len({(keep.mode, keep.seconds) for _, keep in results}) > 1:
         shown = "; ".join(
             f"entry point {entry.name}: {keep.describe()} ({keep.evidence})" for entry, keep in results
@@ -317,6 +339,10 @@ def analyse(invocation: Invocation) -> Server:
         return _unknown(says, invocation.location, _remedy(source, None))
     entry, keep_alive = next(((e, k) for e, k in results if e.idle is not None), results[0])
     notes = [source.ignored] if source.ignored else []
+    if receiving and len(receiving) < len(entry_points):
+        notes.append(
+            f"entry point {entry.name} listens on port {port}, where the load balancer sends the traffic"
+        )
     if source.kind != "file" and invocation.build is None and not official:
         notes.append(
             "assuming the image holds no traefik.yml or traefik.toml, which Traefik would read instead"

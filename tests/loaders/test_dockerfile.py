@@ -235,3 +235,25 @@ def test_a_missing_dockerfile_is_an_input_error(tmp_path: Path) -> None:
 def test_which_images_a_build_makes(tmp_path: Path, pattern: str, image: str, builds: bool) -> None:
     build = build_of(tmp_path, "FROM python\n")
     assert ImageBuild(**{**build.__dict__, "images": (pattern,)}).builds(image) is builds
+
+
+def test_glob_lists_copied_files_as_glob_does(tmp_path: Path) -> None:
+    files = {
+        "conf/a.conf": "a",
+        "conf/b.conf": "b",
+        "conf/.hidden.conf": "h",
+        "conf/notes.txt": "n",
+        "extra.conf": "e",
+    }
+    build = build_of(
+        tmp_path,
+        "FROM nginx\nCOPY conf/ /etc/nginx/conf.d/\nCOPY extra.conf /etc/nginx/conf.d/\n",
+        files,
+    )
+    found = build.glob("/etc/nginx/conf.d/*.conf")
+    assert [file.path for file in found] == [
+        "/etc/nginx/conf.d/a.conf",
+        "/etc/nginx/conf.d/b.conf",
+        "/etc/nginx/conf.d/extra.conf",
+    ]
+    assert [file.path for file in build.glob("/etc/nginx/conf.d/.*")] == ["/etc/nginx/conf.d/.hidden.conf"]

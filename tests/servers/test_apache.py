@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from policies.model import Location
-from policies.servers.apache import image_command
-from policies.servers.base import Mode, Server
+from policies.model import Copy, ImageBuild, Location, Setting
+from policies.servers.apache import analyse, image_command, image_entrypoint
+from policies.servers.base import Invocation, Mode, Server
 from tests.helpers import rules_of, scan_tree, server_of, service_tf
 
 
@@ -61,6 +61,22 @@ def test_image_command_only_for_official_images() -> None:
     assert image_command("php:8.3-apache") == ("apache2-foreground",)
     assert image_command("php:8.3-fpm") is None
     assert image_command("bitnami/apache:2.4") is None
+
+
+def test_image_entrypoint_only_for_php_apache() -> None:
+    assert image_entrypoint("php:8.3-apache") == ("apache2-foreground",)
+    assert image_entrypoint("php:8.2-apache-bookworm") == ("apache2-foreground",)
+    assert image_entrypoint("httpd:2.4") is None  # no ENTRYPOINT: options alone do not run
+    assert image_entrypoint("php:8.3-fpm") is None
+
+
+def test_a_command_of_options_runs_apache_in_php_apache(tmp_path: Path) -> None:
+    server = server_of(tmp_path, image="php:8.3-apache", command=["-c", "KeepAliveTimeout 75"])
+    assert server.name == "apache"
+    assert server.keep_alive.seconds == 75
+    assert server.keep_alive.evidence.says == '`-c "KeepAliveTimeout 75"` in the command'
+    httpd = server_of(tmp_path / "httpd", image="httpd:2.4", command=["-c", "KeepAliveTimeout 75"])
+    assert httpd.name == "unknown"
 
 
 @pytest.mark.parametrize(
@@ -193,6 +209,83 @@ def test_virtual_hosts_that_differ_make_it_unknown(tmp_path: Path) -> None:
     server = _built(tmp_path, dockerfile, {"site.conf": site})
     assert server.keep_alive.mode is Mode.UNKNOWN
     assert "virtual hosts differ" in server.keep_alive.evidence.says
+
+
+def test_the_virtual_host_on_the_target_port_counts(tmp_path: Path) -> None:
+    site = (
+        "<VirtualHost *:80>\n    KeepAliveTimeout 120\n</VirtualHost>\n"
+        "<VirtualHost *:8000>\n    ServerName app\n    KeepAliveTimeout 30\n</VirtualHost>\n"
+    )
+    dockerfile = "FROM php:8.3-apache\nCOPY site.conf /etc/apache2/sites-enabled/app.conf\n"
+    server = _built(tmp_path, dockerfile, {"site.conf": site})  # service_tf: container_port 8000
+    assert server.keep_alive.seconds == 30
+    assert server.keep_alive.evidence.says == (
+        "`KeepAliveTimeout 30` in web/site.conf (<VirtualHost *:8000> receives the load balancer's traffic "
+        "on port 8000)"
+    )
+    assert server.remedy_location == Location("web/site.conf", 6)
+
+
+def _invocation(tmp_path: Path, conf: str, port: int | None) -> Invocation:
+    (tmp_path / "httpd.conf").write_text(conf)
+    build = ImageBuild(
+        images=("web",),
+        dockerfile=Location("Dockerfile", 1),
+        base=Setting("httpd:2.4", Location("Dockerfile", 1)),
+        entry_point=None,
+        command=None,
+        copies=(
+            Copy(tmp_path / "httpd.conf", "/usr/local/apache2/conf/httpd.conf", Location("Dockerfile", 2)),
+        ),
+    )
+    image = Setting("web:1", Location("main.tf", 2))
+    return Invocation(("httpd-foreground",), {}, Location("main.tf", 3), image, build=build, port=port)
+
+
+_HOSTS = (
+    "Listen 80\nListen 0.0.0.0:8000\nListen [::]:9000\nKeepAliveTimeout 15\n"
+    "<VirtualHost *:80 [::]:80>\n    KeepAliveTimeout 120\n</VirtualHost>\n"
+    "<VirtualHost 10.0.0.5:8080 _default_:8443>\n    KeepAliveTimeout 40\n</VirtualHost>\n"
+    "<VirtualHost *:9000>\n</VirtualHost>\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("port", "mode", "seconds"),
+    [
+        (80, Mode.IDLE_TIMEOUT, 120),
+        (8443, Mode.IDLE_TIMEOUT, 40),
+        (8080, Mode.IDLE_TIMEOUT, 40),
+        (9000, Mode.IDLE_TIMEOUT, 15),  # the virtual host takes the main server's value
+        (8000, Mode.IDLE_TIMEOUT, 15),  # Listen 8000 and no virtual host on it: the main server
+        (7000, Mode.UNKNOWN, None),  # neither: the virtual hosts are compared
+        (None, Mode.UNKNOWN, None),
+    ],
+)
+def test_the_port_picks_the_virtual_host(
+    tmp_path: Path, port: int | None, mode: Mode, seconds: float | None
+) -> None:
+    server = analyse(_invocation(tmp_path, _HOSTS, port))
+    assert server.keep_alive.mode is mode
+    assert server.keep_alive.seconds == seconds
+
+
+def test_the_main_server_answers_a_port_no_virtual_host_has(tmp_path: Path) -> None:
+    server = analyse(_invocation(tmp_path, _HOSTS, 8000))
+    assert server.keep_alive.evidence.says == (
+        "`KeepAliveTimeout 15` in httpd.conf (no virtual host is on port 8000, so the main server "
+        "receives the traffic)"
+    )
+
+
+def test_a_virtual_host_for_its_port_wins_over_one_for_any_port(tmp_path: Path) -> None:
+    conf = (
+        "Listen 8000\n<VirtualHost *:*>\n    KeepAliveTimeout 10\n</VirtualHost>\n"
+        "<VirtualHost *:8000>\n    KeepAliveTimeout 20\n</VirtualHost>\n"
+        "<VirtualHost *>\n    KeepAliveTimeout 10\n</VirtualHost>\n"
+    )
+    assert analyse(_invocation(tmp_path, conf, 8000)).keep_alive.seconds == 20
+    assert analyse(_invocation(tmp_path, conf, 9000)).keep_alive.seconds == 10  # only the wildcards
 
 
 def test_a_site_that_a2ensite_may_enable_makes_it_unknown(tmp_path: Path) -> None:

@@ -34,6 +34,9 @@ from tests.helpers import server_of
         (["aws-vault", "exec", "prod", "--", "uvicorn", "app:app"], None, "uvicorn", 5),
         (["newrelic-admin", "run-program", "gunicorn", "-k", "gevent", "app:app"], None, "gunicorn", 2),
         (["poetry", "run", "uvicorn", "app:app"], None, "uvicorn", 5),
+        # Rails' generated bin/docker-entrypoint ends in `exec "${@}"`; ruby runs the script it names
+        (["./bin/rails", "server"], ["/rails/bin/docker-entrypoint"], "puma", 20),
+        (["ruby", "-W0", "bin/rails", "s"], None, "puma", 20),
     ],
 )
 def test_the_server_is_found_behind_wrappers(

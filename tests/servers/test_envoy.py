@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from policies.model import Location
-from policies.servers.base import Mode, Server
-from policies.servers.envoy import Scalar, image_command, load_yaml
+from policies.model import Copy, ImageBuild, Location, Setting
+from policies.servers.base import Invocation, Mode, Server
+from policies.servers.envoy import analyse, image_command, image_entrypoint
 from tests.helpers import rules_of, scan_tree, server_of, service_tf
 
 
@@ -72,6 +72,22 @@ def test_image_command() -> None:
     assert image_command("istio/proxyv2:1.22") is None
 
 
+def test_image_entrypoint_runs_envoy_with_options() -> None:
+    assert image_entrypoint("envoyproxy/envoy:v1.31-latest") == ("envoy",)
+    assert image_entrypoint("envoyproxy/envoy-distroless:v1.31") == ("envoy",)
+    assert image_entrypoint("istio/proxyv2:1.22") is None
+
+
+def test_a_command_of_options_runs_envoy_in_the_official_image(tmp_path: Path) -> None:
+    command = ["-c", "/etc/envoy/envoy.yaml", "--log-level", "warn"]
+    server = server_of(tmp_path, image="envoyproxy/envoy:v1.31-latest", command=command)
+    assert server.name == "envoy"
+    assert server.keep_alive.seconds == 3600
+    custom = server_of(tmp_path / "custom", image="envoyproxy/envoy:v1.31-latest", command=["-c", "/x.yaml"])
+    assert custom.name == "envoy"
+    assert custom.keep_alive.mode is Mode.UNKNOWN  # /x.yaml is not visible
+
+
 @pytest.mark.parametrize(
     ("options", "mode", "seconds"),
     [
@@ -116,20 +132,101 @@ def test_json_configuration(tmp_path: Path) -> None:
     assert _built(tmp_path, json.dumps(config), "envoy.json").keep_alive.seconds == 45
 
 
-def test_listeners_that_differ_make_it_unknown(tmp_path: Path) -> None:
-    first = _config("\n          common_http_protocol_options: {idle_timeout: 30s}")
+def _two_listeners(first_port: int, second_port: int) -> str:
+    first = _config("\n          common_http_protocol_options: {idle_timeout: 30s}", port=first_port)
     listeners = first.split("  clusters:")[0]
-    second = _config(port=9000, name="other").split("  listeners:\n")[1].split("  clusters:")[0]
-    server = _built(tmp_path, listeners + second)
+    second = _config(port=second_port, name="other").split("  listeners:\n")[1].split("  clusters:")[0]
+    return listeners + second
+
+
+def test_listeners_that_differ_make_it_unknown(tmp_path: Path) -> None:
+    server = _built(tmp_path, _two_listeners(9001, 9000))  # the load balancer targets 8000: neither
     assert server.keep_alive.mode is Mode.UNKNOWN
-    assert "which one receives the traffic is not known" in server.keep_alive.evidence.says
+    assert server.keep_alive.evidence.says.startswith(
+        "Envoy's listeners differ, and which one receives the traffic is not known: "
+        "closes idle keep-alive connections after 30 s (`idle_timeout: 30s` in listener ingress (port 9001)"
+    )
+
+
+def test_the_listener_on_the_target_port_counts(tmp_path: Path) -> None:
+    server = _built(tmp_path, _two_listeners(8000, 9000))  # service_tf: container_port 8000
+    assert server.keep_alive.seconds == 30
+    assert server.keep_alive.evidence.says == (
+        "`idle_timeout: 30s` in listener ingress (port 8000) of web/envoy.yaml (the listener on port 8000, "
+        "where the load balancer sends the traffic)"
+    )
+    other = _built(tmp_path / "other", _two_listeners(9000, 8000))
+    assert other.keep_alive.seconds == 3600
+    assert "listener other (port 8000)" in other.keep_alive.evidence.says
+
+
+def _invocation(tmp_path: Path, config: str, port: int | None) -> Invocation:
+    (tmp_path / "envoy.yaml").write_text(config)
+    build = ImageBuild(
+        images=("edge",),
+        dockerfile=Location("Dockerfile", 1),
+        base=Setting("envoyproxy/envoy:v1.31-latest", Location("Dockerfile", 1)),
+        entry_point=None,
+        command=None,
+        copies=(Copy(tmp_path / "envoy.yaml", "/etc/envoy/envoy.yaml", Location("Dockerfile", 2)),),
+    )
+    argv = ("envoy", "-c", "/etc/envoy/envoy.yaml")
+    image = Setting("edge:1", Location("main.tf", 2))
+    return Invocation(argv, {}, Location("main.tf", 3), image, build=build, port=port)
+
+
+@pytest.mark.parametrize(
+    ("port", "mode", "seconds"),
+    [
+        (9001, Mode.IDLE_TIMEOUT, 30),
+        (9000, Mode.IDLE_TIMEOUT, 3600),
+        (9002, Mode.UNKNOWN, None),  # no listener on it: they are compared
+        (None, Mode.UNKNOWN, None),
+    ],
+)
+def test_the_port_picks_the_listener(
+    tmp_path: Path, port: int | None, mode: Mode, seconds: float | None
+) -> None:
+    server = analyse(_invocation(tmp_path, _two_listeners(9001, 9000), port))
+    assert server.keep_alive.mode is mode
+    assert server.keep_alive.seconds == seconds
+
+
+def test_additional_addresses_count_as_the_listeners_ports(tmp_path: Path) -> None:
+    config = _two_listeners(9001, 9000).replace(
+        "    filter_chains:",
+        "    additional_addresses:\n    - address:\n        socket_address: {address: 0.0.0.0, port_value: 8443}\n"
+        "    filter_chains:",
+        1,
+    )
+    assert analyse(_invocation(tmp_path, config, 8443)).keep_alive.seconds == 30
+
+
+def test_a_tcp_proxy_on_another_port_does_not_count(tmp_path: Path) -> None:
+    tcp = (
+        "  - name: tcp\n    address:\n      socket_address: {address: 0.0.0.0, port_value: 5432}\n"
+        "    filter_chains:\n    - filters:\n      - name: envoy.filters.network.tcp_proxy\n"
+    )
+    config = _config().replace("  clusters:", tcp + "  clusters:")
+    assert analyse(_invocation(tmp_path, config, 8000)).keep_alive.seconds == 3600
+    assert analyse(_invocation(tmp_path, config, 5432)).keep_alive.mode is Mode.UNKNOWN
+
+
+def test_anchors_and_merge_keys_are_followed(tmp_path: Path) -> None:
+    config = "x-timeouts: &timeouts\n  idle_timeout: 20s\n" + _config(
+        "\n          common_http_protocol_options:\n            <<: *timeouts"
+    )
+    server = _built(tmp_path, config)
+    assert server.keep_alive.seconds == 20
+    assert server.keep_alive.evidence.location == Location("web/envoy.yaml", 2)  # where the value is written
 
 
 @pytest.mark.parametrize(
     ("config", "says"),
     [
         ("dynamic_resources:\n  lds_config: {ads: {}}\n", "its listeners come from xDS"),
-        ("a: &anchor 1\nb: *anchor\n", "uses YAML that keepalive-guard does not read"),
+        ("a: 1\n---\nb: 2\n", "holds several documents"),
+        ("static_resources: [\n", "is not one YAML or JSON document"),
         (
             "static_resources:\n  listeners:\n  - name: tcp\n    filter_chains:\n    - filters:\n"
             "      - name: envoy.filters.network.tcp_proxy\n",
@@ -150,24 +247,6 @@ def test_a_configuration_that_is_not_visible_is_unknown(tmp_path: Path) -> None:
         "Envoy's configuration `/etc/envoy/custom.yaml` is not visible in the scanned files, and any "
         "configuration may set idle_timeout (Envoy's default is 1 h)"
     )
-
-
-def test_the_yaml_reader() -> None:
-    text = (
-        "# comment\nkey: value  # trailing\nlist:\n- a\n- name: b\n  port: 80\nflow: [1, 'two', {x: y}]\n"
-        'block: |\n  text: not a key\nquoted: "a # b"\nempty:\n'
-    )
-    assert load_yaml(text) == {
-        "key": Scalar("value", 2),
-        "list": [Scalar("a", 4), {"name": Scalar("b", 5), "port": Scalar("80", 6)}],
-        "flow": [Scalar("1", 7), Scalar("two", 7, True), {"x": Scalar("y", 7)}],
-        "block": Scalar("", 8),
-        "quoted": Scalar("a # b", 10, True),
-        "empty": Scalar("", 11),
-    }
-    assert load_yaml("a: 1\n---\nb: 2\n") is None
-    assert load_yaml("a: !tag 1\n") is None
-    assert load_yaml("a:\n  b: 1\n c: 2\n") is None
 
 
 def test_terraform_scan_flags_a_short_idle_timeout_and_not_the_default(tmp_path: Path) -> None:

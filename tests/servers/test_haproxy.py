@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from policies.model import Location
-from policies.servers.base import Mode, Server
-from policies.servers.haproxy import image_command
+from policies.model import Copy, ImageBuild, Location, Setting
+from policies.servers.base import Invocation, Mode, Server
+from policies.servers.haproxy import analyse, image_command, image_entrypoint
 from tests.helpers import rules_of, scan_tree, server_of, service_tf
 
 _CONFIG = "/usr/local/etc/haproxy/haproxy.cfg"
@@ -48,6 +48,27 @@ def test_the_official_image_has_no_configuration(tmp_path: Path) -> None:
 def test_image_command() -> None:
     assert image_command("haproxy:2.9-alpine") == ("haproxy", "-f", _CONFIG)
     assert image_command("haproxytech/haproxy-alpine:2.9") is None
+
+
+def test_image_entrypoint_runs_haproxy_with_options() -> None:
+    assert image_entrypoint("haproxy:3.0") == ("haproxy",)
+    assert image_entrypoint("haproxytech/haproxy-alpine:2.9") is None
+
+
+def test_a_command_of_options_runs_haproxy_in_the_official_image(tmp_path: Path) -> None:
+    files = {
+        "web/Dockerfile": "FROM haproxy:3.0\nCOPY edge.cfg /etc/haproxy/edge.cfg\n",
+        "web/edge.cfg": _cfg("    timeout client 50s\n    timeout http-keep-alive 5s\n"),
+    }
+    server = server_of(
+        tmp_path,
+        files=files,
+        dockerfile="web/Dockerfile",
+        image="web:1",
+        command=["-f", "/etc/haproxy/edge.cfg"],
+    )
+    assert server.name == "haproxy"
+    assert server.keep_alive.seconds == 5
 
 
 @pytest.mark.parametrize(
@@ -147,10 +168,64 @@ def test_named_defaults_and_environment_variables(tmp_path: Path) -> None:
 
 
 def test_frontends_that_differ_make_it_unknown(tmp_path: Path) -> None:
-    config = _cfg("    timeout client 50s\n") + "\nfrontend stats\n    bind :8404\n    timeout client 5s\n"
+    config = _cfg("    timeout client 50s\n").replace("bind :8000", "bind :9000")  # the target is 8000
+    config += "\nfrontend stats\n    bind :8404\n    timeout client 5s\n"
     server = _built(tmp_path, config)
     assert server.keep_alive.mode is Mode.UNKNOWN
     assert "frontends differ" in server.keep_alive.evidence.says
+
+
+def test_the_frontend_on_the_target_port_counts(tmp_path: Path) -> None:
+    config = _cfg("    timeout client 50s\n") + "\nfrontend stats\n    bind :8404\n    timeout client 5s\n"
+    server = _built(tmp_path, config)  # service_tf: container_port 8000, frontend web binds :8000
+    assert server.keep_alive.seconds == 50
+    assert server.keep_alive.evidence.says == (
+        "no timeout http-keep-alive for frontend web, so `timeout client 50s` applies (frontend web binds "
+        "port 8000, where the load balancer sends the traffic)"
+    )
+
+
+_FRONTENDS = (
+    "defaults\n    mode http\n    timeout client 50s\n\n"
+    "frontend web\n    bind *:80,ipv6@:::81\n    timeout http-keep-alive 10s\n\n"
+    "frontend api\n    bind 0.0.0.0:9000-9010 ssl crt /etc/ssl/api.pem\n    timeout http-keep-alive 20s\n\n"
+    "listen admin\n    bind unix@/run/admin.sock\n    bind [::]:8404\n    timeout http-keep-alive 30s\n\n"
+    "frontend local\n    bind unix@/run/8000.sock\n    bind fd@${FD}\n    timeout http-keep-alive 40s\n"
+)
+
+
+def _invocation(tmp_path: Path, port: int | None) -> Invocation:
+    (tmp_path / "haproxy.cfg").write_text(_FRONTENDS)
+    build = ImageBuild(
+        images=("edge",),
+        dockerfile=Location("Dockerfile", 1),
+        base=Setting("haproxy:3.0", Location("Dockerfile", 1)),
+        entry_point=None,
+        command=None,
+        copies=(Copy(tmp_path / "haproxy.cfg", _CONFIG, Location("Dockerfile", 2)),),
+    )
+    image = Setting("edge:1", Location("main.tf", 2))
+    argv = ("haproxy", "-f", _CONFIG)
+    return Invocation(argv, {}, Location("main.tf", 3), image, build=build, port=port)
+
+
+@pytest.mark.parametrize(
+    ("port", "mode", "seconds"),
+    [
+        (80, Mode.IDLE_TIMEOUT, 10),
+        (81, Mode.IDLE_TIMEOUT, 10),
+        (9005, Mode.IDLE_TIMEOUT, 20),  # in the range
+        (8404, Mode.IDLE_TIMEOUT, 30),
+        (8000, Mode.UNKNOWN, None),  # only unix sockets and fd@ mention it: the frontends are compared
+        (None, Mode.UNKNOWN, None),
+    ],
+)
+def test_the_port_picks_the_frontend(
+    tmp_path: Path, port: int | None, mode: Mode, seconds: float | None
+) -> None:
+    server = analyse(_invocation(tmp_path, port))
+    assert server.keep_alive.mode is mode
+    assert server.keep_alive.seconds == seconds
 
 
 def test_a_directory_of_configuration_files(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -7,7 +8,7 @@ import pytest
 
 from policies.model import Copy, ImageBuild, Location, Setting
 from policies.servers.base import Invocation, Mode, Server
-from policies.servers.nginx import copied_files
+from policies.servers.nginx import analyse
 from tests.helpers import rules_of, scan_tree, server_of, service_tf
 
 
@@ -133,14 +134,104 @@ def test_an_include_the_dockerfile_does_not_copy_makes_it_unknown(tmp_path: Path
 
 def test_server_blocks_that_differ_make_it_unknown(tmp_path: Path) -> None:
     conf = (
+        "http {\n    keepalive_timeout 65;\n    server { listen 9000; keepalive_timeout 10; }\n"
+        "    server { listen 8080; }\n}\n"
+    )
+    server = _built(
+        tmp_path, "FROM nginx:1.27\nCOPY nginx.conf /etc/nginx/nginx.conf\n", {"nginx.conf": conf}
+    )  # the load balancer targets 8000, where neither listens
+    assert server.keep_alive.mode is Mode.UNKNOWN
+    assert "which one receives the traffic is not known" in server.keep_alive.evidence.says
+
+
+def test_the_server_block_on_the_target_port_counts(tmp_path: Path) -> None:
+    conf = (
         "http {\n    keepalive_timeout 65;\n    server { listen 8000; keepalive_timeout 10; }\n"
         "    server { listen 8080; }\n}\n"
     )
     server = _built(
         tmp_path, "FROM nginx:1.27\nCOPY nginx.conf /etc/nginx/nginx.conf\n", {"nginx.conf": conf}
+    )  # service_tf: container_port 8000
+    assert server.keep_alive.seconds == 10
+    assert server.keep_alive.evidence.says == (
+        "`keepalive_timeout 10;` in the server block listening on 8000 (the load balancer sends the traffic "
+        "to port 8000; the server blocks on other ports do not count)"
     )
-    assert server.keep_alive.mode is Mode.UNKNOWN
-    assert "which one receives the traffic is not known" in server.keep_alive.evidence.says
+    assert server.remedy_location == Location("web/nginx.conf", 3)
+
+
+def _invocation(tmp_path: Path, conf: str, port: int | None, base: str = "nginx:1.27") -> Invocation:
+    (tmp_path / "nginx.conf").write_text(conf)
+    build = ImageBuild(
+        images=("web",),
+        dockerfile=Location("Dockerfile", 1),
+        base=Setting(base, Location("Dockerfile", 1)),
+        entry_point=None,
+        command=None,
+        copies=(Copy(tmp_path / "nginx.conf", "/etc/nginx/nginx.conf", Location("Dockerfile", 2)),),
+    )
+    image = Setting("web:1", Location("main.tf", 2))
+    return Invocation(("nginx",), {}, Location("main.tf", 3), image, build=build, port=port)
+
+
+_SERVERS = (
+    "http {\n    keepalive_timeout 65;\n"
+    "    server { listen 127.0.0.1; keepalive_timeout 11; }\n"  # no port: 80
+    "    server { listen [::]:8443 ssl; keepalive_timeout 12; }\n"
+    "    server { listen *:9000 default_server; listen 9001; keepalive_timeout 13; }\n"
+    "    server { listen unix:/run/nginx.sock; keepalive_timeout 14; }\n"
+    "}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("port", "mode", "seconds"),
+    [
+        (80, Mode.IDLE_TIMEOUT, 11),
+        (8443, Mode.IDLE_TIMEOUT, 12),
+        (9000, Mode.IDLE_TIMEOUT, 13),
+        (9001, Mode.IDLE_TIMEOUT, 13),
+        (3000, Mode.UNKNOWN, None),  # no server listens on it: they are compared
+        (None, Mode.UNKNOWN, None),
+    ],
+)
+def test_the_port_picks_the_server_block(
+    tmp_path: Path, port: int | None, mode: Mode, seconds: float | None
+) -> None:
+    server = analyse(_invocation(tmp_path, _SERVERS, port))
+    assert server.keep_alive.mode is mode
+    assert server.keep_alive.seconds == seconds
+
+
+def test_a_server_without_listen_is_on_80_or_8000(tmp_path: Path) -> None:
+    # ngx_http_core_server: *:80 when nginx starts as root, *:8000 otherwise; the user is not visible
+    conf = (
+        "http {\n    server { keepalive_timeout 20; }\n    server { listen 8000; keepalive_timeout 30; }\n}\n"
+    )
+    assert analyse(_invocation(tmp_path, conf, 80)).keep_alive.seconds == 20
+    on_8000 = analyse(_invocation(tmp_path, conf, 8000))
+    assert on_8000.keep_alive.mode is Mode.UNKNOWN
+    assert on_8000.keep_alive.evidence.says.startswith("nginx's server blocks on port 8000 differ")
+
+
+def test_the_locations_of_the_server_on_the_port_count(tmp_path: Path) -> None:
+    conf = (
+        "http {\n    server { listen 8000; location /slow { keepalive_timeout 5; } }\n"
+        "    server { listen 9000; keepalive_timeout 90; }\n}\n"
+    )
+    assert analyse(_invocation(tmp_path, conf, 9000)).keep_alive.seconds == 90
+    assert analyse(_invocation(tmp_path, conf, 8000)).keep_alive.mode is Mode.UNKNOWN  # 75 s or 5 s
+
+
+def test_the_unprivileged_image_s_stock_server_listens_on_8080(tmp_path: Path) -> None:
+    conf = (
+        "http {\n    keepalive_timeout 30;\n    include /etc/nginx/conf.d/*.conf;\n"
+        "    server { listen 9000; keepalive_timeout 90; }\n}\n"
+    )
+    unprivileged = "nginxinc/nginx-unprivileged:1.27"
+    assert analyse(_invocation(tmp_path, conf, 8080, unprivileged)).keep_alive.seconds == 30
+    assert analyse(_invocation(tmp_path, conf, 80, "nginx:1.27")).keep_alive.seconds == 30
+    assert analyse(_invocation(tmp_path, conf, 80, unprivileged)).keep_alive.mode is Mode.UNKNOWN
 
 
 def test_a_location_with_its_own_timeout_counts(tmp_path: Path) -> None:
@@ -175,32 +266,31 @@ def test_a_non_official_base_without_the_file_is_unknown(tmp_path: Path) -> None
     assert _built(tmp_path, dockerfile, {}).keep_alive.mode is Mode.UNKNOWN
 
 
-def test_copied_files_match_a_glob_in_the_last_component(tmp_path: Path) -> None:
+def test_an_include_glob_reads_the_files_of_every_copy_in_name_order(tmp_path: Path) -> None:
     (tmp_path / "conf").mkdir()
-    for name in ("b.conf", "a.conf", "notes.txt"):
-        (tmp_path / "conf" / name).write_text("server {}\n")
-    (tmp_path / "single.conf").write_text("server {}\n")
+    for name, port in (("b.conf", 8001), ("a.conf", 8002), ("notes.txt", 8003)):
+        (tmp_path / "conf" / name).write_text(
+            f"server {{ listen {port}; keepalive_timeout {port - 7990}; }}\n"
+        )
+    (tmp_path / "single.conf").write_text("server { listen 8004; keepalive_timeout 14; }\n")
+    (tmp_path / "nginx.conf").write_text("http {\n    include conf.d/*.conf;\n}\n")
     build = ImageBuild(
         images=("web",),
         dockerfile=Location("Dockerfile", 1),
-        base=Setting("nginx:1.27", Location("Dockerfile", 1)),
+        base=Setting("alpine:3.20", Location("Dockerfile", 1)),
         entry_point=None,
         command=None,
         copies=(
-            Copy(tmp_path / "conf", "/etc/nginx/conf.d/", Location("Dockerfile", 2)),
-            Copy(tmp_path / "single.conf", "/etc/nginx/conf.d/", Location("Dockerfile", 3)),
+            Copy(tmp_path / "nginx.conf", "/etc/nginx/nginx.conf", Location("Dockerfile", 2)),
+            Copy(tmp_path / "conf", "/etc/nginx/conf.d/", Location("Dockerfile", 3)),
+            Copy(tmp_path / "single.conf", "/etc/nginx/conf.d/", Location("Dockerfile", 4)),
         ),
     )
-    invocation = Invocation(
-        ("nginx",), {}, Location("main.tf", 3), Setting("web:1", Location("main.tf", 2)), build=build
-    )
-    found = copied_files(invocation, "/etc/nginx/conf.d/*.conf")
-    assert [file.path for file in found] == [
-        "/etc/nginx/conf.d/a.conf",
-        "/etc/nginx/conf.d/b.conf",
-        "/etc/nginx/conf.d/single.conf",
-    ]
-    assert copied_files(invocation, "/etc/nginx/*.conf") == []
+    image = Setting("web:1", Location("main.tf", 2))
+    server = analyse(Invocation(("nginx",), {}, Location("main.tf", 3), image, build=build))
+    assert server.keep_alive.mode is Mode.UNKNOWN
+    listed = re.findall(r"after (\d+) s", server.keep_alive.evidence.says)
+    assert listed == ["12", "11", "14"]  # a.conf, b.conf, single.conf; not notes.txt
 
 
 def test_terraform_scan_flags_a_short_nginx_keepalive(tmp_path: Path) -> None:

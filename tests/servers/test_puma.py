@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from policies.loaders import LoadOptions
-from policies.model import Copy, ImageBuild, Location, Setting
+from policies.model import Location
 from policies.rules import Options
 from policies.scan import Result, scan
 from policies.servers import puma
-from policies.servers.base import Invocation, Mode, Server
-from tests.helpers import rules_of, scan_tree, server_of, service_tf, write_tree
+from policies.servers.base import Mode, Server
+from tests.helpers import built_invocation, rules_of, scan_tree, server_of, service_tf, write_tree
 
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1"  # service_tf's image
 
@@ -28,20 +28,7 @@ def analysed(
     environment: dict[str, str] | None = None,
 ) -> Server:
     """Puma's conclusion for `argv` run in an image whose Dockerfile copies `files` to /app."""
-    write_tree(tmp_path, files)
-    build = ImageBuild(
-        images=("app",),
-        dockerfile=Location("Dockerfile", 1),
-        base=Setting("ruby:3.3", Location("Dockerfile", 1)),
-        entry_point=None,
-        command=None,
-        workdir="/app",
-        copies=(Copy(tmp_path, "/app/", Location("Dockerfile", 5)),),
-    )
-    env = {name: Setting(value, Location("main.tf", 9)) for name, value in (environment or {}).items()}
-    invocation = Invocation(
-        argv, env, Location("main.tf", 3), Setting("app:1", Location("main.tf", 2)), build=build
-    )
+    invocation = built_invocation(tmp_path, argv, files, environment, base="ruby:3.3")
     assert puma.recognises(invocation)
     return puma.analyse(invocation)
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from policies.model import Location
-from policies.servers.base import Mode, Server
-from policies.servers.traefik import image_command
+from policies.model import Location, Setting
+from policies.servers.base import Invocation, Mode, Server
+from policies.servers.traefik import analyse, image_command, image_entrypoint
 from tests.helpers import rules_of, scan_tree, server_of, service_tf
 
 IDLE = "--entrypoints.web.transport.respondingtimeouts.idletimeout"
@@ -40,6 +40,25 @@ def test_image_command_only_for_the_official_image() -> None:
     assert image_command("traefik:v3.1") == ("traefik",)
     assert image_command("docker.io/library/traefik:2.11") == ("traefik",)
     assert image_command("traefik/whoami:v1.10") is None
+
+
+def test_image_entrypoint_runs_traefik_with_options() -> None:
+    assert image_entrypoint("traefik:v3.1") == ("traefik",)
+    assert image_entrypoint("traefik/whoami:v1.10") is None
+
+
+def test_a_command_of_options_runs_traefik_in_the_official_image(tmp_path: Path) -> None:
+    # the common ECS task definition: options only, the image's entrypoint script prepends traefik
+    command = ["--entrypoints.web.address=:8000", "--providers.ecs=true", f"{IDLE}=30s"]
+    server = server_of(tmp_path, image="traefik:v3.1", command=command)
+    assert server.name == "traefik"
+    assert server.keep_alive.seconds == 30
+    assert server.keep_alive.evidence.says == f"`{IDLE}=30s` in the command"
+    assert "KA001" in rules_of(
+        scan_tree(tmp_path / "scan", {"main.tf": service_tf(image="traefik:v3.1", command=command)})
+    )
+    other = server_of(tmp_path / "other", image="example/edge:1", command=command)
+    assert other.name == "unknown"  # a custom image's entrypoint is not known
 
 
 @pytest.mark.parametrize(
@@ -112,7 +131,7 @@ def test_flags_make_traefik_ignore_the_environment(tmp_path: Path) -> None:
 def test_entry_points_that_differ_make_it_unknown(tmp_path: Path) -> None:
     command = [
         "traefik",
-        "--entrypoints.web.address=:8000",
+        "--entrypoints.web.address=:9000",  # the load balancer targets 8000: no entry point has it
         "--entrypoints.admin.address=:8080",
         f"{IDLE}=30s",
     ]
@@ -121,6 +140,57 @@ def test_entry_points_that_differ_make_it_unknown(tmp_path: Path) -> None:
     assert (
         "entry point admin: closes idle keep-alive connections after 180 s" in server.keep_alive.evidence.says
     )
+
+
+def test_the_entry_point_on_the_target_port_counts(tmp_path: Path) -> None:
+    command = [
+        "traefik",
+        "--entrypoints.web.address=:8000",  # service_tf: container_port 8000
+        "--entrypoints.admin.address=:8080",
+        f"{IDLE}=30s",
+    ]
+    server = server_of(tmp_path, image="traefik:v3.1", command=command)
+    assert server.keep_alive.seconds == 30
+    assert server.keep_alive.evidence.says == (
+        f"`{IDLE}=30s` in the command (entry point web listens on port 8000, where the load balancer "
+        "sends the traffic)"
+    )
+    command = [
+        "traefik",
+        "--entrypoints.web.address=:8080",
+        "--entrypoints.admin.address=0.0.0.0:8000/tcp",
+        f"{IDLE}=30s",
+    ]
+    admin = server_of(tmp_path / "admin", image="traefik:v3.1", command=command)
+    assert admin.keep_alive.seconds == 180
+    assert admin.remedy == (
+        "add `--entrypoints.admin.transport.respondingtimeouts.idletimeout={seconds}s` to the traefik command"
+    )
+
+
+def _invocation(args: tuple[str, ...], port: int | None) -> Invocation:
+    image = Setting("traefik:v3.1", Location("main.tf", 2))
+    return Invocation(("traefik", *args), {}, Location("main.tf", 3), image, port=port)
+
+
+@pytest.mark.parametrize(
+    ("port", "mode", "seconds"),
+    [
+        (80, Mode.IDLE_TIMEOUT, 30),
+        (443, Mode.IDLE_TIMEOUT, 180),
+        (8443, Mode.UNKNOWN, None),  # no entry point on it: they are compared
+        (None, Mode.UNKNOWN, None),
+    ],
+)
+def test_the_port_picks_the_entry_point(port: int | None, mode: Mode, seconds: float | None) -> None:
+    args = (
+        "--entrypoints.web.address=:80",
+        "--entrypoints.websecure.address=[::]:443",
+        f"{IDLE}=30s",
+    )
+    server = analyse(_invocation(args, port))
+    assert server.keep_alive.mode is mode
+    assert server.keep_alive.seconds == seconds
 
 
 def test_udp_entry_points_do_not_count(tmp_path: Path) -> None:
@@ -180,10 +250,21 @@ def test_toml_and_configfile(tmp_path: Path) -> None:
     assert "(--configfile) is not in the scanned files" in server.keep_alive.evidence.says
 
 
-def test_yaml_it_cannot_read_is_unknown(tmp_path: Path) -> None:
+def test_anchors_and_aliases_are_followed(tmp_path: Path) -> None:
     yaml = "timeouts: &t\n  idleTimeout: 10s\nentryPoints:\n  web:\n    transport:\n      respondingTimeouts: *t\n"
     server = _built(tmp_path, "FROM traefik:v3.1\nCOPY traefik.yml /etc/traefik/\n", {"traefik.yml": yaml})
+    assert server.keep_alive.seconds == 10
+    assert server.keep_alive.evidence.location == Location("web/traefik.yml", 2)
+
+
+def test_yaml_it_cannot_read_is_unknown(tmp_path: Path) -> None:
+    yaml = "entryPoints:\n  web:\n    address: ':8000'\n---\nentryPoints: {}\n"
+    server = _built(tmp_path, "FROM traefik:v3.1\nCOPY traefik.yml /etc/traefik/\n", {"traefik.yml": yaml})
     assert server.keep_alive.mode is Mode.UNKNOWN
+    assert server.keep_alive.evidence.says == (
+        "web/traefik.yml is not one YAML document that keepalive-guard can read (it is empty, invalid, holds "
+        "several documents, or grows beyond any configuration through aliases)"
+    )
 
 
 def test_traefik_1_uses_its_own_settings(tmp_path: Path) -> None:
