@@ -74,6 +74,7 @@ class Flag:
     per_second: int  # units of the flag's value in a second (1000 for milliseconds)
     image: str = "python:3.12"
     env: str = ""  # the environment variable that sets the same thing, if any
+    maximum: int = 10**6  # the largest value the server accepts
 
 
 FLAGS = [
@@ -81,6 +82,14 @@ FLAGS = [
     Flag("gunicorn -k gevent app:app", "--keep-alive", 1),
     Flag("uwsgi --http11-socket :8000", "--socket-timeout", 1, env="UWSGI_SOCKET_TIMEOUT"),
     Flag("next start -p 3000", "--keepAliveTimeout", 1000, image="node:22"),
+    Flag("hypercorn app:app", "--keep-alive", 1),
+    Flag(
+        "granian --interface asgi app:app",
+        "--http1-header-read-timeout",
+        1000,
+        env="GRANIAN_HTTP1_HEADER_READ_TIMEOUT",
+        maximum=60_000,
+    ),
 ]
 
 
@@ -107,6 +116,7 @@ def spellings(flag: Flag, value: int) -> list[tuple[list[str], dict[str, str], l
 @SETTINGS
 @given(value=st.integers(min_value=1, max_value=10**6))
 def test_equivalent_spellings_mean_the_same(flag: Flag, value: int) -> None:
+    value = min(value, flag.maximum)
     results: list[KeepAlive] = []
     for command, environment, entry_point in spellings(flag, value):
         server = identify(container(command, environment, entry_point, flag.image))
