@@ -59,4 +59,6 @@ def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
+    if not all(arg.isdigit() for arg in sys.argv[1:]):
+        sys.exit("usage: python bench/run.py [SERVICES...]   (default: 50 200 500)")
     main([int(arg) for arg in sys.argv[1:]] or [50, 200, 500])

@@ -162,8 +162,8 @@ def _logical_lines(text: str) -> tuple[list[tuple[int, str]], str]:
         while index < len(lines):
             line = lines[index]
             index += 1
-            if parts and line.strip().startswith("#"):
-                continue  # a comment inside a continued instruction
+            if parts and (line.strip().startswith("#") or not line.strip()):
+                continue  # a comment or an empty line inside a continued instruction (BuildKit skips both)
             if line.rstrip().endswith(escape):
                 parts.append(line.rstrip()[:-1])
                 continue
@@ -320,11 +320,14 @@ class _Dockerfile:
         if destination.rstrip("/") in stage.directories or into_directory:
             destination = destination.rstrip("/") + "/" if destination != "/" else "/"
         for local in self.sources(sources, origin, stage):
-            if local.is_dir() and not destination.endswith("/"):
-                stage.directories.add(destination)
             stage.copies.append(Copy(local, destination, location))
             if local.is_dir():
                 stage.directories.add(destination.rstrip("/") or "/")
+            elif not destination.endswith("/"):
+                # `COPY site.conf /etc/nginx/conf.d` copies into the directory when the base image has
+                # it (moby builder/dockerfile/copy.go: `endsInSlash(dest) || destExistsAsDir`), which
+                # the base image's files decide: the file may be at either path.
+                stage.copies.append(Copy(local, destination + "/", location))
 
     def sources(self, sources: list[str], origin: str | None, stage: _Stage) -> list[Path]:
         if origin is not None:

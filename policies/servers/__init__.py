@@ -36,7 +36,7 @@ from policies.servers import (
     uwsgi,
     waitress,
 )
-from policies.servers.argv import invocations, number
+from policies.servers.argv import command_line, invocations, number
 from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, RequestTimeout, Server
 
 SERVERS: tuple[ModuleType, ...] = (
@@ -116,40 +116,38 @@ def _mentions_port(invocation: Invocation, port: int) -> bool:
 
 
 def _image_default(container: Container) -> Container:
-    """The container with its image's own command, when neither the task definition nor a known
-    Dockerfile sets one and a server family knows what that (base) image runs."""
+    """The container with what its image runs by itself filled in: the image's own command when neither
+    the task definition nor a known Dockerfile sets one and a family knows that (base) image, and the
+    program an official image's entrypoint puts before the command."""
     build = container.build
-    if container.entry_point is not None or container.command is not None:
-        return _options_for_image(container)
-    if build is not None and not build.inherits_command:
-        return container
+    nothing_set = container.entry_point is None and container.command is None
     image = build.base if build is not None else container.image
-    if image.value is None:
-        return container
-    for family in SERVERS:
-        command = getattr(family, "image_command", lambda _image: None)(image.value)
-        if command:
-            note = f"the image {show(image.value)} runs this by itself"
-            return replace(container, command=Setting(tuple(command), image.location, note=note))
-    return container
+    if nothing_set and (build is None or build.inherits_command) and image.value is not None:
+        for family in SERVERS:
+            command = getattr(family, "image_command", lambda _image: None)(image.value)
+            if command:
+                note = f"the image {show(image.value)} runs this by itself"
+                return replace(container, command=Setting(tuple(command), image.location, note=note))
+    return _options_for_image(container)
 
 
 def _options_for_image(container: Container) -> Container:
-    """A command of options only goes to the image's ENTRYPOINT: the official images of some servers
-    (Traefik, HAProxy, Envoy) prepend their program then (`image_entrypoint(image)`)."""
-    command, build = container.command, container.build
-    if container.entry_point is not None or command is None or not command.value:
-        return container
-    if not command.value[0].startswith("-") or (build is not None and build.entry_point is not None):
+    """A command with no ENTRYPOINT visible goes to the image's own: the official images of some servers
+    prepend their program to some commands (Traefik's, HAProxy's and Envoy's to options, Node's to a
+    script), which `image_entrypoint(image, command)` says."""
+    entry_point, command = command_line(container)
+    build = container.build
+    if entry_point is not None or command is None or not command.value:
         return container
     image = build.base if build is not None else container.image
     for family in SERVERS:
-        program = getattr(family, "image_entrypoint", lambda _image: None)(image.value or "")
+        hook = getattr(family, "image_entrypoint", None)
+        program = hook(image.value or "", command.value) if hook is not None else None
         if program:
-            note = (
-                f"the entrypoint of the image {show(image.value or '')} runs {' '.join(program)} with options"
+            note = f"the entrypoint of the image {show(image.value or '')} runs {' '.join(program)} with this command"
+            return replace(
+                container, entry_point=Setting(tuple(program), image.location, note=note), command=command
             )
-            return replace(container, entry_point=Setting(tuple(program), image.location, note=note))
     return container
 
 

@@ -7,9 +7,13 @@ comes from the configuration: the official `httpd` image's httpd.conf leaves it 
 Debian's apache2.conf (php:*-apache images, apt's apache2) sets `KeepAliveTimeout 5`. A virtual host
 may set its own; `-C "directive"` on the command line is read before the configuration files and
 `-c "directive"` after them, so `-c` overrides the main server's value. Configuration files are read
-where a known Dockerfile copies them, with their Include/IncludeOptional files. The virtual hosts on
-the container port the load balancer targets are the ones that count (the main server when none is
-and a Listen has that port); otherwise all virtual hosts are compared.
+where a known Dockerfile copies them, with their Include/IncludeOptional files. Apache accepts
+connections only on the ports of its Listen directives: when none has the container port the load
+balancer targets, Apache does not serve that port as far as its configuration shows, so the keep-alive
+is unknown; a Listen of a stock file (httpd.conf, Debian's ports.conf) is taken to have been moved to
+that port by a step that is not visible (`RUN sed`, the images' documented way), and that is said. The
+virtual hosts on that port are the ones that count (the main server when none is); when the port is not
+known, all virtual hosts are compared.
 """
 
 from __future__ import annotations
@@ -130,11 +134,13 @@ def image_command(image: str) -> tuple[str, ...] | None:
     return ("apache2-foreground",) if _PHP_APACHE_IMAGE.match(image) else None
 
 
-def image_entrypoint(image: str) -> tuple[str, ...] | None:
+def image_entrypoint(image: str, command: tuple[str, ...]) -> tuple[str, ...] | None:
     """A command of options runs Apache with them in the php:*-apache images: their ENTRYPOINT
     docker-php-entrypoint (docker-library/php) does `set -- php "$@"` when "first arg is `-f` or
     `--some-option`", and apply-templates.sh rewrites ` php ` to ` apache2-foreground ` for the apache
     variant. The httpd image has no ENTRYPOINT, so options alone do not run there."""
+    if not command or not command[0].startswith("-"):
+        return None
     return ("apache2-foreground",) if UNKNOWN_PART not in image and _PHP_APACHE_IMAGE.match(image) else None
 
 
@@ -178,6 +184,7 @@ class _Reader:
         self.hidden: list[str] = []
         self.stock_read: set[str] = set()  # the stock files read, by path in the image
         self.listens: set[int] = set()  # the ports of the Listen directives
+        self.unsure_listens: list[str] = []  # Listen directives whose port is not known, as written
 
     def file(self, path: str, depth: int = 0) -> Location | None:
         """Read `path`: where it was read from (a local file, else the image for a stock file), or None
@@ -227,11 +234,20 @@ class _Reader:
                 (self.host or self.main).take(directive)
             elif name == "serverroot":
                 self.root = posixpath.normpath(self.expand(words[1]))
-            elif name == "listen":  # Listen [IP-address:]portnumber [protocol]
-                port = self.expand(words[1]).rpartition(":")[2]
-                self.listens.update([int(port)] if port.isdigit() else [])
+            elif name == "listen":
+                self.listen(self.expand(words[1]), f"`{' '.join(words)}` ({where})", stock=shown is None)
             elif name in ("include", "includeoptional"):
                 self.include(self.expand(words[1]), name == "includeoptional", line, where, depth)
+
+    def listen(self, address: str, written: str, stock: bool = False) -> None:
+        """`Listen [IP-address:]portnumber [protocol]` (server/listen.c ap_set_listener). The port of a
+        stock file may have been changed by a step keepalive-guard cannot see: the images' documented
+        way to change it is `RUN sed` on that file, so another port is taken to be possible."""
+        port = address.rpartition(":")[2]
+        if port.isdigit():
+            self.listens.add(int(port))
+        if not port.isdigit() or stock:
+            self.unsure_listens.append(show(written))
 
     def expand(self, text: str) -> str:
         """`${NAME}` as Apache expands it at start-up, from the environment (Define is not followed)."""
@@ -288,25 +304,49 @@ def _vhost_ports(addresses: list[str]) -> frozenset[int] | None:
     return frozenset(ports)
 
 
-def _receiving(reader: _Reader, port: int | None) -> tuple[list[_Host], str]:
+def _not_served(reader: _Reader, port: int) -> str:
+    listening = (
+        f"its Listen directives have {', '.join(map(str, sorted(reader.listens)))}"
+        if reader.listens
+        else "it has no Listen directive"
+    )
+    return (
+        f"no Listen directive of Apache's configuration has port {port}, the port the load balancer sends "
+        f"traffic to ({listening}), so the keep-alive of what serves that port is not known"
+    )
+
+
+def _receiving(reader: _Reader, port: int | None) -> tuple[list[_Host], str, bool]:
     """The servers that may receive a connection on `port` (server/vhost.c ap_update_vhost_given_ip: the
     virtual hosts whose address has that port, else those for any port, else the main server), with a
-    note for people; all virtual hosts (or the main server) when the port does not tell."""
+    note for people and whether the port picked them; all virtual hosts (or the main server) when the
+    port does not tell. None when no Listen has the port: Apache accepts connections on the ports of its
+    Listen directives only (server/listen.c)."""
     everyone = reader.hosts or [reader.main]
-    if port is None or not reader.hosts:
-        return everyone, ""
+    if port is None:
+        return everyone, "", False
+    assumed = ""
+    if port not in reader.listens:
+        if not reader.unsure_listens:
+            return [], "", False
+        assumed = (
+            f"no Listen visible has port {port}: {' or '.join(reader.unsure_listens)} is taken to be "
+            "changed to it where keepalive-guard cannot see"
+        )
     exact = [host for host in reader.hosts if host.ports is not None and port in host.ports]
     wildcard = [host for host in reader.hosts if host.ports is None]
     chosen = exact or wildcard
+    if not reader.hosts or (chosen and len(chosen) == len(everyone)):
+        return everyone, assumed, bool(chosen)
     if chosen:
-        if len(chosen) == len(everyone):
-            return chosen, ""
         titles = " and ".join(host.title.partition(" in ")[0] for host in chosen)
         verb = "receives" if len(chosen) == 1 else "receive"
-        return chosen, f"{titles} {verb} the load balancer's traffic on port {port}"
-    if port in reader.listens:
-        return [reader.main], f"no virtual host is on port {port}, so the main server receives the traffic"
-    return everyone, ""
+        note = f"{titles} {verb} the load balancer's traffic on port {port}"
+        return chosen, "; ".join(filter(None, (note, assumed))), True
+    if assumed:
+        # the step that changed the Listen may have changed the virtual hosts with it
+        return everyone, assumed, False
+    return [reader.main], f"no virtual host is on port {port}, so the main server receives the traffic", True
 
 
 def _evaluate(host: _Host, main: _Host) -> tuple[KeepAlive, _Directive | None]:
@@ -332,9 +372,9 @@ def _evaluate(host: _Host, main: _Host) -> tuple[KeepAlive, _Directive | None]:
     return KeepAlive.after(seconds, evidence), timeout
 
 
-def _command_directives(invocation: Invocation, flag: str, main: _Host) -> str | None:
-    """Apply the `-C`/`-c` directives of the command to the main server; the problem when one of them
-    is not known."""
+def _command_directives(invocation: Invocation, flag: str, reader: _Reader) -> str | None:
+    """Apply the `-C`/`-c` directives of the command to the main server (and their Listen); the problem
+    when one of them is not known."""
     args = invocation.args
     for index, arg in enumerate(args):
         if arg == flag and index + 1 < len(args):
@@ -344,11 +384,16 @@ def _command_directives(invocation: Invocation, flag: str, main: _Host) -> str |
         else:
             continue
         words = text.split()
+        written = f'{flag} "{show(text)}"'
         if words and words[0].lower() in ("keepalive", "keepalivetimeout"):
-            written = f'{flag} "{show(text)}"'
             if UNKNOWN_PART in text or len(words) < 2:
                 return f"`{written}` in the command is not known"
-            main.take(_Directive(words[0].lower(), words[1], written, invocation.where(at), "the command"))
+            directive = _Directive(words[0].lower(), words[1], written, invocation.where(at), "the command")
+            reader.main.take(directive)
+        elif words and words[0].lower() == "listen" and len(words) > 1:
+            reader.listen(words[1], f"`{written}` (the command)")
+        elif words and UNKNOWN_PART in words[0]:  # it may be KeepAliveTimeout or Listen
+            return f"`{written}` in the command is not known"
     return None
 
 
@@ -406,12 +451,12 @@ def analyse(invocation: Invocation) -> Server:
             invocation,
         )
     reader = _Reader(invocation, layout, root)
-    problem = _command_directives(invocation, "-C", reader.main)
+    problem = _command_directives(invocation, "-C", reader)
     try:
         read = None if problem or UNKNOWN_PART in path else reader.file(path)
     except _Unreadable as error:
         return _unknown(f"Apache's configuration cannot be followed: {error}", invocation)
-    problem = problem or _command_directives(invocation, "-c", reader.main)
+    problem = problem or _command_directives(invocation, "-c", reader)
     if problem:
         return _unknown(problem, invocation)
     if read is None:
@@ -427,11 +472,13 @@ def analyse(invocation: Invocation) -> Server:
             "whether it is read",
             invocation,
         )
-    hosts, note = _receiving(reader, invocation.port)
+    hosts, note, picked = _receiving(reader, invocation.port)
+    if not hosts and invocation.port is not None:
+        return _unknown(_not_served(reader, invocation.port), invocation)
     results = [(host, *_evaluate(host, reader.main)) for host in hosts]
     if len({(keep.mode, keep.seconds) for _, keep, _ in results}) > 1:
         shown = "; ".join(f"{host.title}: {keep.describe()} ({keep.evidence})" for host, keep, _ in results)
-        which = f"virtual hosts on port {invocation.port}" if note else "virtual hosts"
+        which = f"virtual hosts on port {invocation.port}" if picked else "virtual hosts"
         return _unknown(
             f"Apache's {which} differ, and which one receives the traffic is not known: {shown}",
             invocation,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from policies.model import UNKNOWN_PART, Container, Location, Setting, show
 from policies.servers.base import Invocation
+from policies.servers.units import plain
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.S)
@@ -363,14 +364,21 @@ def _shell_script(words: list[str]) -> tuple[str, tuple[str, ...]] | None:
         if not args or args[0] not in _SHELLS:
             return None
         args = args[1:]
-    for index, arg in enumerate(args):
-        if arg.startswith("-") and not arg.startswith("--") and "c" in arg[1:]:
-            if index + 1 < len(args):
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg.startswith("--"):
+            index += 1  # --login, --norc, ...
+        elif arg[:1] in ("-", "+") and len(arg) > 1:
+            # -o/+o/-O/+O take a value, also inside a group: `bash -euo pipefail -c "..."`
+            values = sum(arg[1:].count(flag) for flag in "oO")
+            if "c" in arg[1:]:
+                script = index + 1 + values
                 # sh -c script [$0 [$1 ...]]
-                return args[index + 1], tuple(args[index + 3 :])
-            return None
-        if not arg.startswith("-"):
-            return None
+                return (args[script], tuple(args[script + 2 :])) if script < len(args) else None
+            index += 1 + values
+        else:
+            return None  # a script file, not -c
     return None
 
 
@@ -543,11 +551,6 @@ def option(args: tuple[str, ...], names: tuple[str, ...], takes_value: bool = Tr
 
 
 def number(text: str | None) -> float | None:
-    """A plain decimal number, or None (also when any part of it is unknown)."""
-    if text is None or UNKNOWN_PART in text:
-        return None
-    try:
-        value = float(text.strip())
-    except ValueError:
-        return None
-    return value
+    """A plain decimal number ("75", "7.5"), or None (also when any part of it is unknown): never
+    `nan`, `inf` or `1e3`, which no server's option takes."""
+    return plain(text)

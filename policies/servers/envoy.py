@@ -9,7 +9,9 @@ image's own /etc/envoy/envoy.yaml does not set it. Listeners from xDS (`dynamic_
 visible either. A TCP proxy listener hands the connection to the upstream, whose keep-alive decides.
 
 When the container port the load balancer targets is known, the listener whose
-`socket_address.port_value` is that port is the one that counts; otherwise all listeners must agree.
+`socket_address.port_value` is that port is the one that counts; when none is, Envoy does not serve
+that port as far as its configuration shows, so the keep-alive is unknown. When the port is not known,
+all listeners must agree.
 """
 
 from __future__ import annotations
@@ -60,11 +62,13 @@ def image_command(image: str) -> tuple[str, ...] | None:
     return ("envoy", "-c", _IMAGE_CONFIG) if UNKNOWN_PART not in image and _OFFICIAL.match(image) else None
 
 
-def image_entrypoint(image: str) -> tuple[str, ...] | None:
+def image_entrypoint(image: str, command: tuple[str, ...]) -> tuple[str, ...] | None:
     """A command of options runs Envoy with them: the official image's /docker-entrypoint.sh
     (envoyproxy/envoy distribution/docker/docker-entrypoint.sh, formerly ci/docker-entrypoint.sh): "if the
     first argument look like a parameter (i.e. start with '-'), run Envoy": `set -- envoy "$@"`. The
     distroless image's ENTRYPOINT is envoy itself (distribution/docker/Dockerfile-envoy)."""
+    if not command or not command[0].startswith("-"):
+        return None
     return ("envoy",) if UNKNOWN_PART not in image and _OFFICIAL.match(image) else None
 
 
@@ -213,7 +217,18 @@ def analyse(invocation: Invocation) -> Server:
     if isinstance(every, str):
         return _unknown(f"Envoy's configuration {local.path}: {every}", local)
     port = invocation.port
-    receiving = [listener for listener in every if port is not None and port in listener.ports]
+    # a listener whose port is not visible (no socket_address port_value) may be the one on the port
+    receiving = [
+        listener for listener in every if port is not None and (port in listener.ports or not listener.ports)
+    ]
+    if port is not None and not receiving:
+        listening = ", ".join(f"{listener.name} on {listener.port}" for listener in every)
+        return _unknown(
+            f"no listener of Envoy's configuration {local.path} with an HTTP connection manager or a TCP "
+            f"proxy listens on {port}, the port the load balancer sends traffic to ({listening}), so the "
+            "keep-alive of what serves that port is not known",
+            local,
+        )
     listeners = receiving or every
     if any(listener.tcp for listener in listeners):
         names = ", ".join(listener.name for listener in listeners if listener.tcp)

@@ -13,7 +13,8 @@ balancer's connection is relayed as TCP, so what the backend server does with it
 The official image ships no haproxy.cfg (docker-library/haproxy): it is read where a known Dockerfile
 copies it (`-f`, a file or a directory of *.cfg files); `"${VAR}"` is taken from the environment.
 The frontend or listen section that binds the container port the load balancer targets is the one
-that counts; when none does (or the port is not known), they are compared.
+that counts; when none does, HAProxy does not serve that port as far as its configuration shows, so the
+keep-alive is unknown; when the port is not known, they are compared.
 """
 
 from __future__ import annotations
@@ -86,12 +87,14 @@ def image_command(image: str) -> tuple[str, ...] | None:
     return ("haproxy", "-f", _IMAGE_CONFIG) if UNKNOWN_PART not in image and _OFFICIAL.match(image) else None
 
 
-def image_entrypoint(image: str) -> tuple[str, ...] | None:
+def image_entrypoint(image: str, command: tuple[str, ...]) -> tuple[str, ...] | None:
     """A command of options (`["-f", "/usr/local/etc/haproxy/haproxy.cfg"]`) runs HAProxy with them: the
     official image's ENTRYPOINT docker-entrypoint.sh (docker-library/haproxy, e.g.
     1.8-rc/alpine/docker-entrypoint.sh and the later ones): "first arg is `-f` or `--some-option`":
     `set -- haproxy "$@"` (then `haproxy -W -db "$@"`: master-worker, foreground; neither touches
     keep-alive)."""
+    if not command or not command[0].startswith("-"):
+        return None
     return ("haproxy",) if UNKNOWN_PART not in image and _OFFICIAL.match(image) else None
 
 
@@ -207,21 +210,39 @@ def _close_mode(section: _Section) -> _Line | None:
     return None
 
 
-def _binds(section: _Section, port: int) -> bool:
+def _binds(section: _Section, port: int) -> bool | None:
     """Whether a `bind` line of the section listens on `port`: `bind [<address>]:<port_range> [, ...]`,
-    the address maybe with a family (`ipv6@`), the range one port or `8000-8010`."""
+    the address maybe with a family (`ipv6@`), the range one port or `8000-8010`; None when an address
+    is not known ("${PORT}" from an environment not visible) and so may be that port."""
+    unsure = False
     for line in section.lines:
         if line.words[:1] != ("bind",) or len(line.words) < 2:
             continue
         for address in line.words[1].split(","):
             family, _, rest = address.rpartition("@")
+            if UNKNOWN_PART in address:
+                unsure |= UNKNOWN_PART in family or family in _TCP_FAMILIES
+                continue
             _, colon, ports = rest.rpartition(":")
             low, _, high = ports.partition("-")
             high = high or low
             tcp = family in _TCP_FAMILIES and colon and low.isdigit() and high.isdigit()
             if tcp and int(low) <= port <= int(high):
                 return True
-    return False
+    return None if unsure else False
+
+
+def _not_served(port: int, receivers: list[_Section]) -> str:
+    binds = "; ".join(
+        f"{f'{section.kind} {section.name}'.strip()}: `{show(line.written)}`"
+        for section in receivers
+        for line in section.lines
+        if line.words[:1] == ("bind",)
+    )
+    return (
+        f"no frontend or listen section of HAProxy binds {port}, the port the load balancer sends traffic "
+        f"to ({binds}), so the keep-alive of what serves that port is not known"
+    )
 
 
 def _keep_alive(section: _Section) -> KeepAlive:
@@ -320,7 +341,10 @@ def analyse(invocation: Invocation) -> Server:
             "HAProxy's configuration has no frontend or listen section with a bind line", invocation.location
         )
     port = invocation.port
-    receiving = [section for section in receivers if port is not None and _binds(section, port)]
+    # a section whose bind address is not known may be the one on the port
+    receiving = [section for section in receivers if port is not None and _binds(section, port) is not False]
+    if port is not None and not receiving:
+        return _unknown(_not_served(port, receivers), invocation.location)
     results = [(section, _keep_alive(section)) for section in receiving or receivers]
     if len({(keep.mode, keep.seconds) for _, keep in results}) > 1:
         shown = "; ".join(f"{keep.describe()} ({keep.evidence})" for _, keep in results)

@@ -7,8 +7,13 @@ http block and includes /etc/nginx/conf.d/*.conf inside it. When the Dockerfile 
 overrides the http block, a location block the server block, and `0` turns keep-alive off. Without
 the Dockerfile, a custom image or `-c` means a configuration keepalive-guard cannot see (tuning guides
 often lower the timeout), so the keep-alive is unknown there until declared with the docker label.
+The official images' entrypoint renders the templates copied to /etc/nginx/templates into conf.d first
+(envsubst of the variables the container defines), so a rendered template is read where it lands.
 The server blocks that listen on the container port the load balancer targets are the ones that count;
-when none does (or the port is not known), all server blocks are compared.
+when none does, nginx does not serve that port as far as the configuration shows, so the keep-alive is
+unknown, except that an image bringing no server block of its own is taken to have moved the stock
+default.conf to that port (`RUN sed`, which is not visible), and says so; when the port is not known,
+all server blocks are compared.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import posixpath
 import re
 from dataclasses import dataclass, replace
 
-from policies.model import UNKNOWN_PART, Location, show
+from policies.model import UNKNOWN_PART, ImageBuild, ImageFile, Location, show
 from policies.servers import units
 from policies.servers.argv import option
 from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, Server
@@ -57,6 +62,30 @@ _SHIPPED = re.compile(
     r"mime\.types|fastcgi_params|fastcgi\.conf|uwsgi_params|scgi_params|proxy_params|koi-utf|koi-win|win-utf"
 )
 _REMEDY = "set `keepalive_timeout {seconds}s;` in the http block of nginx.conf"
+# The official images' /docker-entrypoint.d/20-envsubst-on-templates.sh (nginxinc/docker-nginx
+# entrypoint/20-envsubst-on-templates.sh, since 1.19): every file under NGINX_ENVSUBST_TEMPLATE_DIR whose
+# name ends in NGINX_ENVSUBST_TEMPLATE_SUFFIX becomes NGINX_ENVSUBST_OUTPUT_DIR/<relative path without
+# the suffix>, through `envsubst "$defined_envs"`: only the variables the environment defines (those whose
+# names match NGINX_ENVSUBST_FILTER, a regular expression, when set) are replaced, `${NAME}` and `$NAME`
+# alike; any other `$...` stays as written (nginx's own `$host`).
+_TEMPLATES = "https://github.com/nginxinc/docker-nginx/blob/master/entrypoint/20-envsubst-on-templates.sh"
+_TEMPLATE_SETTINGS = (
+    ("NGINX_ENVSUBST_TEMPLATE_DIR", "/etc/nginx/templates"),
+    ("NGINX_ENVSUBST_TEMPLATE_SUFFIX", ".template"),
+    ("NGINX_ENVSUBST_OUTPUT_DIR", "/etc/nginx/conf.d"),
+)
+_FIRST_WITH_TEMPLATES = (1, 19)  # docker-nginx added the script with nginx 1.19.0
+# gettext's envsubst: `$NAME` takes the longest name, `${NAME}` needs its closing brace.
+_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+# Variables every such container defines without the task saying so, with values not visible: Docker's
+# HOSTNAME/HOME/PATH, the shell's PWD/SHLVL, the image's own ENV (NGINX_VERSION, NJS_VERSION,
+# NJS_RELEASE, PKG_RELEASE, DYNPKG_RELEASE) and those ECS adds (ECS_CONTAINER_METADATA_URI, AWS_REGION...).
+_RUNTIME_VARIABLE = re.compile(
+    r"HOSTNAME|HOME|PATH|PWD|SHLVL|(NGINX|NJS|PKG|DYNPKG)_(VERSION|RELEASE)|(ECS|AWS)_[A-Z0-9_]+"
+)
+# ngx_http_block: the ports nginx listens on come only from the server blocks (ngx_http_core_server's
+# listen or its implicit one), so an http block without servers listens nowhere.
+_LISTEN_DOCS = "https://nginx.org/en/docs/http/ngx_http_core_module.html#listen"
 
 FACTS = (
     Fact(
@@ -184,11 +213,13 @@ class _Configuration:
     def __init__(self, invocation: Invocation, stock: bool, prefix: str):
         self.invocation, self.stock, self.prefix = invocation, stock, prefix
         self.hidden: list[str] = []  # includes whose files are not visible
-        self.skipped_stock_server = False
+        self.skipped_stock_ports: set[int] = set()  # of the stock server taken not to be there
+        self.unknown_variables: list[str] = []  # why a template's variable is shown as <?>
+        self.rendered = _rendered_templates(invocation, self.unknown_variables) if stock else {}
 
     def read(self, path: str, depth: int = 0) -> tuple[_Directive, ...] | None:
-        """The directives of `path`, or None when the file is neither copied nor stock."""
-        found = self.invocation.file(path)
+        """The directives of `path`, or None when the file is neither copied, rendered nor stock."""
+        found = self.rendered.get(path) or self.invocation.file(path)
         if found is not None:
             if found.text is None:
                 raise _Unreadable(f"{found.location.path} cannot be read ({found.problem})")
@@ -225,23 +256,140 @@ class _Configuration:
                 self.hidden.append(written)
             return list(found or ())
         included: list[_Directive] = []
-        copied = self.invocation.files(pattern)
-        for file in copied:
-            included.extend(self.read(file.path, depth + 1) or ())
+        rendered = [path for path in self.rendered if _globbed(path, directory, name)]
+        copied = sorted({file.path for file in self.invocation.files(pattern)} | set(rendered))
+        for path in copied:
+            included.extend(self.read(path, depth + 1) or ())
         for path in _STOCK if self.stock else ():
-            stock_directory, stock_name = posixpath.split(path)
-            if stock_directory != directory or not fnmatch.fnmatchcase(stock_name, name):
-                continue
-            if any(file.path == path for file in copied):
+            if not _globbed(path, directory, name) or path in copied:
                 continue
             directives = self.read(path, depth + 1) or ()
             if copied and any(each.name == "server" for each in directives):
                 # the stock conf.d/default.conf is usually removed (RUN rm) when an image brings its
                 # own server: it is not taken for the one that receives the traffic
-                self.skipped_stock_server = True
+                servers = (each for each in directives if each.name == "server")
+                self.skipped_stock_ports.update(port for server in servers for port in _ports(server)[0])
                 continue
             included.extend(directives)
         return included
+
+
+def _globbed(path: str, directory: str, name: str) -> bool:
+    """Whether glob(3) matches `path` with `directory`/`name` (no leading dot for a wildcard)."""
+    found_directory, found_name = posixpath.split(path)
+    hidden = found_name.startswith(".") and not name.startswith(".")
+    return found_directory == directory and fnmatch.fnmatchcase(found_name, name) and not hidden
+
+
+def _copied_under(build: ImageBuild, directory: str) -> list[str]:
+    """The paths of the files a Dockerfile copies anywhere below `directory` (absolute)."""
+    prefix = directory.rstrip("/") + "/"
+    found: set[str] = set()
+    for copy in build.copies:
+        destination = copy.destination
+        if not copy.source.is_dir():
+            target = posixpath.normpath(
+                destination + copy.source.name if destination.endswith("/") else destination
+            )
+            if target.startswith(prefix):
+                found.add(target)
+            continue
+        root = destination.rstrip("/")
+        if (root + "/").startswith(prefix):
+            local = copy.source
+        elif prefix.startswith(root + "/"):
+            local = copy.source / prefix[len(root) + 1 :]
+        else:
+            continue
+        if local.is_dir():
+            for each in local.rglob("*"):
+                if each.is_file():
+                    relative = each.relative_to(copy.source).as_posix()
+                    found.add(posixpath.join(root or "/", relative))
+    return sorted(found)
+
+
+def _image_version(image: str) -> tuple[int, int] | None:
+    found = re.search(r":(\d+)\.(\d+)", image)
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def _template_setting(invocation: Invocation, name: str, default: str) -> str:
+    """One of the entrypoint's NGINX_ENVSUBST_* settings, as the task or the Dockerfile sets it. One
+    that only an environment file might set is taken to be unset: those name the image's layout, which
+    its Dockerfile sets when it changes it."""
+    setting = invocation.env.get(name)
+    if setting is None:
+        return default
+    if setting.value is None or UNKNOWN_PART in setting.value:
+        raise _Unreadable(
+            f"{name} is not known ({setting.note or 'not visible'}), and the official image's entrypoint "
+            "renders nginx's configuration templates with it"
+        )
+    return setting.value
+
+
+def _render(text: str, invocation: Invocation, unknown: list[str]) -> str:
+    """A template as envsubst renders it with the variables the container defines (<?> for a value
+    that is not visible); `unknown` collects why."""
+    chosen = invocation.env.get("NGINX_ENVSUBST_FILTER")
+    pattern = "" if chosen is None else chosen.value  # awk's `name ~ /filter/`: "" matches every name
+    try:
+        only = re.compile(pattern) if pattern is not None and UNKNOWN_PART not in pattern else None
+    except re.error:  # an ERE Python does not read alike
+        only = None
+
+    def note(why: str) -> str:
+        if why not in unknown:
+            unknown.append(why)
+        return UNKNOWN_PART
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        setting = invocation.env_value(name)
+        if setting is None and not _RUNTIME_VARIABLE.fullmatch(name):
+            return match.group(0)  # not defined: envsubst leaves it as written
+        if only is None:
+            return note("NGINX_ENVSUBST_FILTER, which picks the variables the templates take, is not known")
+        if not only.search(name):
+            return match.group(0)
+        if setting is None:
+            return note(f"{name} is set when the container starts")
+        if setting.value is None:
+            hidden = name not in invocation.env
+            return note(
+                f"the templates' variables may be set in {' and '.join(invocation.hidden_environment)}"
+                if hidden
+                else setting.note or f"{name} is not known"
+            )
+        return setting.value
+
+    return _VARIABLE.sub(substitute, text)
+
+
+def _rendered_templates(invocation: Invocation, unknown: list[str]) -> dict[str, ImageFile]:
+    """The files the official image's entrypoint renders from the templates the Dockerfile copies, by
+    the path they are written to. The entrypoint runs them when it starts `nginx` (not a path to it)
+    and the Dockerfile keeps the image's ENTRYPOINT."""
+    build = invocation.build
+    version = _image_version(invocation.base_image.value or "")
+    if build is None or invocation.argv[:1] != ("nginx",) or (version and version < _FIRST_WITH_TEMPLATES):
+        return {}
+    entry_point = build.entry_point.value if build.entry_point is not None else None
+    if entry_point and entry_point[0].rsplit("/", 1)[-1] != "docker-entrypoint.sh":
+        return {}
+    directory, suffix, output = (_template_setting(invocation, *each) for each in _TEMPLATE_SETTINGS)
+    directory = posixpath.normpath(directory)
+    rendered: dict[str, ImageFile] = {}
+    for path in _copied_under(build, directory):
+        template = build.file(path)
+        if template is None or not path.endswith(suffix):
+            continue
+        relative = path[len(directory) + 1 :]
+        target = posixpath.normpath(posixpath.join(output, relative[: len(relative) - len(suffix)]))
+        text = _render(template.text, invocation, unknown) if template.text is not None else None
+        rendered[target] = replace(template, path=target, text=text)
+    return rendered
 
 
 @dataclass(frozen=True)
@@ -249,13 +397,15 @@ class _Value:
     directive: _Directive | None  # None: nginx's built-in default
     where: str  # "the http block", "the server block listening on 8000"...
     ports: frozenset[int] | None = None  # those of the server it applies in; None: no server block
+    unsure: str = ""  # a `listen` of that server whose port is not known, as written
+    stock: bool = False  # the server is the official image's stock one
 
 
 def _listen_port(address: str) -> int | None:
     """The port of a `listen` address as ngx_http_core_listen parses it (ngx_parse_url with
     default_port 80): `8000`, `*:8000`, `127.0.0.1` (80), `[::]:8000`; None for a unix socket."""
-    if UNKNOWN_PART in address or address.startswith("unix:"):
-        return None
+    if UNKNOWN_PART in address or "$" in address or address.startswith("unix:"):
+        return None  # `listen` takes no variables: an envsubst variable left as written
     if address.startswith("["):  # [::]:8000, or [::] alone
         address = address.partition("]")[2] or ":80"
     _, colon, port = address.rpartition(":")
@@ -264,14 +414,21 @@ def _listen_port(address: str) -> int | None:
     return int(address) if address.isdigit() else 80  # a port alone, or an address alone
 
 
-def _ports(server: _Directive) -> frozenset[int]:
-    """The ports a server block listens on. Without `listen`, ngx_http_core_server adds *:80 when nginx
-    starts as root and *:8000 otherwise (`htons((getuid() == 0) ? 80 : 8000)` in
-    src/http/ngx_http_core_module.c); the user nginx starts as is not visible, so either."""
-    listens = [each.args[0] for each in server.block or () if each.name == "listen" and each.args]
+def _ports(server: _Directive) -> tuple[frozenset[int], str]:
+    """The ports a server block listens on, and a `listen` whose port is not known (as written). Without
+    `listen`, ngx_http_core_server adds *:80 when nginx starts as root and *:8000 otherwise
+    (`htons((getuid() == 0) ? 80 : 8000)` in src/http/ngx_http_core_module.c); the user nginx starts as
+    is not visible, so either."""
+    listens = [each for each in server.block or () if each.name == "listen" and each.args]
     if not listens:
-        return frozenset({80, 8000})
-    return frozenset(port for port in map(_listen_port, listens) if port is not None)
+        return frozenset({80, 8000}), ""
+    ports = {each: _listen_port(each.args[0]) for each in listens}
+    unsure = [
+        f"`listen {show(each.args[0])};` at {each.location}"
+        for each, port in ports.items()
+        if port is None and not each.args[0].startswith("unix:")
+    ]
+    return frozenset(port for port in ports.values() if port is not None), " and ".join(unsure)
 
 
 def _own(directives: tuple[_Directive, ...]) -> _Directive | None:
@@ -305,10 +462,16 @@ def _candidates(http: _Directive) -> list[_Value]:
     values: list[_Value] = [] if servers else [http_value]
     for server in servers:
         own = _own(server.block or ())
-        where, ports = _server_name(server), _ports(server)
-        values.append(_Value(own, where, ports) if own is not None else replace(http_value, ports=ports))
+        where, (ports, unsure) = _server_name(server), _ports(server)
+        stock = server.location.path.startswith(_STOCK_LABEL)
+        values.append(
+            _Value(own, where, ports, unsure, stock)
+            if own is not None
+            else replace(http_value, ports=ports, unsure=unsure, stock=stock)
+        )
         values.extend(
-            _Value(inner, f"a location of {where}", ports) for inner in _in_locations(server.block or ())
+            _Value(inner, f"a location of {where}", ports, unsure, stock)
+            for inner in _in_locations(server.block or ())
         )
     return values
 
@@ -341,15 +504,29 @@ def _declare(remedy: str) -> str:
     )
 
 
-def _unknown(says: str, invocation: Invocation) -> Server:
-    return Server(NAME, "", KeepAlive.unknown(Evidence(says, invocation.location)), None, _declare(_REMEDY))
+def _unknown(says: str, invocation: Invocation, source: str = "") -> Server:
+    evidence = Evidence(says, invocation.location, source)
+    return Server(NAME, "", KeepAlive.unknown(evidence), None, _declare(_REMEDY))
+
+
+def _not_served(port: int, values: list[_Value]) -> str:
+    """Why no server block counts: none listens on the load balancer's port."""
+    ports = sorted({port for value in values for port in value.ports or ()})
+    if any(value.ports is not None for value in values):
+        listening = f"they listen on {', '.join(map(str, ports))}" if ports else "they listen on unix sockets"
+    else:
+        listening = "its http block has no server block, so nginx listens on no port"
+    return (
+        f"no server block of nginx's configuration listens on {port}, the port the load balancer sends "
+        f"traffic to ({listening}), so the keep-alive of what serves that port is not known"
+    )
 
 
 def _from_configuration(invocation: Invocation, path: str) -> Server:
     """The keep-alive nginx's configuration gives, when the Dockerfile that builds the image is known."""
     image = invocation.base_image
-    configuration = _Configuration(invocation, official(image.value), posixpath.dirname(path))
     try:
+        configuration = _Configuration(invocation, official(image.value), posixpath.dirname(path))
         main = configuration.read(path)
     except _Unreadable as problem:
         return _unknown(f"nginx's configuration cannot be followed: {problem}", invocation)
@@ -364,12 +541,44 @@ def _from_configuration(invocation: Invocation, path: str) -> Server:
             "keepalive_timeout",
             invocation,
         )
+    server = _decide(invocation, path, configuration, main)
+    evidence = server.keep_alive.evidence
+    unknown = configuration.unknown_variables
+    if server.keep_alive.mode is Mode.UNKNOWN and show(UNKNOWN_PART) in evidence.says and unknown:
+        says = f"{evidence.says} (<?>: {'; '.join(unknown)})"
+        return replace(server, keep_alive=KeepAlive.unknown(replace(evidence, says=says)))
+    rendered = {file.location.path: file.path for file in configuration.rendered.values()}
+    if evidence.location is not None and evidence.location.path in rendered:
+        says = (
+            f"{evidence.says}; the official image's entrypoint renders {evidence.location.path} to "
+            f"{rendered[evidence.location.path]} with the container's environment"
+        )
+        keep_alive = replace(server.keep_alive, evidence=replace(evidence, says=says, source=_TEMPLATES))
+        return replace(server, keep_alive=keep_alive)
+    return server
+
+
+def _decide(
+    invocation: Invocation, path: str, configuration: _Configuration, main: tuple[_Directive, ...]
+) -> Server:
+    image = invocation.base_image
     https = [directive for directive in main if directive.name == "http" and directive.block is not None]
     values = [value for http in https for value in _candidates(http)]
     if not values:
         return _unknown(f"nginx's configuration `{show(path)}` has no http block", invocation)
     port = invocation.port
-    receiving = [value for value in values if port is not None and port in (value.ports or ())]
+    # A server block whose `listen` is not known may be the one on the port. When the image brings no
+    # server block of its own, the stock one's port may have been changed where keepalive-guard cannot
+    # see: `RUN sed` on conf.d/default.conf is the usual way to move it (a mounted file another).
+    only_stock = all(value.stock for value in values if value.ports is not None)
+    receiving = [
+        value
+        for value in values
+        if port is not None and (port in (value.ports or ()) or value.unsure or (only_stock and value.stock))
+    ]
+    if port is not None and not receiving:
+        return _unknown(_not_served(port, values), invocation, _LISTEN_DOCS)
+    assumed = port is not None and all(port not in (value.ports or ()) for value in receiving)
     found = [(value, _keep_alive(value, image.location)) for value in receiving or values]
     if len({(keep.mode, keep.seconds) for _, keep in found}) > 1:
         shown = "; ".join(f"{keep.describe()} ({keep.evidence})" for _, keep in found)
@@ -379,7 +588,15 @@ def _from_configuration(invocation: Invocation, path: str) -> Server:
             invocation,
         )
     chosen, keep_alive = next(((v, k) for v, k in found if v.directive is not None), found[0])
-    if receiving and len(receiving) < len(values):
+    if assumed and chosen.stock:
+        stock_ports = ", ".join(map(str, sorted(chosen.ports or ())))
+        says = (
+            f"{keep_alive.evidence.says} (no server block visible listens on {port}: the official image's "
+            f"conf.d/default.conf listens on {stock_ports}, taken to be changed to {port} where "
+            "keepalive-guard cannot see)"
+        )
+        keep_alive = replace(keep_alive, evidence=replace(keep_alive.evidence, says=says))
+    elif receiving and len(receiving) < len(values):
         evidence = keep_alive.evidence
         says = (
             f"{evidence.says} (the load balancer sends the traffic to port {port}; the server blocks on "
@@ -394,7 +611,8 @@ def _from_configuration(invocation: Invocation, path: str) -> Server:
     http_level = [
         _keep_alive(_Value(_own(http.block or ()), "the http block"), image.location) for http in https
     ]
-    if configuration.skipped_stock_server and any(
+    skipped = configuration.skipped_stock_ports
+    if (port in skipped if port is not None else bool(skipped)) and any(
         (keep.mode, keep.seconds) != (keep_alive.mode, keep_alive.seconds) for keep in http_level
     ):
         # the stock server would idle with the http block's timeout, unlike the image's own server
@@ -405,7 +623,7 @@ def _from_configuration(invocation: Invocation, path: str) -> Server:
         )
     if directive.location.path.startswith(_STOCK_LABEL):
         return Server(NAME, "", keep_alive, None, _REMEDY)
-    written = show(f"keepalive_timeout {' '.join(directive.args)};")
+    written = show(f"keepalive_timeout {' '.join(directive.args)};").replace("{", "{{").replace("}", "}}")
     change = f"change `{written}` to `keepalive_timeout {{seconds}}s;` in {chosen.where}"
     return Server(NAME, "", keep_alive, None, change, directive.location)
 

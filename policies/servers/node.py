@@ -91,6 +91,19 @@ _ECOSYSTEM = re.compile(r"(\.json|\.ya?ml|\.config\.[cm]?js|ecosystem[^/]*)$")
 _NODE_RUNNERS = frozenset({"node", "nodejs", "ts-node", "tsx", "nodemon"})
 
 
+# The official node images' docker-entrypoint.sh (nodejs/docker-node): `if [ "${1#-}" != "${1}" ] || [ -z
+# "$(command -v "${1}")" ] || { [ -f "${1}" ] && ! [ -x "${1}" ]; }; then set -- node "$@"`.
+_OFFICIAL = re.compile(r"^(docker\.io/|public\.ecr\.aws/docker/)?(library/)?node(:|@|$)")
+
+
+def image_entrypoint(image: str, command: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The official node image runs `node` with a command of options or a script (`["server.js"]`)."""
+    if UNKNOWN_PART in image or not _OFFICIAL.match(image) or not command:
+        return None
+    first = command[0]
+    return ("node",) if first.startswith("-") or re.search(r"\.[cm]?js$", first) else None
+
+
 def recognises(invocation: Invocation) -> bool:
     program = invocation.program
     if program == "pm2":  # pm2 start app.js --no-daemon: the foreground form, like pm2-runtime

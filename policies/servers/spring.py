@@ -4,11 +4,16 @@ Spring Boot reads its properties from, highest precedence first: the application
 arguments (`--server.tomcat.keep-alive-timeout=75s` after the jar or main class), SPRING_APPLICATION_JSON,
 Java system properties (`-D` before the jar, and JAVA_TOOL_OPTIONS/JDK_JAVA_OPTIONS, which `java` reads
 by itself; JAVA_OPTS only when a shell expands it into the command), environment variables (relaxed
-binding: SERVER_TOMCAT_KEEPALIVETIMEOUT) and application.properties/yml. Which embedded server runs is
-told by the `server.<server>.*` properties that are set; with none, Tomcat (spring-boot-starter-web's
-default) is assumed and said so. Embedded Tomcat does not read server.xml: with neither
-keep-alive-timeout nor connection-timeout set it closes idle connections after Tomcat's built-in 60 s,
-exactly the ALB's default idle timeout. A `java` command with no sign of Spring Boot may run any Java
+binding: SERVER_TOMCAT_KEEPALIVETIMEOUT, and a variable named like the property itself) and
+application.properties/yml. Which embedded server runs is told by the `server.<server>.*` properties
+that are set, else by what shows the web stack: spring.main.web-application-type, the server's jar in a
+copied BOOT-INF/lib, the starters in a copied pom.xml or build.gradle, or properties only one stack
+reads (server.servlet.*, spring.mvc.* for Spring MVC, whose default server is Tomcat; spring.webflux.*
+for WebFlux, whose default is Reactor Netty). A launcher, SERVER_PORT or spring.profiles.active alone
+shows Spring Boot but not its stack: Spring MVC on Tomcat and WebFlux (Spring Cloud Gateway) on Reactor
+Netty behave opposite ways, so the keep-alive is unknown then. Embedded Tomcat does not read server.xml:
+with neither keep-alive-timeout nor connection-timeout set it closes idle connections after Tomcat's
+built-in 60 s, exactly the ALB's default idle timeout. A `java` command with no sign of Spring Boot may run any Java
 server, so its keep-alive is unknown. The official tomcat image (`catalina.sh run`) runs Tomcat's stock
 server.xml, whose connector sets connectionTimeout="20000": 20 s.
 """
@@ -16,6 +21,7 @@ server.xml, whose connector sets connectionTimeout="20000": 20 s.
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import shlex
 from collections.abc import Callable, Iterator
@@ -132,7 +138,7 @@ _JVM_VARIABLES = ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS")
 _OFFICIAL_TOMCAT = re.compile(r"^(docker\.io/|public\.ecr\.aws/docker/library/)?(library/)?tomcat(:|@|$)")
 
 RECOGNISED = (
-    "`java -jar`, `java <main class>` (Jib), Spring Boot launchers: Spring Boot when a launcher, `server.*`/"
+    "`java -jar`, `java <main class>` (Jib), Spring Boot launchers: Spring Boot when a launcher, its starters or jars, `server.*`/"
     "`spring.*` properties or `SPRING_*`/`SERVER_*` variables show it; `catalina.sh run`, the official `tomcat` image"
 )
 _DURATION = "duration: `75s`, `PT75S`; a bare number is milliseconds"
@@ -196,8 +202,9 @@ def analyse(invocation: Invocation) -> Server:
     java = _java(invocation.args)
     sources = _sources(invocation, java)
     names = {name for source in sources for name in source.values}
+    built = _from_jars(invocation) or _from_build_files(invocation)  # Spring Boot's own jars or starters
     spring = java.main in _LAUNCHERS or any(name.startswith(("server.", "spring.")) for name in names)
-    if not spring:
+    if not spring and built is None:
         return _plain_java(invocation, java)
     families = [
         family
@@ -208,9 +215,167 @@ def analyse(invocation: Invocation) -> Server:
         shown = " and ".join(f"server.{prefix}.*" for prefix, f in _EMBEDDED.items() if f in families)
         says = f"both {shown} properties are set, so which embedded server this Spring Boot app runs is not visible"
         return Server("Spring Boot", "", KeepAlive.unknown(Evidence(says, invocation.location, _CONFIG_DOCS)))
-    family = families[0] if families else _TOMCAT
-    detail = f"embedded {family.name}" + ("" if families else ", assumed: spring-boot-starter-web's default")
-    return _embedded(invocation, sources, family, detail)
+    if families:
+        return _embedded(invocation, sources, families[0], f"embedded {families[0].name}")
+    stack = _stack(invocation, sources, names, built)
+    if stack.family is None:
+        tomcat = _embedded(invocation, sources, _TOMCAT, "").keep_alive
+        known = f"it {tomcat.describe()}: " if tomcat.mode is not Mode.UNKNOWN else ""
+        says = (
+            f"{stack.says}: on Spring MVC's default embedded Tomcat, {known}{tomcat.evidence.says}; on WebFlux "
+            "(Spring Cloud Gateway), Reactor Netty never closes idle connections"
+        )
+        remedy = (
+            "set the environment variable SERVER_TOMCAT_KEEPALIVETIMEOUT={seconds}s (embedded Tomcat's "
+            f"keep-alive; Reactor Netty keeps idle connections anyway), or {_DECLARE}"
+        )
+        keep_alive = KeepAlive.unknown(Evidence(says, stack.location or invocation.location, _TOMCAT_SOURCE))
+        return Server("Spring Boot", "", keep_alive, None, remedy, invocation.location)
+    detail = f"embedded {stack.family.name}" + ("" if stack.certain else f", assumed: {stack.assumed}")
+    return _embedded(invocation, sources, stack.family, detail, stack.says)
+
+
+# --- which web stack and server ---------------------------------------------------------------------
+
+# Properties only one stack reads (Spring Boot's ServerProperties.Servlet, WebMvcProperties,
+# WebFluxProperties).
+_SERVLET_PREFIXES = ("server.servlet.", "spring.mvc.")
+_REACTIVE_PREFIXES = ("spring.webflux.",)
+# The jars that make each embedded server (Maven artifact ids); spring-webmvc makes a servlet app even
+# when spring-webflux is there too (WebApplicationType.deduceFromClasspath).
+_SERVER_JARS = {"tomcat": "tomcat-embed-core", "jetty": "jetty-server", "undertow": "undertow-core"}
+_NETTY_JARS = ("reactor-netty-http", "reactor-netty")
+_LIB_DIRECTORIES = ("BOOT-INF/lib", "lib", "libs", "dependencies/BOOT-INF/lib")
+_BUILD_FILES = ("pom.xml", "build.gradle", "build.gradle.kts")
+_STARTER = r"(?![\w.-])"  # the artifact id ends there: spring-boot-starter-web, not -webflux
+
+
+@dataclass(frozen=True)
+class _Stack:
+    """The embedded server the visible evidence shows (None: not shown), and what showed it."""
+
+    family: _Embedded | None
+    says: str
+    certain: bool = True  # False: the stack is visible, the server is that stack's default
+    assumed: str = ""
+    location: Location | None = None
+
+
+def _stack(invocation: Invocation, sources: list[_Source], names: set[str], built: _Stack | None) -> _Stack:
+    chosen = _resolve(sources, "spring.main.web-application-type")
+    kind = (chosen.text or "").strip().lower() if chosen is not None else ""
+    if chosen is not None and kind == "reactive":
+        return _Stack(
+            _NETTY,
+            f"{chosen.says}: WebFlux, on Reactor Netty",
+            False,
+            "spring-boot-starter-webflux's default",
+        )
+    if chosen is not None and kind == "servlet":
+        return _Stack(_TOMCAT, f"{chosen.says}: Spring MVC", False, "spring-boot-starter-web's default")
+    if chosen is not None and kind == "none":
+        return _Stack(None, f"{chosen.says} runs no web server", location=chosen.location)
+    if built is not None:
+        return built
+    servlet = sorted(name for name in names if name.startswith(_SERVLET_PREFIXES))
+    reactive = sorted(name for name in names if name.startswith(_REACTIVE_PREFIXES))
+    if servlet and not reactive:
+        shown = _resolve(sources, servlet[0])
+        says = f"{shown.says}, read by Spring MVC only" if shown is not None else servlet[0]
+        return _Stack(_TOMCAT, says, False, "spring-boot-starter-web's default")
+    if reactive and not servlet:
+        shown = _resolve(sources, reactive[0])
+        says = f"{shown.says}, read by WebFlux only" if shown is not None else reactive[0]
+        return _Stack(_NETTY, says, False, "spring-boot-starter-webflux's default")
+    return _Stack(
+        None,
+        "this Spring Boot app's web stack is not visible (nothing names its embedded server: no "
+        "server.tomcat.* or server.netty.* property, server jar in BOOT-INF/lib or starter in a pom.xml or "
+        "build.gradle the Dockerfile copies)",
+    )
+
+
+def _from_jars(invocation: Invocation) -> _Stack | None:
+    """The embedded server of a copied library directory (an exploded or layered jar)."""
+    jars = {
+        posixpath.basename(file.path): file
+        for directory in _LIB_DIRECTORIES
+        for file in invocation.files(f"{directory}/*.jar")
+    }
+
+    def named(artifact: str) -> ImageFile | None:
+        return next(
+            (file for name, file in jars.items() if re.match(rf"{re.escape(artifact)}-\d", name)), None
+        )
+
+    servlet, reactive = named("spring-webmvc"), named("spring-webflux")
+    if servlet is None and reactive is None:
+        return None
+    servers = {key: file for key, artifact in _SERVER_JARS.items() if (file := named(artifact)) is not None}
+    netty = next((file for artifact in _NETTY_JARS if (file := named(artifact)) is not None), None)
+    if servlet is None and netty is not None:
+        servers["netty"] = netty
+    stack = "Spring MVC" if servlet is not None else "WebFlux"
+    if not servers:
+        return None  # the server's jar may be elsewhere
+    if len(servers) > 1:
+        shown = " and ".join(f"`{posixpath.basename(file.path)}`" for file in servers.values())
+        first = servlet or reactive
+        where = first.location if first is not None else None
+        return _Stack(None, f"the copied libraries hold {stack} and {shown}", location=where)
+    [(key, file)] = servers.items()
+    says = (
+        f"`{posixpath.basename(file.path)}` is among the libraries copied to {posixpath.dirname(file.path)}, "
+        f"with {stack}"
+    )
+    return _Stack(_EMBEDDED[key], says, location=file.location)
+
+
+def _from_build_files(invocation: Invocation) -> _Stack | None:
+    """The embedded server a copied pom.xml or build.gradle chooses with its starters."""
+    for name in _BUILD_FILES:
+        file = invocation.file(name)
+        if file is None or file.text is None:
+            continue
+        text = re.sub(r"<!--.*?-->", "", file.text, flags=re.S)
+
+        def has(artifact: str, text: str = text) -> bool:
+            return re.search(re.escape(artifact) + _STARTER, text) is not None
+
+        where = file.location.path
+        others = [
+            artifact
+            for artifact in ("spring-boot-starter-jetty", "spring-boot-starter-undertow")
+            if has(artifact)
+        ]
+        servlet = (
+            has("spring-boot-starter-web")
+            or has("spring-cloud-starter-gateway-server-webmvc")
+            or has("spring-cloud-starter-gateway-mvc")
+        )
+        reactive = (
+            has("spring-boot-starter-webflux")
+            or has("spring-cloud-starter-gateway")
+            or has("spring-cloud-starter-gateway-server-webflux")
+        )
+        tomcat = has("spring-boot-starter-tomcat") or has("tomcat-embed-core")
+        if others:
+            return _Stack(
+                None,
+                f"{where} names {' and '.join(others)}, which replaces Tomcat only where spring-boot-starter-tomcat is "
+                "excluded, and keepalive-guard does not read exclusions",
+                location=file.location,
+            )
+        if servlet or (tomcat and not reactive):
+            artifact = "spring-boot-starter-web" if servlet else "spring-boot-starter-tomcat"
+            return _Stack(_TOMCAT, f"{where} depends on {artifact}, which runs embedded Tomcat")
+        if reactive:
+            return _Stack(
+                _NETTY,
+                f"{where} depends on WebFlux (spring-boot-starter-webflux or the Spring Cloud Gateway "
+                "starter) and not spring-boot-starter-web, which runs Reactor Netty",
+            )
+    return None
 
 
 # --- the java command line ---------------------------------------------------------------------------
@@ -422,14 +587,23 @@ def _system_properties(invocation: Invocation, java: _Java) -> _Source:
 
 
 def _environment(invocation: Invocation) -> _Source:
-    """Environment variables, by the names Spring Boot maps them to (SERVER_TOMCAT_KEEPALIVETIMEOUT is
-    server.tomcat.keepalivetimeout), plus the legacy names of the properties keepalive-guard looks up."""
-    values = {}
+    """Environment variables, by the names Spring Boot maps them to. The environment's property source
+    takes SystemEnvironmentPropertyMapper, then DefaultPropertyMapper (SpringConfigurationPropertySource
+    SYSTEM_ENVIRONMENT_MAPPERS): SERVER_TOMCAT_KEEPALIVETIMEOUT is server.tomcat.keepalivetimeout, the
+    legacy SERVER_TOMCAT_KEEP_ALIVE_TIMEOUT comes next, and a variable named like the property itself
+    (`server.tomcat.keep-alive-timeout`, any relaxed form) last."""
+    values: dict[str, _Found] = {}
     wanted = [key for family in _EMBEDDED.values() for key in family.keys] + [_DEPRECATED_TIMEOUT]
-    for name, setting in invocation.env.items():
+    dotted = sorted(name for name in invocation.env if "." in name)
+    for name in [name for name in invocation.env if "." not in name] + dotted:
+        setting = invocation.env[name]
         mapped = ".".join(part.lower() for part in name.split("_"))
         legacy = next((key for key in wanted if _env_names(key)[1] == name), None)
-        if legacy is not None:
+        if "." in name:
+            mapped = _relaxed(name)  # DefaultPropertyMapper: the name is a property name
+            if mapped in values:
+                continue  # SystemEnvironmentPropertyMapper's names are looked up first
+        elif legacy is not None:
             mapped = _relaxed(legacy)
             if mapped in values:
                 continue  # the modern name is looked up first
@@ -559,7 +733,9 @@ def _yaml(text: str) -> list[tuple[int, str, str, int]]:
 # --- what the embedded server does --------------------------------------------------------------------
 
 
-def _embedded(invocation: Invocation, sources: list[_Source], family: _Embedded, detail: str) -> Server:
+def _embedded(
+    invocation: Invocation, sources: list[_Source], family: _Embedded, detail: str, why: str = ""
+) -> Server:
     primary = family.keys[0]
     variable = _env_names(primary)[0]
     env_remedy = f"set the environment variable {variable}={{seconds}}s"
@@ -598,7 +774,7 @@ def _embedded(invocation: Invocation, sources: list[_Source], family: _Embedded,
     jar = "packaged in the jar" if invocation.build is not None else "in the jar or next to it"
     says = (
         f"{unset}, so {family.default_says}; this assumes no application.properties/yml {jar} sets it"
-        f"{_java_opts_note(invocation)}"
+        f"{_java_opts_note(invocation)}" + (f" ({family.name}: {why})" if why else "")
     )
     evidence = Evidence(says, invocation.location, family.source)
     if family.default is None:

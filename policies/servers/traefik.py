@@ -9,8 +9,9 @@ Traefik reads its static configuration from exactly one source (cmd/traefik: Fil
 EnvLoader, the first that loads wins): a configuration file (`--configfile`, or traefik.yml/.yaml/.toml
 in /etc/traefik or the working directory), else the command-line flags (any at all), else the
 TRAEFIK_* environment variables. Flags and keys are case-insensitive. The entry point whose address
-has the container port the load balancer targets is the one that counts; when none has it (or the port
-is not known), the entry points are compared: when they differ, the keep-alive is unknown.
+has the container port the load balancer targets is the one that counts; when none has it, Traefik does
+not serve that port as far as its configuration shows, so the keep-alive is unknown; when the port is
+not known, the entry points are compared: when they differ, the keep-alive is unknown.
 """
 
 from __future__ import annotations
@@ -71,11 +72,13 @@ def image_command(image: str) -> tuple[str, ...] | None:
     return ("traefik",) if UNKNOWN_PART not in image and _OFFICIAL.match(image) else None
 
 
-def image_entrypoint(image: str) -> tuple[str, ...] | None:
+def image_entrypoint(image: str, command: tuple[str, ...]) -> tuple[str, ...] | None:
     """A command of options (`["--entrypoints.web.address=:8000", "--providers.ecs=true"]`) runs Traefik
     with them: the official image's /entrypoint.sh (traefik/traefik-library-image, formerly
     containous/traefik-library-image alpine/entrypoint.sh): "first arg is `-f` or `--some-option`":
     `set -- traefik "$@"`. The scratch and Windows images' ENTRYPOINT is traefik itself."""
+    if not command or not command[0].startswith("-"):
+        return None
     return image_command(image)
 
 
@@ -232,10 +235,27 @@ def _source(invocation: Invocation) -> _Source | str:
 
 
 def _port(entry: _EntryPoint) -> int | None:
-    """The TCP port of an entry point's address (`:8000`, `0.0.0.0:8000/tcp`, `[::]:8000`)."""
+    """The TCP port of an entry point's address (`:8000`, `0.0.0.0:8000/tcp`, `[::]:8000`); None when
+    it is not known (no address, or one not visible)."""
     text = entry.address.text.lower().removesuffix("/tcp") if entry.address is not None else ""
     _, colon, digits = text.rpartition(":")
     return int(digits) if colon and digits.isdigit() else None
+
+
+def _not_served(port: int, entry_points: list[_EntryPoint], source: _Source) -> str:
+    listening = ", ".join(
+        f"{entry.name} on {show(entry.address.text)}" for entry in entry_points if entry.address is not None
+    )
+    default = (
+        " (Traefik's default entry point, as none is configured)"
+        if entry_points and entry_points[0].address is not None and not entry_points[0].address.written
+        else ""
+    )
+    return (
+        f"no Traefik entry point listens on {port}, the port the load balancer sends traffic to "
+        f"({listening}{default}, in {source.described}), so the keep-alive of what serves that port is "
+        "not known"
+    )
 
 
 def _version(image: str | None) -> tuple[int, ...] | None:
@@ -256,15 +276,19 @@ def _idle_from_read(entry: _EntryPoint, evidence: Evidence, invocation: Invocati
         if read is None or read < 0:
             return KeepAlive.unknown(evidence)
         return KeepAlive.after(read, evidence) if read > 0 else KeepAlive(Mode.NO_TIMEOUT, evidence)
-    version = _version(invocation.base_image.value)
-    # a tag without minor or patch (traefik:v3, traefik:2.11) floats to the latest release of it
-    if version is None or version + (999,) * (3 - len(version)) < READ_SINCE:
-        when = (
-            ""
-            if version is not None
-            else "; assuming a Traefik before 2.11.2, pin the image tag to make it certain"
+    image = invocation.base_image
+    version = _version(image.value)
+    if version is None:
+        says = (
+            f"{evidence.says}, and readTimeout is not set: Go's http.Server then idles for readTimeout, "
+            f"{DEFAULT_READ} s by default since Traefik 2.11.2 and none before (idle connections never "
+            f"closed), and the Traefik version of `{show(image.value or '')}` is not visible; pin a "
+            "versioned tag of the traefik image (or set readTimeout) to make it certain"
         )
-        says = f"{evidence.says}, and readTimeout is not set (no timeout before Traefik 2.11.2{when})"
+        return KeepAlive.unknown(Evidence(says, evidence.location, _READ_DOCS))
+    # a tag without minor or patch (traefik:v3, traefik:2.11) floats to the latest release of it
+    if version + (999,) * (3 - len(version)) < READ_SINCE:
+        says = f"{evidence.says}, and readTimeout is not set (no timeout before Traefik 2.11.2)"
         return KeepAlive(Mode.NO_TIMEOUT, Evidence(says, evidence.location, _READ_DOCS))
     says = (
         f"{evidence.says}, so Go's http.Server idles for readTimeout, "
@@ -329,7 +353,10 @@ def analyse(invocation: Invocation) -> Server:
         if entry.address is None or not entry.address.text.lower().endswith("/udp")
     ] or [default]
     port = invocation.port
-    receiving = [entry for entry in entry_points if port is not None and _port(entry) == port]
+    # an entry point whose port is not known may be the one on the port
+    receiving = [entry for entry in entry_points if port is not None and _port(entry) in (port, None)]
+    if port is not None and not receiving:
+        return _unknown(_not_served(port, entry_points, source), invocation.location, _remedy(source, None))
     results = [(entry, _evaluate(entry, source, invocation)) for entry in receiving or entry_points]
     if len({(keep.mode, keep.seconds) for _, keep in results}) > 1:
         shown = "; ".join(

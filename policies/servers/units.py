@@ -7,6 +7,7 @@ so a value keepalive-guard cannot read is never mistaken for a default.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 
@@ -26,7 +27,8 @@ def plain(text: str | None) -> float | None:
     cleaned = _clean(text)
     if cleaned is None or not re.fullmatch(r"[+-]?" + _NUMBER, cleaned):
         return None
-    return float(cleaned)
+    value = float(cleaned)
+    return value if math.isfinite(value) else None  # 400 digits are not a timeout
 
 
 def integer(text: str | None) -> int | None:

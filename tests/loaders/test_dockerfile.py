@@ -257,3 +257,17 @@ def test_glob_lists_copied_files_as_glob_does(tmp_path: Path) -> None:
         "/etc/nginx/conf.d/extra.conf",
     ]
     assert [file.path for file in build.glob("/etc/nginx/conf.d/.*")] == ["/etc/nginx/conf.d/.hidden.conf"]
+
+
+def test_a_copy_without_a_slash_may_go_into_a_directory_of_the_base_image(tmp_path: Path) -> None:
+    # `COPY site.conf /etc/nginx/conf.d`: into the directory when the base image has it (moby copy.go)
+    build = build_of(tmp_path, "FROM nginx\nCOPY site.conf /etc/nginx/conf.d\n", {"site.conf": "server {}"})
+    assert [file.path for file in build.glob("/etc/nginx/conf.d/*.conf")] == ["/etc/nginx/conf.d/site.conf"]
+    assert build.file("/etc/nginx/conf.d") is not None  # or a file of that name, as the base decides
+
+
+def test_empty_lines_inside_a_continuation_are_skipped(tmp_path: Path) -> None:
+    build = build_of(
+        tmp_path, "FROM debian\nRUN apt-get update && \\\n\n    apt-get install -y curl\nCMD run\n"
+    )
+    assert build.command is not None and build.command.value == ("/bin/sh", "-c", "run")

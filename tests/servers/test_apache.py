@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +50,12 @@ def test_official_images_keep_idle_connections_5_seconds(
 def test_the_default_says_where_it_comes_from(tmp_path: Path) -> None:
     httpd = server_of(tmp_path / "httpd", image="httpd:2.4")
     assert httpd.keep_alive.evidence.says == (
-        "the official httpd image's httpd.conf does not set KeepAliveTimeout: Apache's default is 5 s"
+        "the official httpd image's httpd.conf does not set KeepAliveTimeout: Apache's default is 5 s (no "
+        "Listen visible has port 8000: `Listen 80` (the official httpd image's httpd.conf) is taken to be "
+        "changed to it where keepalive-guard cannot see)"
     )
     debian = server_of(tmp_path / "php", image="php:8.3-apache")
-    assert debian.keep_alive.evidence.says == "Debian's apache2.conf sets `KeepAliveTimeout 5`"
+    assert debian.keep_alive.evidence.says.startswith("Debian's apache2.conf sets `KeepAliveTimeout 5` (")
     assert debian.remedy.startswith('add `-c "KeepAliveTimeout {seconds}"` to the Apache command')
 
 
@@ -64,17 +67,17 @@ def test_image_command_only_for_official_images() -> None:
 
 
 def test_image_entrypoint_only_for_php_apache() -> None:
-    assert image_entrypoint("php:8.3-apache") == ("apache2-foreground",)
-    assert image_entrypoint("php:8.2-apache-bookworm") == ("apache2-foreground",)
-    assert image_entrypoint("httpd:2.4") is None  # no ENTRYPOINT: options alone do not run
-    assert image_entrypoint("php:8.3-fpm") is None
+    assert image_entrypoint("php:8.3-apache", ("--option",)) == ("apache2-foreground",)
+    assert image_entrypoint("php:8.2-apache-bookworm", ("--option",)) == ("apache2-foreground",)
+    assert image_entrypoint("httpd:2.4", ("--option",)) is None  # no ENTRYPOINT: options alone do not run
+    assert image_entrypoint("php:8.3-fpm", ("--option",)) is None
 
 
 def test_a_command_of_options_runs_apache_in_php_apache(tmp_path: Path) -> None:
     server = server_of(tmp_path, image="php:8.3-apache", command=["-c", "KeepAliveTimeout 75"])
     assert server.name == "apache"
     assert server.keep_alive.seconds == 75
-    assert server.keep_alive.evidence.says == '`-c "KeepAliveTimeout 75"` in the command'
+    assert server.keep_alive.evidence.says.startswith('`-c "KeepAliveTimeout 75"` in the command (')
     httpd = server_of(tmp_path / "httpd", image="httpd:2.4", command=["-c", "KeepAliveTimeout 75"])
     assert httpd.name == "unknown"
 
@@ -132,7 +135,7 @@ def test_a_custom_image_without_its_dockerfile_is_unknown(tmp_path: Path) -> Non
 
 
 def test_a_copied_httpd_conf_is_read(tmp_path: Path) -> None:
-    conf = 'ServerRoot "/usr/local/apache2"\n# KeepAliveTimeout 2\nListen 80\nKeepAlive On\nKeepAliveTimeout \\\n    75\n'
+    conf = 'ServerRoot "/usr/local/apache2"\n# KeepAliveTimeout 2\nListen 8000\nKeepAlive On\nKeepAliveTimeout \\\n    75\n'
     server = _built(
         tmp_path, "FROM httpd:2.4\nCOPY httpd.conf /usr/local/apache2/conf/httpd.conf\n", {"httpd.conf": conf}
     )
@@ -145,7 +148,9 @@ def test_a_copied_httpd_conf_is_read(tmp_path: Path) -> None:
 
 def test_a_copied_httpd_conf_without_the_directive_uses_the_default(tmp_path: Path) -> None:
     server = _built(
-        tmp_path, "FROM httpd:2.4\nCOPY httpd.conf /usr/local/apache2/conf/\n", {"httpd.conf": "Listen 80\n"}
+        tmp_path,
+        "FROM httpd:2.4\nCOPY httpd.conf /usr/local/apache2/conf/\n",
+        {"httpd.conf": "Listen 8000\n"},
     )
     assert server.keep_alive.seconds == 5
     assert server.keep_alive.evidence.says == (
@@ -154,7 +159,7 @@ def test_a_copied_httpd_conf_without_the_directive_uses_the_default(tmp_path: Pa
 
 
 def test_keep_alive_off_in_the_configuration(tmp_path: Path) -> None:
-    conf = "Listen 80\nkeepalive off\n"
+    conf = "Listen 8000\nkeepalive off\n"
     server = _built(
         tmp_path, "FROM httpd:2.4\nCOPY httpd.conf /usr/local/apache2/conf/httpd.conf\n", {"httpd.conf": conf}
     )
@@ -163,7 +168,7 @@ def test_keep_alive_off_in_the_configuration(tmp_path: Path) -> None:
 
 
 def test_includes_are_followed(tmp_path: Path) -> None:
-    conf = "Listen 80\nKeepAliveTimeout 10\nInclude conf/extra/httpd-default.conf\nIncludeOptional conf/site/*.conf\n"
+    conf = "Listen 8000\nKeepAliveTimeout 10\nInclude conf/extra/httpd-default.conf\nIncludeOptional conf/site/*.conf\n"
     site = "KeepAliveTimeout 70\n"
     dockerfile = (
         "FROM httpd:2.4\nCOPY httpd.conf /usr/local/apache2/conf/httpd.conf\n"
@@ -221,7 +226,8 @@ def test_the_virtual_host_on_the_target_port_counts(tmp_path: Path) -> None:
     assert server.keep_alive.seconds == 30
     assert server.keep_alive.evidence.says == (
         "`KeepAliveTimeout 30` in web/site.conf (<VirtualHost *:8000> receives the load balancer's traffic "
-        "on port 8000)"
+        "on port 8000; no Listen visible has port 8000: `Listen 80` (Debian's ports.conf) is taken to be "
+        "changed to it where keepalive-guard cannot see)"
     )
     assert server.remedy_location == Location("web/site.conf", 6)
 
@@ -243,7 +249,8 @@ def _invocation(tmp_path: Path, conf: str, port: int | None) -> Invocation:
 
 
 _HOSTS = (
-    "Listen 80\nListen 0.0.0.0:8000\nListen [::]:9000\nKeepAliveTimeout 15\n"
+    "Listen 80\nListen 0.0.0.0:8000\nListen [::]:9000\nListen 8080\nListen 8443 https\nListen 7000\n"
+    "KeepAliveTimeout 15\n"
     "<VirtualHost *:80 [::]:80>\n    KeepAliveTimeout 120\n</VirtualHost>\n"
     "<VirtualHost 10.0.0.5:8080 _default_:8443>\n    KeepAliveTimeout 40\n</VirtualHost>\n"
     "<VirtualHost *:9000>\n</VirtualHost>\n"
@@ -258,7 +265,8 @@ _HOSTS = (
         (8080, Mode.IDLE_TIMEOUT, 40),
         (9000, Mode.IDLE_TIMEOUT, 15),  # the virtual host takes the main server's value
         (8000, Mode.IDLE_TIMEOUT, 15),  # Listen 8000 and no virtual host on it: the main server
-        (7000, Mode.UNKNOWN, None),  # neither: the virtual hosts are compared
+        (7000, Mode.IDLE_TIMEOUT, 15),  # Listen 7000 and no virtual host on it: the main server
+        (7001, Mode.UNKNOWN, None),  # no Listen has it: Apache does not serve it
         (None, Mode.UNKNOWN, None),
     ],
 )
@@ -280,7 +288,7 @@ def test_the_main_server_answers_a_port_no_virtual_host_has(tmp_path: Path) -> N
 
 def test_a_virtual_host_for_its_port_wins_over_one_for_any_port(tmp_path: Path) -> None:
     conf = (
-        "Listen 8000\n<VirtualHost *:*>\n    KeepAliveTimeout 10\n</VirtualHost>\n"
+        "Listen 8000\nListen 9000\n<VirtualHost *:*>\n    KeepAliveTimeout 10\n</VirtualHost>\n"
         "<VirtualHost *:8000>\n    KeepAliveTimeout 20\n</VirtualHost>\n"
         "<VirtualHost *>\n    KeepAliveTimeout 10\n</VirtualHost>\n"
     )
@@ -303,7 +311,10 @@ def test_the_f_option_names_the_configuration(tmp_path: Path) -> None:
     dockerfile = (
         'FROM httpd:2.4\nCOPY my.conf /srv/my.conf\nCMD ["httpd", "-DFOREGROUND", "-f", "/srv/my.conf"]\n'
     )
-    assert _built(tmp_path, dockerfile, {"my.conf": "KeepAliveTimeout 61\n"}).keep_alive.seconds == 61
+    assert (
+        _built(tmp_path, dockerfile, {"my.conf": "Listen 8000\nKeepAliveTimeout 61\n"}).keep_alive.seconds
+        == 61
+    )
     missing = 'FROM httpd:2.4\nCMD ["httpd", "-DFOREGROUND", "-f", "/srv/my.conf"]\n'
     assert _built(tmp_path / "missing", missing, {}).keep_alive.mode is Mode.UNKNOWN
 
@@ -320,5 +331,47 @@ def test_an_included_directory_reads_all_its_files(tmp_path: Path) -> None:
         "FROM httpd:2.4\nCOPY httpd.conf /usr/local/apache2/conf/httpd.conf\n"
         "COPY conf.d/ /usr/local/apache2/conf.d/\n"
     )
-    files = {"httpd.conf": "Listen 80\nInclude conf.d\n", "conf.d/keepalive.conf": "KeepAliveTimeout 80\n"}
+    files = {"httpd.conf": "Listen 8000\nInclude conf.d\n", "conf.d/keepalive.conf": "KeepAliveTimeout 80\n"}
     assert _built(tmp_path, dockerfile, files).keep_alive.seconds == 80
+
+
+def test_no_listen_on_the_port_is_unknown(tmp_path: Path) -> None:
+    conf = "Listen 80\nKeepAliveTimeout 90\n<VirtualHost *:*>\n</VirtualHost>\n"
+    server = _built(
+        tmp_path, "FROM httpd:2.4\nCOPY httpd.conf /usr/local/apache2/conf/httpd.conf\n", {"httpd.conf": conf}
+    )  # service_tf: container_port 8000
+    assert server.keep_alive.mode is Mode.UNKNOWN
+    assert server.keep_alive.evidence.says == (
+        "no Listen directive of Apache's configuration has port 8000, the port the load balancer sends "
+        "traffic to (its Listen directives have 80), so the keep-alive of what serves that port is not known"
+    )
+    assert analyse(_invocation(tmp_path, conf, None)).keep_alive.seconds == 90  # the port not known
+
+
+def test_listen_on_the_command_line_and_from_the_environment(tmp_path: Path) -> None:
+    conf = "Listen 80\nKeepAliveTimeout 90\n"
+    dockerfile = "FROM httpd:2.4\nCOPY httpd.conf /usr/local/apache2/conf/httpd.conf\n"
+    command = ["httpd-foreground", "-c", "Listen 8000"]
+    given = _built(tmp_path, dockerfile, {"httpd.conf": conf}, command=command)
+    assert given.keep_alive.seconds == 90
+    from_env = _built(
+        tmp_path / "env",
+        dockerfile,
+        {"httpd.conf": "Listen ${PORT}\nKeepAliveTimeout 90\n"},
+        environment={"PORT": "8000"},
+    )
+    assert from_env.keep_alive.seconds == 90
+    invocation = _invocation(tmp_path, "Listen ${PORT}\nKeepAliveTimeout 90\n", 8000)
+    # PORT may be set where keepalive-guard cannot see: that Listen may be the port
+    assert analyse(replace(invocation, hidden_environment=("env.txt",))).keep_alive.seconds == 90
+
+
+def test_a_stock_listen_may_have_been_changed(tmp_path: Path) -> None:
+    # `RUN sed -i 's/80/8080/' /etc/apache2/ports.conf` is how the php images' docs change the port
+    dockerfile = "FROM php:8.3-apache\nRUN sed -i 's/Listen 80/Listen 8000/' /etc/apache2/ports.conf\n"
+    server = _built(tmp_path, dockerfile, {})
+    assert server.keep_alive.seconds == 5
+    assert server.keep_alive.evidence.says == (
+        "Debian's apache2.conf sets `KeepAliveTimeout 5` (no Listen visible has port 8000: `Listen 80` "
+        "(Debian's ports.conf) is taken to be changed to it where keepalive-guard cannot see)"
+    )

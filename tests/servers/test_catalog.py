@@ -34,6 +34,15 @@ from tests.helpers import server_of
         (["aws-vault", "exec", "prod", "--", "uvicorn", "app:app"], None, "uvicorn", 5),
         (["newrelic-admin", "run-program", "gunicorn", "-k", "gevent", "app:app"], None, "gunicorn", 2),
         (["poetry", "run", "uvicorn", "app:app"], None, "uvicorn", 5),
+        # shell options with values before -c (hadolint's SHELL ["/bin/bash", "-o", "pipefail", "-c"])
+        (["/bin/bash", "-o", "pipefail", "-c", "uvicorn app:app"], None, "uvicorn", 5),
+        (
+            ["bash", "-euo", "pipefail", "-c", "exec uvicorn app:app --timeout-keep-alive 70"],
+            None,
+            "uvicorn",
+            70,
+        ),
+        (["sh", "+o", "posix", "-ec", "uvicorn app:app"], None, "uvicorn", 5),
         # Rails' generated bin/docker-entrypoint ends in `exec "${@}"`; ruby runs the script it names
         (["./bin/rails", "server"], ["/rails/bin/docker-entrypoint"], "puma", 20),
         (["ruby", "-W0", "bin/rails", "s"], None, "puma", 20),
@@ -160,3 +169,11 @@ def test_an_environment_that_cannot_be_evaluated_hides_variables(tmp_path: Path)
     assert (
         known is not None and known.keep_alive.seconds == 70
     )  # sort(), keys() and the for expression are evaluated
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e1", "7_5", "1" * 400])
+def test_numbers_no_server_takes_are_not_numbers(tmp_path: Path, value: str) -> None:
+    server = server_of(tmp_path, command=["gunicorn", "-k", "gthread", "--keep-alive", value, "app:app"])
+    assert server.keep_alive.mode is Mode.UNKNOWN
+    labelled = server_of(tmp_path, command=["app"], labels={"keepalive-guard.keep-alive-seconds": value})
+    assert labelled.keep_alive.mode is Mode.UNKNOWN

@@ -165,11 +165,21 @@ def test_daphne_in_installed_apps_serves_runserver_with_daphne(tmp_path: Path) -
         ),
         (
             {
-                "conf/prod.py": "from conf.base import INSTALLED_APPS\nINSTALLED_APPS += ['daphne.apps.DaphneConfig']\n"
+                "conf/base.py": "INSTALLED_APPS = ['django.contrib.admin']\n",
+                "conf/prod.py": "from conf.base import INSTALLED_APPS\nINSTALLED_APPS += ['daphne.apps.DaphneConfig']\n",
             },
             '["python", "manage.py", "runserver", "--settings", "conf.prod"]',
             None,
             Mode.IDLE_TIMEOUT,
+        ),
+        # conf.base is not visible, and it may list django.contrib.staticfiles before daphne
+        (
+            {
+                "conf/prod.py": "from conf.base import INSTALLED_APPS\nINSTALLED_APPS += ['daphne.apps.DaphneConfig']\n"
+            },
+            '["python", "manage.py", "runserver", "--settings", "conf.prod"]',
+            None,
+            Mode.UNKNOWN,
         ),
         # a star-imported module that is not visible: Django's own runserver is assumed, and said so
         ({"mysite/settings.py": "from .local import *\n"}, _RUNSERVER, None, Mode.NO_TIMEOUT),
@@ -203,3 +213,83 @@ def test_terraform_scan(tmp_path: Path) -> None:
     assert scan(tmp_path / "daphne", "INSTALLED_APPS = ['daphne']\n") == ["KA001"]
     assert scan(tmp_path / "lower", "INSTALLED_APPS = ['daphne']\n", idle_timeout=59) == []
     assert scan(tmp_path / "django", "INSTALLED_APPS = ['django.contrib.admin']\n") == []
+
+
+@pytest.mark.parametrize(
+    ("apps", "mode"),
+    [
+        # Django's get_commands: of the apps with a runserver, the first listed wins
+        ("['daphne', 'django.contrib.staticfiles']", Mode.IDLE_TIMEOUT),
+        ("['django.contrib.staticfiles', 'daphne']", Mode.NO_TIMEOUT),
+        (
+            "['django.contrib.staticfiles.apps.StaticFilesConfig', 'daphne.apps.DaphneConfig']",
+            Mode.NO_TIMEOUT,
+        ),
+        # whitenoise.runserver_nostatic subclasses the runserver of the next app listed
+        ("['whitenoise.runserver_nostatic', 'daphne', 'django.contrib.staticfiles']", Mode.IDLE_TIMEOUT),
+        ("['whitenoise.runserver_nostatic', 'django.contrib.staticfiles', 'daphne']", Mode.NO_TIMEOUT),
+        # channels before 4.0 has its own (Daphne); channels 4 leaves it to the next app
+        ("['channels', 'django.contrib.staticfiles']", Mode.UNKNOWN),
+        ("['channels', 'daphne', 'django.contrib.staticfiles']", Mode.IDLE_TIMEOUT),
+        ("['django.contrib.staticfiles', 'channels']", Mode.NO_TIMEOUT),
+    ],
+)
+def test_the_first_app_with_a_runserver_serves_it(tmp_path: Path, apps: str, mode: Mode) -> None:
+    server = _project(tmp_path, {"mysite/settings.py": f"INSTALLED_APPS = {apps}\n"})
+    assert server.keep_alive.mode is mode
+
+
+def test_staticfiles_before_daphne_is_said(tmp_path: Path) -> None:
+    settings = "INSTALLED_APPS = [\n    'django.contrib.staticfiles',\n    'daphne',\n]\n"
+    server = _project(tmp_path, {"mysite/settings.py": settings})
+    assert server.keep_alive.mode is Mode.NO_TIMEOUT
+    assert (
+        '("django.contrib.staticfiles" comes before "daphne" in the apps of mysite.settings, so its runserver '
+        "(Django's own server) wins: of the apps with a runserver, Django takes the first listed)"
+    ) in server.keep_alive.evidence.says
+    location = server.keep_alive.evidence.location
+    assert location is not None and location.path.endswith("web/mysite/settings.py") and location.line == 2
+
+
+@pytest.mark.parametrize(
+    ("settings", "mode"),
+    [
+        (
+            "DJANGO_APPS = ['django.contrib.staticfiles']\nTHIRD = ['daphne']\nINSTALLED_APPS = THIRD + DJANGO_APPS\n",
+            Mode.IDLE_TIMEOUT,
+        ),
+        (
+            "DJANGO_APPS = ['django.contrib.staticfiles']\nTHIRD = ['daphne']\nINSTALLED_APPS = [*DJANGO_APPS, *THIRD]\n",
+            Mode.NO_TIMEOUT,
+        ),
+        (
+            "INSTALLED_APPS = ['django.contrib.staticfiles']\nINSTALLED_APPS.insert(0, 'daphne')\n",
+            Mode.IDLE_TIMEOUT,
+        ),
+        (
+            "INSTALLED_APPS = ('django.contrib.staticfiles',)\nINSTALLED_APPS += ('daphne',)\n",
+            Mode.NO_TIMEOUT,
+        ),
+        (
+            "INSTALLED_APPS = ['django.contrib.staticfiles']\nINSTALLED_APPS.append('daphne')\n",
+            Mode.NO_TIMEOUT,
+        ),
+        ("INSTALLED_APPS = ['daphne'] + load_apps()\n", Mode.IDLE_TIMEOUT),  # daphne first whatever follows
+        ("INSTALLED_APPS = load_apps() + ['daphne']\n", Mode.UNKNOWN),  # load_apps() may list staticfiles
+        # a change under a condition that moves daphne: not evaluated
+        (
+            "import os\nINSTALLED_APPS = ['django.contrib.staticfiles']\n"
+            "if os.environ.get('ASGI'):\n    INSTALLED_APPS.insert(0, 'daphne')\n",
+            Mode.UNKNOWN,
+        ),
+        # one that does not: irrelevant
+        (
+            "DEBUG = True\nINSTALLED_APPS = ['daphne', 'django.contrib.staticfiles']\n"
+            "if DEBUG:\n    INSTALLED_APPS += ['debug_toolbar']\n",
+            Mode.IDLE_TIMEOUT,
+        ),
+    ],
+)
+def test_the_order_of_installed_apps_is_followed(tmp_path: Path, settings: str, mode: Mode) -> None:
+    server = _project(tmp_path, {"mysite/settings.py": settings})
+    assert server.keep_alive.mode is mode

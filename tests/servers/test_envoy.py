@@ -73,9 +73,9 @@ def test_image_command() -> None:
 
 
 def test_image_entrypoint_runs_envoy_with_options() -> None:
-    assert image_entrypoint("envoyproxy/envoy:v1.31-latest") == ("envoy",)
-    assert image_entrypoint("envoyproxy/envoy-distroless:v1.31") == ("envoy",)
-    assert image_entrypoint("istio/proxyv2:1.22") is None
+    assert image_entrypoint("envoyproxy/envoy:v1.31-latest", ("--option",)) == ("envoy",)
+    assert image_entrypoint("envoyproxy/envoy-distroless:v1.31", ("--option",)) == ("envoy",)
+    assert image_entrypoint("istio/proxyv2:1.22", ("--option",)) is None
 
 
 def test_a_command_of_options_runs_envoy_in_the_official_image(tmp_path: Path) -> None:
@@ -140,12 +140,24 @@ def _two_listeners(first_port: int, second_port: int) -> str:
 
 
 def test_listeners_that_differ_make_it_unknown(tmp_path: Path) -> None:
-    server = _built(tmp_path, _two_listeners(9001, 9000))  # the load balancer targets 8000: neither
+    server = analyse(_invocation(tmp_path, _two_listeners(9001, 9000), None))  # the port is not known
     assert server.keep_alive.mode is Mode.UNKNOWN
     assert server.keep_alive.evidence.says.startswith(
         "Envoy's listeners differ, and which one receives the traffic is not known: "
         "closes idle keep-alive connections after 30 s (`idle_timeout: 30s` in listener ingress (port 9001)"
     )
+
+
+def test_no_listener_on_the_port_is_unknown(tmp_path: Path) -> None:
+    config = _config("\n          common_http_protocol_options: {idle_timeout: 90s}", port=9000)
+    server = _built(tmp_path, config)  # the load balancer targets 8000
+    assert server.keep_alive.mode is Mode.UNKNOWN
+    assert server.keep_alive.evidence.says == (
+        "no listener of Envoy's configuration web/envoy.yaml with an HTTP connection manager or a TCP proxy "
+        "listens on 8000, the port the load balancer sends traffic to (ingress on 9000), so the keep-alive "
+        "of what serves that port is not known"
+    )
+    assert analyse(_invocation(tmp_path, config, None)).keep_alive.seconds == 90  # the port not known
 
 
 def test_the_listener_on_the_target_port_counts(tmp_path: Path) -> None:

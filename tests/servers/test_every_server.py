@@ -84,7 +84,7 @@ UNSAFE = {
     "puma": Case("puma", {"command": ["bundle", "exec", "puma", "-p", "8000"]}),
     "rails 8 with thruster": Case(
         "thruster",
-        {},
+        {"environment": {"HTTP_PORT": "8000"}},
         {
             "app/Dockerfile": 'FROM ruby:3.3-slim\nWORKDIR /rails\nCOPY . .\nENTRYPOINT ["/rails/bin/docker-entrypoint"]\n'
             'CMD ["./bin/thrust", "./bin/rails", "server"]\n',
@@ -94,7 +94,13 @@ UNSAFE = {
     "spring boot": Case(
         "Spring Boot",
         {
-            "command": ["java", "-jar", "app.jar", "--spring.profiles.active=prod"],
+            "command": [
+                "java",
+                "-jar",
+                "app.jar",
+                "--spring.profiles.active=prod",
+                "--server.tomcat.threads.max=200",
+            ],
             "image": "eclipse-temurin:21",
         },
     ),
@@ -213,7 +219,7 @@ SAFE = {
     "unicorn": Case("unicorn", {"command": ["bundle", "exec", "unicorn", "-c", "config/unicorn.rb"]}),
     "rails 8 with thruster": Case(
         "thruster",
-        {"environment": {"HTTP_IDLE_TIMEOUT": "65"}},
+        {"environment": {"HTTP_IDLE_TIMEOUT": "65", "HTTP_PORT": "8000"}},
         {
             "app/Dockerfile": 'FROM ruby:3.3-slim\nWORKDIR /rails\nCOPY . .\nENTRYPOINT ["/rails/bin/docker-entrypoint"]\n'
             'CMD ["./bin/thrust", "./bin/rails", "server"]\n',

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +52,8 @@ def test_image_command() -> None:
 
 
 def test_image_entrypoint_runs_haproxy_with_options() -> None:
-    assert image_entrypoint("haproxy:3.0") == ("haproxy",)
-    assert image_entrypoint("haproxytech/haproxy-alpine:2.9") is None
+    assert image_entrypoint("haproxy:3.0", ("--option",)) == ("haproxy",)
+    assert image_entrypoint("haproxytech/haproxy-alpine:2.9", ("--option",)) is None
 
 
 def test_a_command_of_options_runs_haproxy_in_the_official_image(tmp_path: Path) -> None:
@@ -168,11 +169,42 @@ def test_named_defaults_and_environment_variables(tmp_path: Path) -> None:
 
 
 def test_frontends_that_differ_make_it_unknown(tmp_path: Path) -> None:
-    config = _cfg("    timeout client 50s\n").replace("bind :8000", "bind :9000")  # the target is 8000
-    config += "\nfrontend stats\n    bind :8404\n    timeout client 5s\n"
-    server = _built(tmp_path, config)
+    server = analyse(_invocation(tmp_path, None))  # the port is not known: the frontends are compared
     assert server.keep_alive.mode is Mode.UNKNOWN
     assert "frontends differ" in server.keep_alive.evidence.says
+
+
+def test_no_frontend_on_the_port_is_unknown(tmp_path: Path) -> None:
+    config = _cfg("    timeout client 90s\n").replace("bind :8000", "bind :9000")  # the target is 8000
+    config += "\nfrontend stats\n    bind :8404\n"
+    server = _built(tmp_path, config)
+    assert server.keep_alive.mode is Mode.UNKNOWN  # both would idle 90 s, but neither binds 8000
+    assert server.keep_alive.evidence.says == (
+        "no frontend or listen section of HAProxy binds 8000, the port the load balancer sends traffic to "
+        "(frontend web: `bind :9000`; frontend stats: `bind :8404`), so the keep-alive of what serves that "
+        "port is not known"
+    )
+
+
+def test_a_bind_address_not_known_may_be_the_port(tmp_path: Path) -> None:
+    config = _cfg("    timeout client 90s\n").replace("bind :8000", 'bind :"${PORT}"')
+    config += "\nfrontend stats\n    bind :8404\n    timeout client 5s\n"
+    (tmp_path / "haproxy.cfg").write_text(config)
+    build = ImageBuild(
+        images=("edge",),
+        dockerfile=Location("Dockerfile", 1),
+        base=Setting("haproxy:3.0", Location("Dockerfile", 1)),
+        entry_point=None,
+        command=None,
+        copies=(Copy(tmp_path / "haproxy.cfg", _CONFIG, Location("Dockerfile", 2)),),
+    )
+    image = Setting("edge:1", Location("main.tf", 2))
+    invocation = Invocation(
+        ("haproxy", "-f", _CONFIG), {}, Location("main.tf", 3), image, ("env.txt",), build=build, port=8000
+    )
+    assert analyse(invocation).keep_alive.seconds == 90  # PORT may be set in env.txt: web may bind 8000
+    known = replace(invocation, env={"PORT": Setting("9000", Location("main.tf", 4))})
+    assert analyse(known).keep_alive.mode is Mode.UNKNOWN  # web binds 9000, stats 8404
 
 
 def test_the_frontend_on_the_target_port_counts(tmp_path: Path) -> None:
@@ -216,7 +248,7 @@ def _invocation(tmp_path: Path, port: int | None) -> Invocation:
         (81, Mode.IDLE_TIMEOUT, 10),
         (9005, Mode.IDLE_TIMEOUT, 20),  # in the range
         (8404, Mode.IDLE_TIMEOUT, 30),
-        (8000, Mode.UNKNOWN, None),  # only unix sockets and fd@ mention it: the frontends are compared
+        (8000, Mode.UNKNOWN, None),  # only unix sockets and fd@ mention it: no frontend binds it
         (None, Mode.UNKNOWN, None),
     ],
 )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +142,13 @@ def test_server_blocks_that_differ_make_it_unknown(tmp_path: Path) -> None:
         tmp_path, "FROM nginx:1.27\nCOPY nginx.conf /etc/nginx/nginx.conf\n", {"nginx.conf": conf}
     )  # the load balancer targets 8000, where neither listens
     assert server.keep_alive.mode is Mode.UNKNOWN
-    assert "which one receives the traffic is not known" in server.keep_alive.evidence.says
+    assert server.keep_alive.evidence.says == (
+        "no server block of nginx's configuration listens on 8000, the port the load balancer sends traffic "
+        "to (they listen on 8080, 9000), so the keep-alive of what serves that port is not known"
+    )
+    unknown_port = analyse(_invocation(tmp_path, conf, None))  # the port not known: all are compared
+    assert unknown_port.keep_alive.mode is Mode.UNKNOWN
+    assert "which one receives the traffic is not known" in unknown_port.keep_alive.evidence.says
 
 
 def test_the_server_block_on_the_target_port_counts(tmp_path: Path) -> None:
@@ -243,7 +250,7 @@ def test_a_location_with_its_own_timeout_counts(tmp_path: Path) -> None:
 
 
 def test_the_c_option_names_the_configuration(tmp_path: Path) -> None:
-    conf = "http {\n    keepalive_timeout 90;\n}\n"
+    conf = "http {\n    keepalive_timeout 90;\n    server { listen 8000; }\n}\n"
     dockerfile = 'FROM nginx:1.27\nCOPY edge.conf /srv/edge.conf\nCMD ["nginx", "-c", "/srv/edge.conf", "-g", "daemon off;"]\n'
     assert _built(tmp_path, dockerfile, {"edge.conf": conf}).keep_alive.seconds == 90
     missing = 'FROM nginx:1.27\nCMD ["nginx", "-c", "/srv/edge.conf"]\n'
@@ -305,3 +312,189 @@ def test_terraform_scan_flags_a_short_nginx_keepalive(tmp_path: Path) -> None:
     files["web/app.conf"] = app.replace("15s", "75s")
     dockerfiles = (("web:1", tmp_path / "long" / "web/Dockerfile"),)
     assert "KA001" not in rules_of(scan_tree(tmp_path / "long", files, dockerfiles=dockerfiles))
+
+
+@pytest.mark.parametrize(
+    ("conf", "port", "says"),
+    [
+        (
+            "http {\n    server { listen 9000; keepalive_timeout 90; }\n}\n",
+            8000,
+            "no server block of nginx's configuration listens on 8000, the port the load balancer sends "
+            "traffic to (they listen on 9000), so the keep-alive of what serves that port is not known",
+        ),
+        (
+            "http {\n    keepalive_timeout 90;\n}\n",
+            8000,
+            "no server block of nginx's configuration listens on 8000, the port the load balancer sends "
+            "traffic to (its http block has no server block, so nginx listens on no port), so the "
+            "keep-alive of what serves that port is not known",
+        ),
+    ],
+)
+def test_no_server_block_on_the_port_is_unknown(tmp_path: Path, conf: str, port: int, says: str) -> None:
+    server = analyse(_invocation(tmp_path, conf, port))
+    assert server.keep_alive.mode is Mode.UNKNOWN
+    assert server.keep_alive.evidence.says == says
+    assert analyse(_invocation(tmp_path, conf, None)).keep_alive.seconds == 90  # port not known
+
+
+def test_the_stock_server_is_taken_to_be_moved_to_the_port(tmp_path: Path) -> None:
+    # FROM nginx with only content copied: the stock default.conf listens on 80, and `RUN sed` on it is
+    # the usual way to move it, which keepalive-guard cannot see
+    dockerfile = "FROM nginx:1.27\nCOPY site/ /usr/share/nginx/html/\n"
+    server = _built(tmp_path, dockerfile, {"site/index.html": "<p>hi</p>"})  # container port 8000
+    assert server.keep_alive.seconds == 65
+    assert server.keep_alive.evidence.says == (
+        "the official nginx image's nginx.conf sets `keepalive_timeout 65;` in the http block (no server "
+        "block visible listens on 8000: the official image's conf.d/default.conf listens on 80, taken to be "
+        "changed to 8000 where keepalive-guard cannot see)"
+    )
+
+
+def test_a_listen_not_known_may_be_the_port(tmp_path: Path) -> None:
+    conf = "http {\n    server { listen 9000; keepalive_timeout 90; }\n    server { listen $PORT; keepalive_timeout 5; }\n}\n"
+    assert analyse(_invocation(tmp_path, conf, 8000)).keep_alive.seconds == 5
+    assert analyse(_invocation(tmp_path, conf, 9000)).keep_alive.mode is Mode.UNKNOWN  # 90 s or 5 s
+
+
+_TEMPLATE = "server {\n    listen ${PORT};\n    keepalive_timeout 5;\n}\n"
+
+
+def test_a_template_is_rendered_into_conf_d(tmp_path: Path) -> None:
+    dockerfile = "FROM nginx:1.27-alpine\nCOPY default.conf.template /etc/nginx/templates/\n"
+    server = _built(tmp_path, dockerfile, {"default.conf.template": _TEMPLATE}, environment={"PORT": "8000"})
+    assert server.keep_alive.seconds == 5
+    assert server.keep_alive.evidence.says == (
+        "`keepalive_timeout 5;` in the server block listening on 8000; the official image's entrypoint "
+        "renders web/default.conf.template to /etc/nginx/conf.d/default.conf with the container's environment"
+    )
+    assert server.keep_alive.evidence.location == Location("web/default.conf.template", 3)
+    assert server.remedy_location == Location("web/default.conf.template", 3)
+
+
+def test_terraform_scan_flags_a_rendered_template(tmp_path: Path) -> None:
+    files = {
+        "main.tf": service_tf(image="web:1", environment={"PORT": "8000"}),
+        "web/Dockerfile": "FROM nginx:1.27-alpine\nCOPY default.conf.template /etc/nginx/templates/\n",
+        "web/default.conf.template": _TEMPLATE,
+    }
+    dockerfiles = (("web:1", tmp_path / "web/Dockerfile"),)
+    assert "KA001" in rules_of(scan_tree(tmp_path, files, dockerfiles=dockerfiles))
+
+
+@pytest.mark.parametrize(
+    ("environment", "mode", "seconds"),
+    [
+        ({"PORT": "8000", "KA": "90s"}, Mode.IDLE_TIMEOUT, 90),
+        ({"PORT": "8000"}, Mode.UNKNOWN, None),  # ${KA} stays as written: not a time
+        ({"PORT": "9000", "KA": "90s"}, Mode.UNKNOWN, None),  # nothing listens on 8000
+        ({"PORT": "8000", "KA": "90s", "NGINX_ENVSUBST_FILTER": "^PORT$"}, Mode.UNKNOWN, None),
+        ({"PORT": "8000", "KA": "90s", "NGINX_ENVSUBST_FILTER": "^(PORT|KA)$"}, Mode.IDLE_TIMEOUT, 90),
+    ],
+)
+def test_templates_take_only_the_defined_variables(
+    tmp_path: Path, environment: dict[str, str], mode: Mode, seconds: float | None
+) -> None:
+    template = (
+        "server {\n    listen ${PORT};\n    keepalive_timeout $KA;\n    proxy_set_header Host $host;\n}\n"
+    )
+    dockerfile = "FROM nginx:1.27\nCOPY templates/ /etc/nginx/templates/\n"
+    server = _built(tmp_path, dockerfile, {"templates/app.conf.template": template}, environment=environment)
+    assert server.keep_alive.mode is mode
+    assert server.keep_alive.seconds == seconds
+
+
+def test_a_template_variable_not_visible_is_unknown_where_it_matters(tmp_path: Path) -> None:
+    (tmp_path / "app.conf.template").write_text(
+        "server {\n    listen 8000;\n    keepalive_timeout ${KA};\n    proxy_set_header Host $host;\n}\n"
+    )
+    build = ImageBuild(
+        images=("web",),
+        dockerfile=Location("Dockerfile", 1),
+        base=Setting("nginx:1.27", Location("Dockerfile", 1)),
+        entry_point=None,
+        command=None,
+        copies=(Copy(tmp_path / "app.conf.template", "/etc/nginx/templates/", Location("Dockerfile", 2)),),
+    )
+    image = Setting("web:1", Location("main.tf", 2))
+    ka = Setting[str].unknown(Location("main.tf", 9), "var.keep_alive has no value")
+    invocation = Invocation(("nginx",), {"KA": ka}, Location("main.tf", 3), image, build=build, port=8000)
+    server = analyse(invocation)
+    assert server.keep_alive.mode is Mode.UNKNOWN
+    assert server.keep_alive.evidence.says == (
+        "`keepalive_timeout <?>;` in the server block listening on 8000 (<?>: var.keep_alive has no value)"
+    )
+    # an environment file may set any variable, $host too; it matters only in keepalive_timeout
+    hidden = replace(
+        invocation, env={"KA": Setting("90", Location("main.tf", 9))}, hidden_environment=("env.txt",)
+    )
+    assert analyse(hidden).keep_alive.seconds == 90
+
+
+def test_a_written_value_with_braces_is_a_valid_remedy(tmp_path: Path) -> None:
+    server = _built(
+        tmp_path,
+        "FROM nginx:1.27\nCOPY templates/ /etc/nginx/templates/\n",
+        {"templates/app.conf.template": _TEMPLATE.replace("5;", "${KA};")},
+        environment={"PORT": "8000", "KA": "${x}"},  # a value as written: not a time
+    )
+    assert server.keep_alive.mode is Mode.UNKNOWN
+    assert (
+        server.remedy.format(seconds=65)
+        == "change `keepalive_timeout ${x};` to `keepalive_timeout 65s;` in the server block listening on 8000"
+    )
+
+
+def test_template_settings_and_subdirectories(tmp_path: Path) -> None:
+    # NGINX_ENVSUBST_TEMPLATE_DIR/SUFFIX/OUTPUT_DIR, and a subdirectory kept below the output directory
+    conf = "events {}\nhttp {\n    include /etc/nginx/sites/*/*.conf;\n}\n"
+    conf = "events {}\nhttp {\n    include /etc/nginx/sites/edge/*.conf;\n}\n"
+    dockerfile = (
+        "FROM nginx:1.27\nENV NGINX_ENVSUBST_TEMPLATE_DIR=/srv/tpl NGINX_ENVSUBST_TEMPLATE_SUFFIX=.in "
+        "NGINX_ENVSUBST_OUTPUT_DIR=/etc/nginx/sites\nCOPY nginx.conf /etc/nginx/nginx.conf\n"
+        "COPY tpl/ /srv/tpl/\n"
+    )
+    site = "server {\n    listen ${PORT};\n    keepalive_timeout 75s;\n}\n"
+    files = {"nginx.conf": conf, "tpl/edge/app.conf.in": site, "tpl/edge/ignored.template": "oops {"}
+    server = _built(tmp_path, dockerfile, files, environment={"PORT": "8000"})
+    assert server.keep_alive.seconds == 75
+    assert server.keep_alive.evidence.location == Location("web/tpl/edge/app.conf.in", 3)
+
+
+def test_templates_are_not_rendered_before_1_19_or_without_the_entrypoint(tmp_path: Path) -> None:
+    for index, dockerfile in enumerate(
+        (
+            "FROM nginx:1.18\nCOPY default.conf.template /etc/nginx/templates/\n",
+            'FROM nginx:1.27\nCOPY default.conf.template /etc/nginx/templates/\nENTRYPOINT ["nginx", "-g", "daemon off;"]\n',
+        )
+    ):
+        server = _built(
+            tmp_path / str(index),
+            dockerfile,
+            {"default.conf.template": _TEMPLATE},
+            environment={"PORT": "8000"},
+        )
+        # the stock default.conf stays, with the http block's 65 s
+        assert server.keep_alive.seconds == 65
+
+
+def test_the_skipped_stock_server_is_named_only_when_it_may_be_on_the_port(tmp_path: Path) -> None:
+    (tmp_path / "app.conf").write_text("server {\n    listen 80;\n    keepalive_timeout 10;\n}\n")
+    build = ImageBuild(
+        images=("web",),
+        dockerfile=Location("Dockerfile", 1),
+        base=Setting("nginx:1.27", Location("Dockerfile", 1)),
+        entry_point=None,
+        command=None,
+        copies=(Copy(tmp_path / "app.conf", "/etc/nginx/conf.d/", Location("Dockerfile", 2)),),
+    )
+    image = Setting("web:1", Location("main.tf", 2))
+    invocation = Invocation(("nginx",), {}, Location("main.tf", 3), image, build=build, port=80)
+    server = analyse(invocation)
+    assert server.keep_alive.seconds == 10
+    assert server.keep_alive.evidence.says == (
+        "`keepalive_timeout 10;` in the server block listening on 80 (the image's stock conf.d/default.conf "
+        "is taken not to receive the traffic)"
+    )
+    assert analyse(replace(invocation, port=8000)).keep_alive.mode is Mode.UNKNOWN  # nothing on 8000

@@ -207,3 +207,27 @@ def test_next_zero_keeps_the_node_default(
     # start-server.ts: `if (keepAliveTimeout) server.keepAliveTimeout = keepAliveTimeout`
     server = server_of(tmp_path, command=command, environment=environment, image="node:22")
     assert server.keep_alive.seconds == 5
+
+
+@pytest.mark.parametrize(
+    ("command", "image", "name"),
+    [
+        # nodejs/docker-node docker-entrypoint.sh: options and scripts run under node
+        (["server.js"], "node:22-alpine", "node"),
+        (["--enable-source-maps", "dist/main.mjs"], "node:22", "node"),
+        (["server.js"], "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:1", "unknown"),
+    ],
+)
+def test_the_node_image_entrypoint_runs_scripts_with_node(
+    tmp_path: Path, command: list[str], image: str, name: str
+) -> None:
+    server = server_of(tmp_path, command=command, image=image)
+    assert server.name == name
+    if name == "node":
+        assert server.keep_alive.seconds == 5
+
+
+def test_a_dockerfile_cmd_of_options_goes_to_the_image_entrypoint(tmp_path: Path) -> None:
+    files = {"web/Dockerfile": 'FROM node:27-slim\nWORKDIR /app\nCOPY . .\nCMD ["dist/server.js"]\n'}
+    server = server_of(tmp_path, files=files, dockerfile="web/Dockerfile")
+    assert server.name == "node" and server.keep_alive.seconds == 65

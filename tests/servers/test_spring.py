@@ -11,7 +11,8 @@ from policies.servers.spring import image_command
 from tests.helpers import DEFAULT_IMAGE, rules_of, scan_tree, server_of, service_tf
 
 JAR = ["java", "-jar", "app.jar"]
-SPRING = {"SPRING_PROFILES_ACTIVE": "prod"}  # evidence that the jar is a Spring Boot app
+SPRING = {"SPRING_PROFILES_ACTIVE": "prod"}  # evidence that the jar is a Spring Boot app, not of its stack
+TOMCAT = {"SERVER_TOMCAT_THREADS_MAX": "50"}  # evidence that it runs embedded Tomcat
 DEFAULT_SAYS = (
     "neither server.tomcat.keep-alive-timeout nor server.tomcat.connection-timeout is set, so Tomcat's "
     "built-in connectionTimeout of 60 s applies (embedded Tomcat does not read server.xml); this assumes no "
@@ -49,18 +50,31 @@ DEFAULT_SAYS = (
         (JAR, {"JAVA_TOOL_OPTIONS": "-Dspring.profiles.active=prod"}),
     ],
 )
-def test_spring_boot_on_tomcat_by_default_closes_after_60_s(
+def test_spring_boot_without_its_web_stack_is_unknown(
     tmp_path: Path, command: list[str], environment: dict[str, str] | None
 ) -> None:
+    # Spring MVC on Tomcat closes idle connections after 60 s, WebFlux on Reactor Netty never does
     server = server_of(tmp_path, command=command, environment=environment)
     assert server.name == "Spring Boot"
-    assert server.detail == "embedded Tomcat, assumed: spring-boot-starter-web's default"
-    assert server.keep_alive.mode is Mode.IDLE_TIMEOUT and server.keep_alive.seconds == 60
+    assert server.keep_alive.mode is Mode.UNKNOWN
+    assert "Reactor Netty never closes idle connections" in server.keep_alive.evidence.says
     assert server.request_timeout is None
 
 
+def test_an_unknown_web_stack_says_both(tmp_path: Path) -> None:
+    server = server_of(tmp_path, command=[*JAR, "--spring.profiles.active=prod"])
+    assert server.keep_alive.evidence.says == (
+        "this Spring Boot app's web stack is not visible (nothing names its embedded server: no "
+        "server.tomcat.* or server.netty.* property, server jar in BOOT-INF/lib or starter in a pom.xml or "
+        "build.gradle the Dockerfile copies): on Spring MVC's default embedded Tomcat, it closes idle "
+        f"keep-alive connections after 60 s: {DEFAULT_SAYS}; on WebFlux (Spring Cloud Gateway), Reactor Netty "
+        "never closes idle connections"
+    )
+    assert server.remedy.startswith("set the environment variable SERVER_TOMCAT_KEEPALIVETIMEOUT={seconds}s")
+
+
 def test_default_says_why_and_what_it_assumes(tmp_path: Path) -> None:
-    server = server_of(tmp_path, command=JAR, environment=SPRING)
+    server = server_of(tmp_path, command=JAR, environment=TOMCAT)
     assert server.keep_alive.evidence.says == DEFAULT_SAYS
     assert server.keep_alive.evidence.source.endswith("java/org/apache/coyote/http11/Constants.java")
     assert server.remedy == "set the environment variable SERVER_TOMCAT_KEEPALIVETIMEOUT={seconds}s"
@@ -175,13 +189,13 @@ def test_connection_timeout_is_the_keep_alive_when_keep_alive_timeout_is_unset(t
 def test_an_argument_needs_an_equals_sign(tmp_path: Path) -> None:
     # SimpleCommandLineArgsParser: `--name value` is an option without a value and a plain argument
     server = server_of(
-        tmp_path, command=[*JAR, "--server.tomcat.keep-alive-timeout", "75s"], environment=SPRING
+        tmp_path, command=[*JAR, "--server.tomcat.keep-alive-timeout", "75s"], environment=TOMCAT
     )
     assert server.keep_alive.seconds == 60
 
 
 def test_java_opts_is_not_read_by_java_itself(tmp_path: Path) -> None:
-    environment = {**SPRING, "JAVA_OPTS": "-Dserver.tomcat.keep-alive-timeout=75s"}
+    environment = {**TOMCAT, "JAVA_OPTS": "-Dserver.tomcat.keep-alive-timeout=75s"}
     server = server_of(tmp_path, command=JAR, environment=environment)
     assert server.keep_alive.seconds == 60
     assert "JAVA_OPTS is set, but `java` does not read it" in server.keep_alive.evidence.says
@@ -263,7 +277,7 @@ def test_unknown_keep_alive(
 
 
 def test_environment_files_may_set_any_property(tmp_path: Path) -> None:
-    main = service_tf(command=[*JAR, "--spring.profiles.active=prod"]).replace(
+    main = service_tf(command=[*JAR, "--server.tomcat.threads.max=50"]).replace(
         "image = ",
         'environmentFiles = [{ value = "arn:aws:s3:::config/app.env", type = "s3" }]\n      image = ',
     )
@@ -375,7 +389,9 @@ def test_a_later_document_depends_on_its_activation(tmp_path: Path) -> None:
 
 
 def test_known_image_contents_change_the_assumption(tmp_path: Path) -> None:
-    server = _with_config(tmp_path, {"config/application.yml": "spring:\n  application:\n    name: shop\n"})
+    yaml = "spring:\n  application:\n    name: shop\nserver:\n  servlet:\n    context-path: /shop\n"
+    server = _with_config(tmp_path, {"config/application.yml": yaml})
+    assert server.detail == "embedded Tomcat, assumed: spring-boot-starter-web's default"
     assert server.keep_alive.seconds == 60
     assert (
         "this assumes no application.properties/yml packaged in the jar sets it"
@@ -483,7 +499,8 @@ def test_tomcat_image_without_its_own_server_xml(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("command", "environment", "image", "fires"),
     [
-        (JAR, SPRING, None, True),  # Tomcat's 60 s is not longer than the ALB's 60 s
+        (JAR, TOMCAT, None, True),  # Tomcat's 60 s is not longer than the ALB's 60 s
+        (JAR, {"SERVER_SERVLET_CONTEXTPATH": "/api"}, None, True),  # Spring MVC: Tomcat by default
         ([*JAR, "--server.tomcat.keep-alive-timeout=75s"], None, None, False),
         (JAR, {"SERVER_TOMCAT_KEEPALIVETIMEOUT": "65s"}, None, False),
         (JAR, {"SERVER_NETTY_PORT": "8000"}, None, False),  # Reactor Netty never closes idle connections
@@ -504,7 +521,7 @@ def test_scan(
 
 
 def test_scan_fix_names_the_environment_variable(tmp_path: Path) -> None:
-    result = scan_tree(tmp_path, {"main.tf": service_tf(command=JAR, environment=SPRING)})
+    result = scan_tree(tmp_path, {"main.tf": service_tf(command=JAR, environment=TOMCAT)})
     finding = next(finding for finding in result.findings if finding.rule == "KA001")
     assert finding.fix.startswith("Set the environment variable SERVER_TOMCAT_KEEPALIVETIMEOUT=65s")
 
@@ -517,3 +534,173 @@ def test_a_spring_placeholder_is_unknown_and_kept_literally_in_the_fix(tmp_path:
     assert finding.fix.startswith(
         "Change `--server.tomcat.keep-alive-timeout=${KEEP_ALIVE:75s}` to `--server.tomcat.keep-alive-timeout=65s`"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "seconds"),
+    [
+        ("server.tomcat.keep-alive-timeout", 75),  # DefaultPropertyMapper: a variable named like the property
+        ("server.tomcat.keepAliveTimeout", 75),
+    ],
+)
+def test_an_environment_variable_named_like_the_property(tmp_path: Path, name: str, seconds: float) -> None:
+    server = server_of(tmp_path, command=JAR, environment={name: "75s"})
+    assert server.detail == "embedded Tomcat"
+    assert server.keep_alive.seconds == seconds
+    assert server.keep_alive.evidence.says == f"{name}=75s"
+
+
+def test_the_upper_case_variable_is_looked_up_before_the_dotted_one(tmp_path: Path) -> None:
+    environment = {"server.tomcat.keep-alive-timeout": "5s", "SERVER_TOMCAT_KEEPALIVETIMEOUT": "75s"}
+    assert server_of(tmp_path, command=JAR, environment=environment).keep_alive.seconds == 75
+
+
+@pytest.mark.parametrize(
+    ("command", "environment", "detail", "mode"),
+    [
+        (
+            [*JAR, "--server.servlet.context-path=/api"],
+            None,
+            "embedded Tomcat, assumed: spring-boot-starter-web's default",
+            Mode.IDLE_TIMEOUT,
+        ),
+        (
+            JAR,
+            {"SPRING_MVC_SERVLET_PATH": "/"},
+            "embedded Tomcat, assumed: spring-boot-starter-web's default",
+            Mode.IDLE_TIMEOUT,
+        ),
+        (
+            JAR,
+            {"SPRING_WEBFLUX_BASEPATH": "/api"},
+            "embedded Reactor Netty, assumed: spring-boot-starter-webflux's default",
+            Mode.NO_TIMEOUT,
+        ),
+        (
+            [*JAR, "--spring.main.web-application-type=reactive"],
+            None,
+            "embedded Reactor Netty, assumed: spring-boot-starter-webflux's default",
+            Mode.NO_TIMEOUT,
+        ),
+        (
+            [*JAR, "--spring.main.web-application-type=servlet"],
+            None,
+            "embedded Tomcat, assumed: spring-boot-starter-web's default",
+            Mode.IDLE_TIMEOUT,
+        ),
+        ([*JAR, "--spring.main.web-application-type=none"], None, "", Mode.UNKNOWN),
+        # both stacks' properties: not told
+        (JAR, {"SPRING_MVC_SERVLET_PATH": "/", "SPRING_WEBFLUX_BASEPATH": "/"}, "", Mode.UNKNOWN),
+    ],
+)
+def test_properties_only_one_stack_reads_tell_it(
+    tmp_path: Path, command: list[str], environment: dict[str, str] | None, detail: str, mode: Mode
+) -> None:
+    server = server_of(tmp_path, command=command, environment=environment)
+    assert server.detail == detail
+    assert server.keep_alive.mode is mode
+
+
+_POM = """<project>
+  <dependencies>
+    <dependency>
+      <groupId>org.springframework.boot</groupId>
+      <artifactId>{artifact}</artifactId>
+    </dependency>
+    <!-- <artifactId>spring-boot-starter-jetty</artifactId> -->
+  </dependencies>
+</project>
+"""
+_SINGLE_STAGE = """FROM maven:3.9-eclipse-temurin-21
+WORKDIR /app
+COPY . .
+RUN mvn -q package
+ENTRYPOINT ["java", "-jar", "target/app.jar"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("files", "detail", "mode"),
+    [
+        ({"pom.xml": _POM.format(artifact="spring-boot-starter-web")}, "embedded Tomcat", Mode.IDLE_TIMEOUT),
+        (
+            {"pom.xml": _POM.format(artifact="spring-boot-starter-webflux")},
+            "embedded Reactor Netty",
+            Mode.NO_TIMEOUT,
+        ),
+        (
+            {"pom.xml": _POM.format(artifact="spring-cloud-starter-gateway")},
+            "embedded Reactor Netty",
+            Mode.NO_TIMEOUT,
+        ),
+        (
+            {
+                "build.gradle": "dependencies {\n  implementation 'org.springframework.boot:spring-boot-starter-web'\n}\n"
+            },
+            "embedded Tomcat",
+            Mode.IDLE_TIMEOUT,
+        ),
+        # Jetty replaces Tomcat only where spring-boot-starter-tomcat is excluded: not read
+        (
+            {
+                "pom.xml": _POM.format(artifact="spring-boot-starter-web")
+                .replace("<!-- ", "")
+                .replace(" -->", "")
+            },
+            "",
+            Mode.UNKNOWN,
+        ),
+    ],
+)
+def test_a_copied_build_file_tells_the_server(
+    tmp_path: Path, files: dict[str, str], detail: str, mode: Mode
+) -> None:
+    server = server_of(tmp_path, files={"Dockerfile": _SINGLE_STAGE, **files}, dockerfile="Dockerfile")
+    assert server.name == "Spring Boot"
+    assert server.detail == detail
+    assert server.keep_alive.mode is mode
+
+
+_EXPLODED = """FROM eclipse-temurin:21-jre
+WORKDIR /app
+COPY target/dependency/BOOT-INF/lib /app/lib
+COPY target/dependency/BOOT-INF/classes /app
+ENTRYPOINT ["java", "-cp", "/app:/app/lib/*", "com.example.Application"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("jars", "detail", "mode"),
+    [
+        (("spring-webmvc-6.1.5.jar", "tomcat-embed-core-10.1.19.jar"), "embedded Tomcat", Mode.IDLE_TIMEOUT),
+        # WebClient in an MVC app brings reactor-netty; the servlet stack still runs Tomcat
+        (
+            ("spring-webmvc-6.1.5.jar", "tomcat-embed-core-10.1.19.jar", "reactor-netty-http-1.1.17.jar"),
+            "embedded Tomcat",
+            Mode.IDLE_TIMEOUT,
+        ),
+        (
+            ("spring-webflux-6.1.5.jar", "reactor-netty-http-1.1.17.jar"),
+            "embedded Reactor Netty",
+            Mode.NO_TIMEOUT,
+        ),
+        (("spring-webmvc-6.1.5.jar", "jetty-server-12.0.7.jar"), "embedded Jetty", Mode.IDLE_TIMEOUT),
+    ],
+)
+def test_copied_libraries_tell_the_server(
+    tmp_path: Path, jars: tuple[str, ...], detail: str, mode: Mode
+) -> None:
+    files: dict[str, str | bytes] = {
+        "Dockerfile": _EXPLODED,
+        "target/dependency/BOOT-INF/classes/application.properties": "spring.application.name=shop\n",
+    }
+    files.update({f"target/dependency/BOOT-INF/lib/{jar}": b"PK\x03\x04" for jar in jars})
+    server = server_of(tmp_path, files=files, dockerfile="Dockerfile")
+    assert server.name == "Spring Boot"
+    assert server.detail == detail
+    assert server.keep_alive.mode is mode
+
+
+def test_a_generic_spring_boot_app_is_a_warning_not_an_error(tmp_path: Path) -> None:
+    tf = service_tf(command=[*JAR, "--spring.profiles.active=prod"])
+    assert rules_of(scan_tree(tmp_path, {"main.tf": tf})) == ["KA002"]

@@ -28,11 +28,23 @@ def _built(tmp_path: Path, dockerfile: str, files: dict[str, str], **service: An
 
 
 def test_official_image_defaults_to_180_seconds(tmp_path: Path) -> None:
-    server = server_of(tmp_path, image="traefik:v3.1")  # the image's CMD: traefik
-    assert server.name == "traefik"
+    # without entry points, Traefik listens on :80 (entry point http)
+    server = analyse(_invocation((), 80))
     assert server.keep_alive.seconds == 180
     assert server.keep_alive.evidence.says == (
         "no idleTimeout for entry point http in Traefik's defaults: Traefik's default is 180 s"
+    )
+    assert analyse(_invocation((), None)).keep_alive.seconds == 180
+
+
+def test_the_default_entry_point_does_not_serve_another_port(tmp_path: Path) -> None:
+    server = server_of(tmp_path, image="traefik:v3.1")  # the image's CMD: traefik; container port 8000
+    assert server.name == "traefik"
+    assert server.keep_alive.mode is Mode.UNKNOWN
+    assert server.keep_alive.evidence.says == (
+        "no Traefik entry point listens on 8000, the port the load balancer sends traffic to (http on :80 "
+        "(Traefik's default entry point, as none is configured), in Traefik's defaults), so the keep-alive "
+        "of what serves that port is not known"
     )
 
 
@@ -43,8 +55,8 @@ def test_image_command_only_for_the_official_image() -> None:
 
 
 def test_image_entrypoint_runs_traefik_with_options() -> None:
-    assert image_entrypoint("traefik:v3.1") == ("traefik",)
-    assert image_entrypoint("traefik/whoami:v1.10") is None
+    assert image_entrypoint("traefik:v3.1", ("--option",)) == ("traefik",)
+    assert image_entrypoint("traefik/whoami:v1.10", ("--option",)) is None
 
 
 def test_a_command_of_options_runs_traefik_in_the_official_image(tmp_path: Path) -> None:
@@ -103,6 +115,19 @@ def test_zero_falls_back_to_the_read_timeout(
     assert says in server.keep_alive.evidence.says
 
 
+@pytest.mark.parametrize("image", ["traefik", "traefik:latest", "example/edge:1"])
+def test_zero_without_a_visible_version_is_unknown(tmp_path: Path, image: str) -> None:
+    # Traefik before 2.11.2 never closes such connections, later ones after readTimeout's 60 s
+    server = server_of(tmp_path, image=image, command=["traefik", f"{IDLE}=0"])
+    assert server.keep_alive.mode is Mode.UNKNOWN
+    assert server.keep_alive.evidence.says.startswith(
+        f"`{IDLE}=0` in the command, and readTimeout is not set: Go's http.Server then idles for "
+        "readTimeout, 60 s by default since Traefik 2.11.2 and none before (idle connections never closed), "
+        f"and the Traefik version of `{image}` is not visible; pin a versioned tag of the traefik image (or "
+        "set readTimeout) to make it certain"
+    )
+
+
 def test_zero_with_a_read_timeout(tmp_path: Path) -> None:
     read = "--entrypoints.web.transport.respondingtimeouts.readtimeout"
     given = server_of(tmp_path / "a", image="traefik:v3.1", command=["traefik", f"{IDLE}=0", f"{read}=90s"])
@@ -122,24 +147,44 @@ def test_environment_variables_when_the_command_has_no_flags(tmp_path: Path) -> 
 
 def test_flags_make_traefik_ignore_the_environment(tmp_path: Path) -> None:
     server = server_of(
-        tmp_path, image="traefik:v3.1", command=["traefik", "--log.level=INFO"], environment={ENV: "5s"}
+        tmp_path,
+        image="traefik:v3.1",
+        command=["traefik", "--entrypoints.web.address=:8000"],
+        environment={ENV: "5s"},
     )
     assert server.keep_alive.seconds == 180
     assert "TRAEFIK_* variables are ignored when the command has flags" in server.keep_alive.evidence.says
 
 
 def test_entry_points_that_differ_make_it_unknown(tmp_path: Path) -> None:
-    command = [
-        "traefik",
-        "--entrypoints.web.address=:9000",  # the load balancer targets 8000: no entry point has it
-        "--entrypoints.admin.address=:8080",
-        f"{IDLE}=30s",
-    ]
-    server = server_of(tmp_path, image="traefik:v3.1", command=command)
+    args = ("--entrypoints.web.address=:9000", "--entrypoints.admin.address=:8080", f"{IDLE}=30s")
+    server = analyse(_invocation(args, None))  # the port is not known: they are compared
     assert server.keep_alive.mode is Mode.UNKNOWN
     assert (
         "entry point admin: closes idle keep-alive connections after 180 s" in server.keep_alive.evidence.says
     )
+
+
+def test_no_entry_point_on_the_port_is_unknown(tmp_path: Path) -> None:
+    command = [
+        "traefik",
+        "--entrypoints.web.address=:9000",  # the load balancer targets 8000: no entry point has it
+        "--entrypoints.admin.address=:8080",
+        f"{IDLE}=90s",
+        "--entrypoints.admin.transport.respondingtimeouts.idletimeout=90s",
+    ]
+    server = server_of(tmp_path, image="traefik:v3.1", command=command)
+    assert server.keep_alive.mode is Mode.UNKNOWN  # both say 90 s, and neither is on 8000
+    assert server.keep_alive.evidence.says == (
+        "no Traefik entry point listens on 8000, the port the load balancer sends traffic to (web on :9000, "
+        "admin on :8080, in the command), so the keep-alive of what serves that port is not known"
+    )
+
+
+def test_an_entry_point_whose_address_is_not_known_may_be_on_the_port() -> None:
+    args = ("--entrypoints.web.address=:9000", "--entrypoints.app.address=:\uffff", f"{IDLE}=90s")
+    assert analyse(_invocation(args, 9000)).keep_alive.mode is Mode.UNKNOWN  # web 90 s, app 180 s
+    assert analyse(_invocation(args, 8000)).keep_alive.seconds == 180  # only app may be on it
 
 
 def test_the_entry_point_on_the_target_port_counts(tmp_path: Path) -> None:
