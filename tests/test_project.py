@@ -49,7 +49,11 @@ def test_scanning_all_examples_prints_the_story() -> None:
         in result.stdout
     )
     assert "examples/terraform/fixed" not in result.stdout.split("\n\n")[-1]
-    assert result.stdout.splitlines()[-1] == "2 errors, 0 warnings in 2 load balancer targets (5 files read)"
+    # the checkout service leaves its command to its image: the Dockerfile mapped in
+    # examples/.keepalive-guard.toml runs `npm start`, which package.json makes `node dist/server.js`
+    assert "examples/checkout/package.json:6: error KA001" in result.stdout
+    assert "`node dist/server.js` on Node 22 (image `node:22-alpine`)" in result.stdout
+    assert result.stdout.splitlines()[-1] == "3 errors, 0 warnings in 3 load balancer targets (7 files read)"
 
 
 def test_generated_documentation_is_current() -> None:

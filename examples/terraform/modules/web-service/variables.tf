@@ -9,8 +9,9 @@ variable "image" {
 }
 
 variable "command" {
-  description = "Command line of the web process."
+  description = "Command line of the web process; null leaves it to the image."
   type        = list(string)
+  default     = null
 }
 
 variable "port" {
