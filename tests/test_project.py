@@ -52,7 +52,9 @@ def test_scanning_all_examples_prints_the_story() -> None:
     # the checkout service leaves its command to its image: the Dockerfile mapped in
     # examples/.keepalive-guard.toml runs `npm start`, which package.json makes `node dist/server.js`
     assert "examples/checkout/package.json:6: error KA001" in result.stdout
-    assert "`node dist/server.js` on Node 22 (image `node:22-alpine`)" in result.stdout
+    words = " ".join(result.stdout.split())
+    assert "node (dist/server.js, started by npm start)" in words
+    assert "`node dist/server.js` on Node 22 (image `node:22-alpine`)" in words
     assert result.stdout.splitlines()[-1] == "3 errors, 0 warnings in 3 load balancer targets (7 files read)"
 
 

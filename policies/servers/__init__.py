@@ -181,6 +181,9 @@ def _inferred(container: Container, port: int | None) -> Server:
         candidates = on_port or candidates
     invocation, family = candidates[-1]  # of a chain such as `migrate && exec gunicorn`, the last server runs
     server: Server = family.analyse(invocation)
+    if invocation.via:  # `npm start` ran it: say so
+        started = f"started by {' → '.join(invocation.via)}"
+        server = replace(server, detail=f"{server.detail}, {started}" if server.detail else started)
     evidence = server.keep_alive.evidence
     shows_unknown = UNKNOWN_PART in evidence.says or show(UNKNOWN_PART) in evidence.says
     if server.keep_alive.mode is Mode.UNKNOWN and shows_unknown and invocation.unknown_note:

@@ -504,12 +504,15 @@ def invocations(container: Container) -> tuple[list[Invocation], str]:
     return found, "" if found else f"the command `{show(text)}` runs nothing"
 
 
-def script_invocations(invocation: Invocation, script: str, location: Location) -> list[Invocation]:
+def script_invocations(
+    invocation: Invocation, script: str, location: Location, runner: str
+) -> list[Invocation]:
     """The commands a script runs when `invocation` runs it with `sh -c` (a package.json script), each
-    with the invocation's environment and image."""
+    with the invocation's environment and image, and `runner` (e.g. "npm start") as what started them."""
     found = []
+    via = (*invocation.via, runner)
     for argv, env in _simple_commands(["sh", "-c", script], dict(invocation.env), location):
-        found.append(replace(invocation, argv=tuple(argv), env=env, location=location, locations=()))
+        found.append(replace(invocation, argv=tuple(argv), env=env, location=location, locations=(), via=via))
     return found
 
 

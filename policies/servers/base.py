@@ -95,6 +95,7 @@ class Invocation:
     unknown_note: str = ""  # why parts of the command line shown as <?> are unknown
     build: ImageBuild | None = None  # the Dockerfile that builds the image, when known
     port: int | None = None  # the container port the load balancer sends traffic to, when known
+    via: tuple[str, ...] = ()  # what ran this command, outermost first: "npm start", "pm2-runtime"
 
     def file(self, path: str) -> ImageFile | None:
         """A file of the image (relative to its working directory), when a known Dockerfile copies it

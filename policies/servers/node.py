@@ -265,7 +265,7 @@ def _package_script(invocation: Invocation) -> list[Invocation] | None:
     else:
         return None
     line = " ".join([command, *(_shell_quote(arg) for arg in extra)])
-    return script_invocations(invocation, line, location)
+    return script_invocations(invocation, line, location, f"{invocation.program} {name}")
 
 
 def _shell_quote(word: str) -> str:
@@ -282,9 +282,10 @@ def _pm2(invocation: Invocation) -> list[Invocation] | None:
         words = words[1:]
     if not words or _ECOSYSTEM.search(words[0]):
         return None
+    via = (*invocation.via, invocation.program)
     if words[0] in _SCRIPT_RUNNERS:
-        return [replace(invocation, argv=(words[0], *extra), locations=())]
-    return [replace(invocation, argv=("node", words[0], *extra), locations=())]
+        return [replace(invocation, argv=(words[0], *extra), locations=(), via=via)]
+    return [replace(invocation, argv=("node", words[0], *extra), locations=(), via=via)]
 
 
 def expands(invocation: Invocation) -> list[Invocation] | None:
