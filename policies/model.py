@@ -239,8 +239,9 @@ MAX_IMAGE_FILE = 1 << 20  # configuration files are small; a larger one is not r
 class ImageBuild:
     """What a Dockerfile says about the image its final stage builds.
 
-    `images` are the image references (or patterns, `*` matching anything) that a container must name
-    to run this build: from a `--dockerfile IMAGE=PATH` mapping or a resource that builds the image."""
+    `images` are the image references (or patterns, `*` matching anything, or the address of the
+    Terraform resource the reference comes from, e.g. aws_ecr_repository.web) that a container must
+    name to run this build: from a `--dockerfile IMAGE=PATH` mapping or the configuration file."""
 
     images: tuple[str, ...]
     dockerfile: Location
@@ -257,9 +258,14 @@ class ImageBuild:
     # "golang:1.23" for a Go binary copied into a distroless image.
     builders: tuple[str, ...] = ()
 
-    def builds(self, image: str) -> bool:
-        """Whether a container naming `image` runs this build."""
+    def builds(self, image: str | None, refs: frozenset[str] = frozenset()) -> bool:
+        """Whether a container naming `image` runs this build; an image known only after apply matches
+        by the resource it comes from (`aws_ecr_repository.web`), as `refs` name them."""
         for pattern in self.images:
+            if pattern in refs:
+                return True
+            if image is None:
+                continue
             if image == pattern or fnmatch.fnmatchcase(image, pattern):
                 return True
             # a repository without tag or digest stands for every tag of it
@@ -366,6 +372,9 @@ class Container:
     # `environment` list that cannot be evaluated. Any variable not listed may be set there.
     hidden_environment: tuple[str, ...] = ()
     build: ImageBuild | None = None  # how its image is built, when a Dockerfile in the inputs builds it
+    # The resources the image reference comes from when it is known only after apply, e.g.
+    # aws_ecr_repository.web for "${aws_ecr_repository.web.repository_url}:${var.tag}".
+    image_refs: frozenset[str] = frozenset()
 
     def env(self) -> dict[str, Setting[str]]:
         """The environment the container runs with: the image's ENV, overridden by the task's."""

@@ -537,9 +537,10 @@ class _Linker:
         """The container with the Dockerfile that builds its image, when one in the inputs does (the
         last one given wins, as a later --dockerfile overrides an earlier one)."""
         image = container.image.value
-        if container.build is not None or image is None:
+        if container.build is not None:
             return container
-        build = next((item for item in reversed(self.inventory.builds) if item.builds(image)), None)
+        refs = container.image_refs
+        build = next((item for item in reversed(self.inventory.builds) if item.builds(image, refs)), None)
         return replace(container, build=build) if build is not None else container
 
     def services_without_target_group(self) -> None:

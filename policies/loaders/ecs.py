@@ -151,6 +151,7 @@ def read_containers(definitions: Any, fallback: Location) -> tuple[tuple[Contain
                 environment=_pairs(container, here),
                 docker_labels=_labels(container, here),
                 hidden_environment=_hidden_environment(container),
+                image_refs=image.refs if isinstance(image, Unknown) else frozenset(),
             )
         )
     return tuple(containers), ""

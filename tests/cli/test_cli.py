@@ -266,3 +266,21 @@ def test_dockerfiles_from_the_configuration_file(tmp_path: Path) -> None:
     )
     write_tree(tmp_path, {".keepalive-guard.toml": "dockerfiles = [1\n"})
     assert "not valid TOML" in run("scan", "infra", cwd=tmp_path).stderr
+
+
+def test_an_image_known_only_after_apply_is_mapped_by_its_repository_resource(tmp_path: Path) -> None:
+    # service_tf writes `$${` (a literal); the image here is a real interpolation
+    tf = (
+        service_tf(image="${aws_ecr_repository.web.repository_url}:${var.tag}")
+        .replace("$${", "${")
+        .replace(
+            'resource "aws_lb" "web"',
+            'variable "tag" {}\nresource "aws_ecr_repository" "web" {\n  name = "web"\n}\nresource "aws_lb" "web"',
+        )
+    )
+    dockerfile = 'FROM python:3.12\nCMD ["uvicorn", "app:app", "--timeout-keep-alive", "75"]\n'
+    write_tree(tmp_path, {"infra/main.tf": tf, "web/Dockerfile": dockerfile})
+    unmapped = run("scan", "infra", cwd=tmp_path)
+    assert "0 errors, 1 warning" in unmapped.stdout  # the command is not visible: KA002
+    mapped = run("scan", "infra", "--dockerfile", "aws_ecr_repository.web=web/Dockerfile", cwd=tmp_path)
+    assert mapped.returncode == 0 and "0 errors, 0 warnings" in mapped.stdout, mapped.stdout
