@@ -71,6 +71,7 @@ SERVERS: tuple[ModuleType, ...] = (
 )
 
 MAX_EXPANSIONS = 8  # a script that runs a script that runs a script...: deeper is a loop
+MAX_COMMANDS = 1000  # commands one container runs, scripts expanded: more is not a real start-up
 KEEP_ALIVE_LABEL = "keepalive-guard.keep-alive-seconds"
 REQUEST_TIMEOUT_LABEL = "keepalive-guard.request-timeout-seconds"
 _DECLARE = (
@@ -151,15 +152,23 @@ def _options_for_image(container: Container) -> Container:
     return container
 
 
-def _expanded(found: list[Invocation], depth: int = 0) -> list[Invocation]:
+def _expanded(found: list[Invocation], depth: int = 0, budget: list[int] | None = None) -> list[Invocation]:
     """The commands with those that run other commands (`npm start`, pm2-runtime) replaced by what
-    they run, when a family can see it (a `expands(invocation)` function)."""
+    they run, when a family can see it (a `expands(invocation)` function); at most MAX_COMMANDS in
+    all, so scripts that run several scripts that run several scripts cannot multiply without end."""
+    budget = budget if budget is not None else [MAX_COMMANDS]
     commands: list[Invocation] = []
     for invocation in found:
+        if budget[0] <= 0:
+            break
         family = _recognised(invocation)
         expands = getattr(family, "expands", None)
         more = expands(invocation) if expands is not None and depth < MAX_EXPANSIONS else None
-        commands.extend(_expanded(more, depth + 1) if more else [invocation])
+        if more:
+            commands.extend(_expanded(more, depth + 1, budget))
+        else:
+            commands.append(invocation)
+            budget[0] -= 1
     return commands
 
 

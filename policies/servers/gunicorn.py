@@ -199,28 +199,76 @@ def _config_file(text: str, path: str, invocation: Invocation) -> dict[str, _Val
     except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
         says = f"{path} cannot be parsed as Python ({type(error).__name__})"
         return {name: _Value(None, Evidence(says, Location(path))) for name in _FLAGS if name != "config"}
+    names = [name for name in _FLAGS if name != "config"]
+    opaque = _opaque(tree)
+    if opaque:
+        says = f"{path} {opaque}, which keepalive-guard cannot follow without running the file"
+        return {name: _Value(None, Evidence(says, Location(path))) for name in names}
     found: dict[str, _Value] = {}
     top_level = {id(node) for node in tree.body}
     for node in ast.walk(tree):
-        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
-            continue
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        for target in targets:
-            if not isinstance(target, ast.Name) or target.id not in _FLAGS or target.id == "config":
+        for target, value in _assignments(node):
+            if target.id not in names:
                 continue
-            written = f"{target.id} = {ast.get_source_segment(text, node.value) or '...'}"
-            location = Location(path, node.lineno)
-            value = _literal(node.value, invocation) if id(node) in top_level else None
+            source = ast.get_source_segment(text, node) or target.id
+            written = (
+                source if value is None else f"{target.id} = {ast.get_source_segment(text, value) or '...'}"
+            )
+            location = Location(path, getattr(node, "lineno", None))
+            known = _literal(value, invocation) if value is not None and id(node) in top_level else None
             says = f"`{written}` in {path}"
             if id(node) not in top_level:
                 says += " (assigned inside a block: keepalive-guard does not run the file)"
-            elif value is None:
+            elif known is None:
                 says += " (not a value keepalive-guard can read without running the file)"
-            if id(node) in top_level or target.id not in found:
-                found[target.id] = _Value(value, Evidence(says, location), written)
-            else:
-                found[target.id] = _Value(None, Evidence(says, location), written)
+            nested_after = id(node) not in top_level and target.id in found
+            found[target.id] = _Value(None if nested_after else known, Evidence(says, location), written)
     return found
+
+
+def _opaque(tree: ast.Module) -> str:
+    """How the file may set names no assignment shows (star imports, globals(), exec), or ""."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
+            return f"imports every name of {node.module or 'a module'} (line {node.lineno})"
+        called = node.func.id if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) else ""
+        if called in ("globals", "locals", "vars", "exec", "eval", "setattr"):
+            return f"calls {called}() (line {getattr(node, 'lineno', '?')})"
+    return ""
+
+
+def _assignments(node: ast.AST) -> list[tuple[ast.Name, ast.expr | None]]:
+    """(name, value) pairs an assignment binds; the value is None when it cannot be read alone
+    (`+=`, unpacking of something other than a tuple, an import of the name)."""
+    if isinstance(node, ast.Assign):
+        pairs: list[tuple[ast.Name, ast.expr | None]] = []
+        for target in node.targets:
+            pairs.extend(_unpacked(target, node.value))
+        return pairs
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+        return [(node.target, node.value)]
+    if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+        return [(node.target, None)]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [(ast.Name(alias.asname or alias.name), None) for alias in node.names]
+    return []
+
+
+def _unpacked(target: ast.expr, value: ast.expr | None) -> list[tuple[ast.Name, ast.expr | None]]:
+    if isinstance(target, ast.Name):
+        return [(target, value)]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        values = (
+            value.elts
+            if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts)
+            else None
+        )
+        return [
+            pair
+            for index, element in enumerate(target.elts)
+            for pair in _unpacked(element, values[index] if values is not None else None)
+        ]
+    return []
 
 
 def _literal(node: ast.expr, invocation: Invocation) -> str | None:
@@ -307,7 +355,7 @@ def analyse(invocation: Invocation) -> Server:
 def _sync(settings: _Settings) -> Server:
     says = "gunicorn's sync worker answers every request with `Connection: close`"
     if "worker_class" not in settings.given:
-        says += f" (sync is the default worker class, {_ASSUMPTION})"
+        says += f" (sync is the default worker class, {settings.no_file})"
     evidence = Evidence(says, source=_SYNC_SOURCE)
     timeout_value = settings.get("timeout", "--timeout", TIMEOUT_DEFAULT)
     timeout = number(timeout_value.text)

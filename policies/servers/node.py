@@ -85,6 +85,7 @@ _NODE_VALUES = frozenset(
 _SCRIPT_RUNNERS = frozenset({"npm", "yarn", "pnpm"})
 
 
+MAX_SCRIPT_DEPTH = 8  # scripts running scripts: deeper is a loop
 _PM2 = frozenset({"pm2-runtime", "pm2-docker", "pm2"})
 _ECOSYSTEM = re.compile(r"(\.json|\.ya?ml|\.config\.[cm]?js|ecosystem[^/]*)$")
 # Programs that run a script under Node's http.Server as `node` does.
@@ -228,23 +229,23 @@ def _line_of(text: str, needle: str, after: str = "") -> int:
 
 
 def _script(invocation: Invocation) -> tuple[str, tuple[str, ...]] | None:
-    """The package.json script a package manager runs, and the arguments it appends to it."""
+    """The package.json script a package manager runs, and the arguments it appends to it: npm only
+    those after `--`; yarn and pnpm (7+, pnpm/pnpm#4290) every argument after the script's name."""
     program, args = invocation.program, list(invocation.args)
-    extra: list[str] = []
-    if "--" in args:
-        extra = args[args.index("--") + 1 :]
-        args = args[: args.index("--")]
-    words = [arg for arg in args if not arg.startswith("-")]
-    if not words:
+    # the script's name: the first word that is not an option (after `run` / `run-script`)
+    index = next((i for i, arg in enumerate(args) if not arg.startswith("-")), None)
+    if index is None or args[index] == "--":
         return None
-    if words[0] in ("run", "run-script") and len(words) > 1:
-        name, rest = words[1], words[2:]
-    elif words[0] == "start" or program != "npm":
-        name, rest = words[0], words[1:]  # `yarn serve` and `pnpm serve` run the script serve
-    else:
+    if args[index] in ("run", "run-script"):
+        index = next((i for i in range(index + 1, len(args)) if not args[i].startswith("-")), None)
+        if index is None:
+            return None
+    elif args[index] != "start" and program == "npm":
         return None
-    # npm passes only the arguments after `--` to the script; yarn and pnpm pass the others too
-    return name, tuple(extra if program == "npm" else [*rest, *extra])
+    name, after = args[index], args[index + 1 :]
+    if program == "npm":
+        return name, tuple(after[after.index("--") + 1 :] if "--" in after else ())
+    return name, tuple(arg for arg in after if arg != "--")
 
 
 def _package_script(invocation: Invocation) -> list[Invocation] | None:
@@ -254,6 +255,9 @@ def _package_script(invocation: Invocation) -> list[Invocation] | None:
     if script is None or package is None:
         return None
     (name, extra), (data, found) = script, package
+    runner = f"{invocation.program} {name}"
+    if runner in invocation.via or len(invocation.via) >= MAX_SCRIPT_DEPTH:
+        return None  # a script that runs itself: _unexpanded says so
     scripts = data.get("scripts") if isinstance(data, dict) else None
     command = scripts.get(name) if isinstance(scripts, dict) else None
     text = found.text or ""
@@ -265,7 +269,7 @@ def _package_script(invocation: Invocation) -> list[Invocation] | None:
     else:
         return None
     line = " ".join([command, *(_shell_quote(arg) for arg in extra)])
-    return script_invocations(invocation, line, location, f"{invocation.program} {name}")
+    return script_invocations(invocation, line, location, runner)
 
 
 def _shell_quote(word: str) -> str:
@@ -307,6 +311,9 @@ def _unexpanded(invocation: Invocation) -> Server:
         return Server(NAME, "pm2", KeepAlive.unknown(Evidence(says, invocation.location)))
     script = _script(invocation)
     name = script[0] if script is not None else "start"
+    if f"{program} {name}" in invocation.via or len(invocation.via) >= MAX_SCRIPT_DEPTH:
+        says = f"`{program} {name}` runs itself through package.json scripts ({' → '.join(invocation.via)})"
+        return Server(NAME, f"{program} {name}", KeepAlive.unknown(Evidence(says, invocation.location)))
     if invocation.build is None:
         where = "the image's package.json, which is not visible (map the image to its Dockerfile with --dockerfile)"
     elif _package(invocation) is None:

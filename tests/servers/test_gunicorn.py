@@ -172,6 +172,13 @@ def _with_config(
         ('worker_class = "gevent"\nkeepalive = compute()\n', None, Mode.UNKNOWN, None),
         ('worker_class = "gevent"\nif PROD:\n    keepalive = 75\n', None, Mode.UNKNOWN, None),
         ("worker_class = 'gevent'\nkeepalive = (\n", None, Mode.UNKNOWN, None),
+        # unpacking, augmented assignment, star imports, globals(): followed or unknown, never "not set"
+        ('worker_class, keepalive = "gevent", 75\n', None, Mode.IDLE_TIMEOUT, 75),
+        ("worker_class, keepalive = settings()\n", None, Mode.UNKNOWN, None),
+        ('worker_class = "gevent"\nkeepalive = 5\nkeepalive += 70\n', None, Mode.UNKNOWN, None),
+        ("from settings import *\n", None, Mode.UNKNOWN, None),
+        ('globals()["keepalive"] = 75\nworker_class = "gevent"\n', None, Mode.UNKNOWN, None),
+        ('from base import keepalive\nworker_class = "gevent"\n', None, Mode.UNKNOWN, None),
     ],
 )
 def test_gunicorn_conf_py_copied_into_the_image_is_read(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from policies.servers.base import Mode
+from policies.servers.base import Mode, Server
 from policies.servers.node import node_major
 from tests.helpers import server_of
 
@@ -231,3 +231,44 @@ def test_a_dockerfile_cmd_of_options_goes_to_the_image_entrypoint(tmp_path: Path
     files = {"web/Dockerfile": 'FROM node:27-slim\nWORKDIR /app\nCOPY . .\nCMD ["dist/server.js"]\n'}
     server = server_of(tmp_path, files=files, dockerfile="web/Dockerfile")
     assert server.name == "node" and server.keep_alive.seconds == 65
+
+
+def _package_with(tmp_path: Path, scripts: dict[str, str], command: list[str]) -> Server:
+    import json
+
+    files = {
+        "web/package.json": json.dumps({"scripts": scripts}),
+        "web/Dockerfile": f"FROM node:22\nWORKDIR /app\nCOPY . .\nCMD {json.dumps(command)}\n",
+    }
+    return server_of(tmp_path, files=files, dockerfile="web/Dockerfile")
+
+
+def test_scripts_that_run_themselves_end_with_a_reason(tmp_path: Path) -> None:
+    server = _package_with(tmp_path, {"start": "npm start; npm start"}, ["npm", "start"])
+    assert server.keep_alive.mode is Mode.UNKNOWN
+    assert "runs itself through package.json scripts" in server.keep_alive.evidence.says
+
+
+def test_scripts_fanning_out_are_bounded(tmp_path: Path) -> None:
+    # each script runs the next five times: 5**6 commands if nothing bounded it
+    scripts = {f"s{i}": "; ".join([f"npm run s{i + 1}"] * 5) for i in range(6)}
+    scripts["s6"] = "next start --keepAliveTimeout 70000"
+    server = _package_with(tmp_path, scripts, ["npm", "run", "s0"])
+    assert server.name == "Next.js"
+
+
+@pytest.mark.parametrize(
+    ("command", "seconds"),
+    [
+        # yarn and pnpm pass every argument after the script's name; npm only those after --
+        (["yarn", "start", "--keepAliveTimeout", "70000"], 70),
+        (["pnpm", "start", "--keepAliveTimeout", "70000"], 70),
+        (["npm", "start", "--", "--keepAliveTimeout", "70000"], 70),
+        (["npm", "start", "--keepAliveTimeout", "70000"], 5),
+    ],
+)
+def test_arguments_reach_the_script_as_each_package_manager_passes_them(
+    tmp_path: Path, command: list[str], seconds: float
+) -> None:
+    server = _package_with(tmp_path, {"start": "next start"}, command)
+    assert server.keep_alive.seconds == seconds
