@@ -277,6 +277,10 @@ _UV_VALUES = frozenset(
         "--no-group",
     }
 )
+# Shell reserved words that may start a simple command as the lexer splits it (`then exec gunicorn`);
+# the ones that end a compound command (fi, done, esac, }) run nothing.
+_KEYWORDS = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!", "{", "time"})
+_ENDS = frozenset({"fi", "done", "esac", "}"})
 _RUNNERS = frozenset({"poetry", "pipenv", "pdm", "hatch", "rye", "bundle"})
 # Secret injectors that run the command after `--`.
 _AFTER_DASHES = frozenset({"doppler", "aws-vault", "chamber", "op", "infisical", "teller", "sops", "berglas"})
@@ -294,8 +298,12 @@ def unwrap(words: list[str]) -> tuple[list[str], dict[str, str]]:
             return words, assignments
         program = words[0].rsplit("/", 1)[-1]
         args = words[1:]
-        if program in ("exec", "nohup", "setsid", "ddtrace-run", "npx"):
-            words = _skip_options(args) if program == "exec" else args
+        if program in _KEYWORDS:
+            words = args  # `if ...; then exec gunicorn ...; fi`: the command after the keyword
+        elif program in ("exec", "nohup", "setsid", "ddtrace-run"):
+            words = _skip_options(args, frozenset({"-a"})) if program == "exec" else args
+        elif program == "npx":
+            words = _skip_options(args, frozenset({"-p", "--package"}))  # npx -y next start
         elif program in ("tini", "tini-static", "tini-static-amd64"):
             words = _skip_options(args, _TINI_VALUES)
         elif program == "dumb-init":
@@ -303,7 +311,11 @@ def unwrap(words: list[str]) -> tuple[list[str], dict[str, str]]:
         elif program in ("gosu", "su-exec"):
             words = args[1:]
         elif program == "env":
-            words = _skip_options(args, frozenset({"-u", "--unset", "-C", "--chdir", "-S"}))
+            split = next((i for i, arg in enumerate(args) if arg in ("-S", "--split-string")), None)
+            if split is not None and split + 1 < len(args):
+                words = [*args[split + 1].split(), *args[split + 2 :]]  # env -S "gunicorn -k gevent app"
+            else:
+                words = _skip_options(args, frozenset({"-u", "--unset", "-C", "--chdir"}))
         elif program == "nice":
             words = _skip_options(args, frozenset({"-n", "--adjustment"}))
         elif _PYTHON.fullmatch(program):
@@ -387,6 +399,8 @@ def _simple_commands(
 ) -> list[tuple[list[str], dict[str, Setting[str]]]]:
     """Every simple command `words` runs, each with the environment it runs with."""
     program, assignments = unwrap(words)
+    if program and program[0] in _ENDS:
+        return []
     env = dict(env)
     for name, value in assignments.items():
         env[name] = Setting(value, location, note=f"{name}={show(value)} in the command")

@@ -21,7 +21,41 @@ NAME = "golang"
 _DOCS = "https://pkg.go.dev/net/http#Server"
 # Interpreters and shells: what they run is a script, never the app's own Go binary. (The registry asks
 # this family last, so programs other families know, Traefik and Caddy among them, never get here.)
-_NOT_GO_APPS = frozenset({"sh", "bash", "ash", "node", "python", "python3", "java", "ruby", "perl", "php"})
+_NOT_GO_APPS = frozenset(
+    {"sh", "bash", "ash", "node", "python", "python3", "java", "ruby", "perl", "php"}
+    # and the tools a start-up script runs beside the server
+    | {
+        "sleep",
+        "tail",
+        "tee",
+        "cat",
+        "echo",
+        "printf",
+        "true",
+        "false",
+        "test",
+        "[",
+        "wait",
+        "trap",
+        "cp",
+        "mv",
+    }
+    | {
+        "rm",
+        "mkdir",
+        "chmod",
+        "chown",
+        "ln",
+        "touch",
+        "sed",
+        "awk",
+        "grep",
+        "envsubst",
+        "curl",
+        "wget",
+        "set",
+    }
+)
 _SCRIPT = re.compile(r"\.(sh|bash|py|js|mjs|cjs|rb|pl|jar|dll)$")
 
 RECOGNISED = (

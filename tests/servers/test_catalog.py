@@ -34,6 +34,17 @@ from tests.helpers import server_of
         (["aws-vault", "exec", "prod", "--", "uvicorn", "app:app"], None, "uvicorn", 5),
         (["newrelic-admin", "run-program", "gunicorn", "-k", "gevent", "app:app"], None, "gunicorn", 2),
         (["poetry", "run", "uvicorn", "app:app"], None, "uvicorn", 5),
+        # shell compound commands, exec -a, env -S, npx -y
+        (
+            ["sh", "-c", 'if [ -n "$MIGRATE" ]; then migrate; fi; if true; then exec uvicorn app:app; fi'],
+            None,
+            "uvicorn",
+            5,
+        ),
+        (["sh", "-c", "while true; do uvicorn app:app --timeout-keep-alive 61; done"], None, "uvicorn", 61),
+        (["sh", "-c", "exec -a web uvicorn app:app"], None, "uvicorn", 5),
+        (["env", "-S", "uvicorn app:app --timeout-keep-alive 62"], None, "uvicorn", 62),
+        (["npx", "-y", "next", "start", "--keepAliveTimeout", "63000"], None, "Next.js", 63),
         # shell options with values before -c (hadolint's SHELL ["/bin/bash", "-o", "pipefail", "-c"])
         (["/bin/bash", "-o", "pipefail", "-c", "uvicorn app:app"], None, "uvicorn", 5),
         (

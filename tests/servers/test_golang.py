@@ -91,6 +91,8 @@ def _invocation(
         # scripts and interpreters are not the Go app
         (("./entrypoint.sh",), ("golang:1.23",), False),
         (("python3", "app.py"), ("golang:1.23",), False),
+        (("tail", "-f", "/dev/null"), ("golang:1.23",), False),  # beside the server, not the server
+        (("sleep", "infinity"), ("golang:1.23",), False),
         (("go", "version"), ("golang:1.23",), False),
     ],
 )
