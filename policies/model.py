@@ -377,8 +377,18 @@ class Container:
     image_refs: frozenset[str] = frozenset()
 
     def env(self) -> dict[str, Setting[str]]:
-        """The environment the container runs with: the image's ENV, overridden by the task's."""
-        return {**dict(self.build.environment if self.build else ()), **dict(self.environment)}
+        """The environment the container runs with: the image's ENV, overridden by the task's
+        environment files (so an image value is not known when there are any), then its environment."""
+        image = dict(self.build.environment if self.build else ())
+        if self.hidden_environment:
+            files = " and ".join(self.hidden_environment)
+            image = {
+                name: Setting.unknown(
+                    setting.location, f"{name} is set by the image's ENV, and {files} may override it"
+                )
+                for name, setting in image.items()
+            }
+        return {**image, **dict(self.environment)}
 
     def labels(self) -> dict[str, Setting[str]]:
         """The container's labels: the image's LABELs, overridden by the task's dockerLabels."""

@@ -193,15 +193,39 @@ def _inferred(container: Container, port: int | None) -> Server:
     if invocation.via:  # `npm start` ran it: say so
         started = f"started by {' → '.join(invocation.via)}"
         server = replace(server, detail=f"{server.detail}, {started}" if server.detail else started)
+    hidden = _hidden_options(invocation)
+    if hidden is not None and server.keep_alive.mode is not Mode.UNKNOWN:
+        why = f": {invocation.unknown_note}" if invocation.unknown_note else ""
+        says = (
+            f"`{show(' '.join(invocation.argv))}` has an argument whose value is not visible (<?>{why}), which "
+            f"may set the server's options; without it, {server.keep_alive.evidence.says}"
+        )
+        server = replace(server, keep_alive=KeepAlive.unknown(Evidence(says, invocation.where(hidden))))
     evidence = server.keep_alive.evidence
     shows_unknown = UNKNOWN_PART in evidence.says or show(UNKNOWN_PART) in evidence.says
-    if server.keep_alive.mode is Mode.UNKNOWN and shows_unknown and invocation.unknown_note:
+    if (
+        server.keep_alive.mode is Mode.UNKNOWN
+        and shows_unknown
+        and invocation.unknown_note
+        and hidden is None
+    ):
         # the <?> in the command: say why it is unknown
         says = f"{evidence.says} (<?>: {invocation.unknown_note})"
         server = replace(
             server, keep_alive=KeepAlive.unknown(Evidence(says, evidence.location, evidence.source))
         )
     return server
+
+
+def _hidden_options(invocation: Invocation) -> int | None:
+    """The index of an argument that is wholly unknown (`$GUNICORN_OPTS` not visible) and not the value
+    of the option before it (`--port $PORT`): it may hold any options, so no default can be trusted."""
+    args = invocation.args
+    for index, arg in enumerate(args):
+        previous = args[index - 1] if index else ""
+        if arg == UNKNOWN_PART and not (previous.startswith("-") and "=" not in previous):
+            return index
+    return None
 
 
 def _declared_keep_alive(container: Container) -> KeepAlive | None:

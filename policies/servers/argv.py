@@ -29,9 +29,19 @@ class _Lexer:
     Commands are produced one at a time (`commands()`), and `env` is read when a command is lexed, so
     a caller that updates `env` between commands sees `A=1; run $A` expand as a shell would."""
 
-    def __init__(self, script: str, env: Mapping[str, Setting[str]], positional: tuple[str, ...]):
+    def __init__(
+        self,
+        script: str,
+        env: Mapping[str, Setting[str]],
+        positional: tuple[str, ...],
+        open_environment: bool = False,
+    ):
         self.script = script
         self.env = env
+        # Environment files may set any variable: for a name not in `env`, whether `${X:-word}` takes
+        # the word is not known. (Otherwise a name not in `env` is taken as unset, as for the image's
+        # own ENV when no Dockerfile is known.)
+        self.open_environment = open_environment
         self.positional = positional
         self.finished: list[list[str]] = []
         self.words: list[str] = []
@@ -141,6 +151,8 @@ class _Lexer:
             index = int(name)
             return self.positional[index - 1] if 0 < index <= len(self.positional) else ""
         setting = self.env.get(name)
+        if setting is None and self.open_environment and operator:
+            return UNKNOWN_PART  # an environment file may set it: which word applies is not known
         known = setting is not None and setting.value is not None
         unset_or_empty = setting is None or (
             operator is not None and operator.startswith(":") and known and setting.value == ""
@@ -395,7 +407,11 @@ def _shell_script(words: list[str]) -> tuple[str, tuple[str, ...]] | None:
 
 
 def _simple_commands(
-    words: list[str], env: dict[str, Setting[str]], location: Location, depth: int = 0
+    words: list[str],
+    env: dict[str, Setting[str]],
+    location: Location,
+    depth: int = 0,
+    open_environment: bool = False,
 ) -> list[tuple[list[str], dict[str, Setting[str]]]]:
     """Every simple command `words` runs, each with the environment it runs with."""
     program, assignments = unwrap(words)
@@ -411,7 +427,7 @@ def _simple_commands(
     # A shell expands its own variables (`A=1; run $A`), but only exported ones reach a program.
     variables, exported = dict(env), dict(env)
     found: list[tuple[list[str], dict[str, Setting[str]]]] = []
-    for command in _Lexer(text, variables, positional).commands():
+    for command in _Lexer(text, variables, positional, open_environment).commands():
         if command[0] == "export" or all(_ASSIGNMENT.fullmatch(word) for word in command):
             export = command[0] == "export"
             for word in command[1:] if export else command:
@@ -424,7 +440,7 @@ def _simple_commands(
                 if (export or name in exported) and name in variables:
                     exported[name] = variables[name]
             continue
-        found.extend(_simple_commands(command, exported, location, depth + 1))
+        found.extend(_simple_commands(command, exported, location, depth + 1, open_environment))
     return found
 
 
@@ -500,7 +516,8 @@ def invocations(container: Container) -> tuple[list[Invocation], str]:
     location = parts[-1].location
     note = "; ".join(part.note for part in parts if part.note)
     found = []
-    for argv, env in _simple_commands(words, container.env(), location):
+    hidden = bool(container.hidden_environment)
+    for argv, env in _simple_commands(words, container.env(), location, open_environment=hidden):
         where = _aligned(argv, words, written)
         found.append(
             Invocation(
@@ -525,7 +542,10 @@ def script_invocations(
     with the invocation's environment and image, and `runner` (e.g. "npm start") as what started them."""
     found = []
     via = (*invocation.via, runner)
-    for argv, env in _simple_commands(["sh", "-c", script], dict(invocation.env), location):
+    hidden = bool(invocation.hidden_environment)
+    for argv, env in _simple_commands(
+        ["sh", "-c", script], dict(invocation.env), location, open_environment=hidden
+    ):
         found.append(replace(invocation, argv=tuple(argv), env=env, location=location, locations=(), via=via))
     return found
 

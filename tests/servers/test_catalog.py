@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from policies.servers.base import Mode
-from tests.helpers import server_of
+from tests.helpers import DEFAULT_IMAGE, scan_tree, server_of, service_tf
 
 
 @pytest.mark.parametrize(
@@ -188,3 +188,54 @@ def test_numbers_no_server_takes_are_not_numbers(tmp_path: Path, value: str) -> 
     assert server.keep_alive.mode is Mode.UNKNOWN
     labelled = server_of(tmp_path, command=["app"], labels={"keepalive-guard.keep-alive-seconds": value})
     assert labelled.keep_alive.mode is Mode.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("command", "mode"),
+    [
+        # $GUNICORN_OPTS is not visible: it may hold `-k gevent --keep-alive 5`, so sync is not certain
+        (["sh", "-c", "exec gunicorn $GUNICORN_OPTS app:app"], Mode.UNKNOWN),
+        (["sh", "-c", "exec uvicorn $UVICORN_ARGS"], Mode.UNKNOWN),
+        # the value of an option is only that value
+        (["sh", "-c", "exec uvicorn app:app --port $PORT"], Mode.IDLE_TIMEOUT),
+        (["sh", "-c", "exec gunicorn --bind 0.0.0.0:$PORT app:app"], Mode.NO_KEEP_ALIVE),
+    ],
+)
+def test_an_argument_that_is_not_visible_may_hold_options(
+    tmp_path: Path, command: list[str], mode: Mode
+) -> None:
+    server = server_of(tmp_path, command=command)
+    assert server.keep_alive.mode is mode
+    if mode is Mode.UNKNOWN:
+        assert "has an argument whose value is not visible" in server.keep_alive.evidence.says
+
+
+def _with_environment_file(tmp_path: Path, dockerfile: str) -> Mode:
+    main = service_tf().replace(
+        "image = ",
+        'environmentFiles = [{ value = "arn:aws:s3:::config/app.env", type = "s3" }]\n      image = ',
+    )
+    files = {"main.tf": main, "app/Dockerfile": dockerfile}
+    result = scan_tree(tmp_path, files, dockerfiles=((DEFAULT_IMAGE, tmp_path / "app/Dockerfile"),))
+    server = result.targets[0].server
+    assert server is not None
+    return server.keep_alive.mode
+
+
+@pytest.mark.parametrize(
+    "dockerfile",
+    [
+        # an environment file may set KA, so which word ${KA:-75} takes is not known
+        'FROM python:3.12\nCMD ["sh", "-c", "exec gunicorn -k gevent --keep-alive ${KA:-75} app"]\n',
+        # environment files override the image's ENV
+        'FROM python:3.12\nENV GUNICORN_CMD_ARGS="-k gevent --keep-alive 75"\nCMD ["gunicorn", "app"]\n',
+    ],
+)
+def test_environment_files_make_defaults_and_image_env_unknown(tmp_path: Path, dockerfile: str) -> None:
+    assert _with_environment_file(tmp_path, dockerfile) is Mode.UNKNOWN
+    # without the environment file, both are 75 s
+    result = scan_tree(
+        tmp_path, {"main.tf": service_tf()}, dockerfiles=((DEFAULT_IMAGE, tmp_path / "app/Dockerfile"),)
+    )
+    server = result.targets[0].server
+    assert server is not None and server.keep_alive.seconds == 75
