@@ -375,6 +375,7 @@ class Container:
     # The resources the image reference comes from when it is known only after apply, e.g.
     # aws_ecr_repository.web for "${aws_ecr_repository.web.repository_url}:${var.tag}".
     image_refs: frozenset[str] = frozenset()
+    working_directory: Setting[str] | None = None  # the task's workingDirectory, when set
 
     def env(self) -> dict[str, Setting[str]]:
         """The environment the container runs with: the image's ENV, overridden by the task's

@@ -119,6 +119,13 @@ def _hidden_environment(container: dict[str, Any]) -> tuple[str, ...]:
     return tuple(hidden)
 
 
+def _working_directory(container: dict[str, Any], here: Location) -> Setting[str] | None:
+    key, value = _field(container, "workingDirectory")
+    if key is None or value is None:
+        return None
+    return _string_setting(value, _where(container, key, here), "workingDirectory")
+
+
 def read_containers(definitions: Any, fallback: Location) -> tuple[tuple[Container, ...] | None, str]:
     """Containers of a task definition, or (None, why) when the definitions are not readable."""
     if isinstance(definitions, Unknown):
@@ -152,6 +159,7 @@ def read_containers(definitions: Any, fallback: Location) -> tuple[tuple[Contain
                 docker_labels=_labels(container, here),
                 hidden_environment=_hidden_environment(container),
                 image_refs=image.refs if isinstance(image, Unknown) else frozenset(),
+                working_directory=_working_directory(container, here),
             )
         )
     return tuple(containers), ""

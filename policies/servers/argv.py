@@ -8,6 +8,7 @@ command the container runs, in order: the caller decides which one is the server
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -406,14 +407,20 @@ def _shell_script(words: list[str]) -> tuple[str, tuple[str, ...]] | None:
     return None
 
 
+# A simple command: its words, the environment it runs with, and the directory it runs in ("": the
+# container's working directory; relative paths are relative to it; UNKNOWN_PART inside: not known).
+Command = tuple[list[str], dict[str, Setting[str]], str]
+
+
 def _simple_commands(
     words: list[str],
     env: dict[str, Setting[str]],
     location: Location,
     depth: int = 0,
     open_environment: bool = False,
-) -> list[tuple[list[str], dict[str, Setting[str]]]]:
-    """Every simple command `words` runs, each with the environment it runs with."""
+    directory: str = "",
+) -> list[Command]:
+    """Every simple command `words` runs, each with the environment and directory it runs with."""
     program, assignments = unwrap(words)
     if program and program[0] in _ENDS:
         return []
@@ -422,12 +429,17 @@ def _simple_commands(
         env[name] = Setting(value, location, note=f"{name}={show(value)} in the command")
     script = _shell_script(program)
     if script is None or depth >= MAX_DEPTH:
-        return [(program, env)] if program else []
+        return [(program, env, directory)] if program else []
     text, positional = script
     # A shell expands its own variables (`A=1; run $A`), but only exported ones reach a program.
     variables, exported = dict(env), dict(env)
-    found: list[tuple[list[str], dict[str, Setting[str]]]] = []
+    found: list[Command] = []
     for command in _Lexer(text, variables, positional, open_environment).commands():
+        if command[0] == "cd":
+            target = next((word for word in command[1:] if not word.startswith("-")), "~")
+            known = UNKNOWN_PART not in target and not target.startswith(("~", "-"))
+            directory = posixpath.join(directory, target) if known else UNKNOWN_PART
+            continue
         if command[0] == "export" or all(_ASSIGNMENT.fullmatch(word) for word in command):
             export = command[0] == "export"
             for word in command[1:] if export else command:
@@ -440,7 +452,7 @@ def _simple_commands(
                 if (export or name in exported) and name in variables:
                     exported[name] = variables[name]
             continue
-        found.extend(_simple_commands(command, exported, location, depth + 1, open_environment))
+        found.extend(_simple_commands(command, exported, location, depth + 1, open_environment, directory))
     return found
 
 
@@ -517,7 +529,9 @@ def invocations(container: Container) -> tuple[list[Invocation], str]:
     note = "; ".join(part.note for part in parts if part.note)
     found = []
     hidden = bool(container.hidden_environment)
-    for argv, env in _simple_commands(words, container.env(), location, open_environment=hidden):
+    working = container.working_directory
+    start = (working.value or UNKNOWN_PART) if working is not None else ""
+    for argv, env, directory in _simple_commands(words, container.env(), location, open_environment=hidden):
         where = _aligned(argv, words, written)
         found.append(
             Invocation(
@@ -529,6 +543,7 @@ def invocations(container: Container) -> tuple[list[Invocation], str]:
                 where,
                 note,
                 container.build,
+                workdir=posixpath.join(start, directory) if directory else start,
             )
         )
     text = " ".join(_quote(word) for word in words)
@@ -543,10 +558,20 @@ def script_invocations(
     found = []
     via = (*invocation.via, runner)
     hidden = bool(invocation.hidden_environment)
-    for argv, env in _simple_commands(
-        ["sh", "-c", script], dict(invocation.env), location, open_environment=hidden
-    ):
-        found.append(replace(invocation, argv=tuple(argv), env=env, location=location, locations=(), via=via))
+    commands = _simple_commands(["sh", "-c", script], dict(invocation.env), location, open_environment=hidden)
+    for argv, env, directory in commands:
+        workdir = posixpath.join(invocation.workdir, directory) if directory else invocation.workdir
+        found.append(
+            replace(
+                invocation,
+                argv=tuple(argv),
+                env=env,
+                location=location,
+                locations=(),
+                via=via,
+                workdir=workdir,
+            )
+        )
     return found
 
 

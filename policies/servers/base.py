@@ -6,11 +6,12 @@ decided it, where it was written, and (for defaults) the source of that default.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from policies.model import ImageBuild, ImageFile, Location, Setting
+from policies.model import UNKNOWN_PART, ImageBuild, ImageFile, Location, Setting
 
 
 class Mode(Enum):
@@ -96,16 +97,33 @@ class Invocation:
     build: ImageBuild | None = None  # the Dockerfile that builds the image, when known
     port: int | None = None  # the container port the load balancer sends traffic to, when known
     via: tuple[str, ...] = ()  # what ran this command, outermost first: "npm start", "pm2-runtime"
+    # The directory the command runs in, when it is not the image's WORKDIR: the task's
+    # workingDirectory, then `cd` in the command; relative to WORKDIR; UNKNOWN_PART inside: not known.
+    workdir: str = ""
+
+    @property
+    def directory(self) -> str | None:
+        """The absolute directory the command runs in, None when it is not known."""
+        if UNKNOWN_PART in self.workdir or (self.build is None and not self.workdir.startswith("/")):
+            return None
+        return posixpath.normpath(posixpath.join(self.build.workdir if self.build else "/", self.workdir))
 
     def file(self, path: str) -> ImageFile | None:
-        """A file of the image (relative to its working directory), when a known Dockerfile copies it
-        there from the scanned tree. None when it does not, or when no Dockerfile is known (`build`)."""
-        return self.build.file(path) if self.build is not None else None
+        """A file of the image (relative to the directory the command runs in), when a known Dockerfile
+        copies it there from the scanned tree. None when it does not, when no Dockerfile is known
+        (`build`), or when the directory is not known."""
+        directory = self.directory
+        if self.build is None or (directory is None and not path.startswith("/")):
+            return None
+        return self.build.file(posixpath.join(directory or "/", path))
 
     def files(self, pattern: str) -> list[ImageFile]:
         """The files of the image matching a glob(3) `pattern` (`/etc/nginx/conf.d/*.conf`) that a known
         Dockerfile copies there, in name order."""
-        return self.build.glob(pattern) if self.build is not None else []
+        directory = self.directory
+        if self.build is None or (directory is None and not pattern.startswith("/")):
+            return []
+        return self.build.glob(posixpath.join(directory or "/", pattern))
 
     @property
     def base_image(self) -> Setting[str]:

@@ -165,8 +165,11 @@ class _Settings:
             if config is not None:
                 says = f"the config file `{show(path)}` (-c) is not visible in the scanned files"
                 self.file_unknown = Evidence(says, config.evidence.location)
+            elif invocation.build is not None and invocation.directory is None:
+                says = "the directory gunicorn starts in is not known, and a gunicorn.conf.py there would be read"
+                self.file_unknown = Evidence(says, invocation.location)
             elif invocation.build is not None:
-                self.no_file = f"the Dockerfile copies no gunicorn.conf.py into the working directory {invocation.build.workdir}"
+                self.no_file = f"the Dockerfile copies no gunicorn.conf.py into the working directory {invocation.directory}"
             return
         if found.text is None:
             says = f"the config file {found.location.path} cannot be read ({found.problem})"

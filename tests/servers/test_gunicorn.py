@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from policies.servers.base import Mode, Server
-from tests.helpers import scan_tree, server_of, service_tf
+from tests.helpers import DEFAULT_IMAGE, scan_tree, server_of, service_tf, write_tree
 
 # fmt: off
 WORKER_CASES = [
@@ -229,3 +229,29 @@ def test_a_config_that_cannot_be_read_makes_settings_unknown(tmp_path: Path, con
     server = _with_config(tmp_path, "keepalive = 75\n", command)
     assert server.keep_alive.mode is Mode.UNKNOWN
     assert "which may set it" in server.keep_alive.evidence.says
+
+
+@pytest.mark.parametrize(
+    ("command", "working_directory", "seconds"),
+    [
+        ('["gunicorn", "-k", "gevent", "app:app"]', None, 75),  # /app/gunicorn.conf.py is read
+        # gunicorn reads ./gunicorn.conf.py from the directory it starts in
+        ('["sh", "-c", "cd /app/src && exec gunicorn -k gevent app:app"]', None, 2),
+        ('["sh", "-c", "cd src; exec gunicorn -k gevent app:app"]', None, 2),
+        ('["gunicorn", "-k", "gevent", "app:app"]', "/app/src", 2),
+        ('["gunicorn", "-k", "gevent", "app:app"]', "/app", 75),
+        ('["sh", "-c", "cd $APP_DIR && exec gunicorn -k gevent app:app"]', None, None),
+    ],
+)
+def test_the_config_file_is_looked_up_where_gunicorn_starts(
+    tmp_path: Path, command: str, working_directory: str | None, seconds: float | None
+) -> None:
+    dockerfile = f"FROM python:3.12\nWORKDIR /app\nCOPY . .\nCMD {command}\n"
+    files = {"web/Dockerfile": dockerfile, "web/gunicorn.conf.py": "keepalive = 75\n", "web/src/app.py": ""}
+    tf = service_tf()
+    if working_directory:
+        tf = tf.replace("image = ", f'workingDirectory = "{working_directory}"\n      image = ')
+    write_tree(tmp_path, {"main.tf": tf, **files})
+    result = scan_tree(tmp_path, dockerfiles=((DEFAULT_IMAGE, tmp_path / "web/Dockerfile"),))
+    server = result.targets[0].server
+    assert server is not None and server.keep_alive.seconds == seconds
