@@ -36,7 +36,9 @@ class _Lexer:
         env: Mapping[str, Setting[str]],
         positional: tuple[str, ...],
         open_environment: bool = False,
+        depth: int = 0,
     ):
+        self.depth = depth  # of `${A:-${B:-...}}` nesting
         self.script = script
         self.env = env
         # Environment files may set any variable: for a name not in `env`, whether `${X:-word}` takes
@@ -91,7 +93,7 @@ class _Lexer:
         following = script[start + 1 : start + 2]
         value: str | None
         if following == "{":
-            end = script.find("}", start + 2)
+            end = _closing_brace(script, start + 2)
             if end < 0:
                 self.add("$")
                 self.position += 1
@@ -99,11 +101,11 @@ class _Lexer:
             body = script[start + 2 : end]
             self.position = end + 1
             match = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*|\d+|[@*#?])(:?[-=+?])?(.*)", body, re.S)
-            if not match:
-                value = UNKNOWN_PART
+            if not match or (match.group(2) is None and match.group(3)):
+                value = UNKNOWN_PART  # ${X%%.*}, ${X:0:2}, ${X/a/b}, ${#X}: not worth modelling
             else:
                 name, operator, word = match.groups()
-                value = self._parameter(name, quoted, operator, word)
+                value = self._parameter(name, quoted, operator, self._expanded_word(word) if operator else "")
                 if value is None:
                     return
         elif following == "(":
@@ -150,7 +152,12 @@ class _Lexer:
             return " ".join(self.positional)
         if name.isdigit():
             index = int(name)
-            return self.positional[index - 1] if 0 < index <= len(self.positional) else ""
+            given = self.positional[index - 1] if 0 < index <= len(self.positional) else None
+            if operator in (":-", "-", ":=", "=") and (given is None or (given == "" and operator[0] == ":")):
+                return word
+            if operator in (":+", "+"):
+                return word if given else ""
+            return given or ""
         setting = self.env.get(name)
         if setting is None and self.open_environment and operator:
             return UNKNOWN_PART  # an environment file may set it: which word applies is not known
@@ -163,6 +170,13 @@ class _Lexer:
         if operator in (":+", "+"):
             return word if known else ""
         return self.variable(name)
+
+    def _expanded_word(self, word: str) -> str:
+        """The word of `${X:-word}`, itself expanded (`${A:-${B:-75}}`, `${A:-$B}`), quotes removed."""
+        if self.depth >= MAX_DEPTH:
+            return UNKNOWN_PART
+        inner = _Lexer(word, self.env, self.positional, self.open_environment, self.depth + 1)
+        return " ".join(word for command in inner.commands() for word in command)
 
     def commands(self) -> Iterator[list[str]]:
         script = self.script
@@ -241,6 +255,19 @@ class _Lexer:
             return
         while self.position < len(script) and script[self.position] not in " \t\n;&|":
             self.position += 1
+
+
+def _closing_brace(script: str, start: int) -> int:
+    """The index of the `}` that closes a `${` whose body starts at `start`, nested `${...}` skipped."""
+    depth = 1
+    for index in range(start, len(script)):
+        if script.startswith("${", index):
+            depth += 1
+        elif script[index] == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+    return -1
 
 
 def split_script(

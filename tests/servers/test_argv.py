@@ -60,3 +60,27 @@ def test_option_forms_and_last_wins() -> None:
     found = option(args, ("--threads",))
     assert found is not None and found.value == "4" and found.written == "--threads 4"
     assert option(args, ("--keep-alive",)) is None
+
+
+@pytest.mark.parametrize(
+    ("script", "words"),
+    [
+        ("run ${A:-${B:-75}}", ["run", "80"]),  # B=80
+        ("run ${A:-$B}", ["run", "80"]),
+        ("run ${C:-${D:-75}}", ["run", "75"]),
+        ("run ${1:-gunicorn}", ["run", "gunicorn"]),
+        ('run "${A:-x y}"', ["run", "x y"]),
+        # operators keepalive-guard does not model give an unknown word, never the whole value
+        ("run ${X%%.*}", ["run", UNKNOWN_PART]),
+        ("run ${X:0:2}", ["run", UNKNOWN_PART]),
+        ("run ${X/a/b}", ["run", UNKNOWN_PART]),
+    ],
+)
+def test_parameter_expansion(script: str, words: list[str]) -> None:
+    env = {"B": Setting("80", HERE), "X": Setting("a.b.c", HERE)}
+    assert split_script(script, env) == [words]
+
+
+def test_deeply_nested_defaults_end() -> None:
+    script = "run " + "${A:-" * 5000 + "x" + "}" * 5000
+    assert split_script(script, {})[0][0] == "run"
