@@ -170,7 +170,9 @@ def _logical_lines(text: str) -> tuple[list[tuple[int, str]], str]:
             parts.append(line)
             break
         logical = "".join(parts)
-        for heredoc in _HEREDOC.finditer(logical):
+        keyword = logical.split(None, 1)[0].upper() if logical.split() else ""
+        heredocs = _HEREDOC.finditer(logical) if keyword in ("RUN", "COPY", "ADD") else ()  # BuildKit's
+        for heredoc in heredocs:
             strip_tabs, word = heredoc.group(1), heredoc.group(3)
             while index < len(lines):
                 line = lines[index]
@@ -319,15 +321,22 @@ class _Dockerfile:
         destination = _absolute(destination, stage.workdir)
         if destination.rstrip("/") in stage.directories or into_directory:
             destination = destination.rstrip("/") + "/" if destination != "/" else "/"
+        parents = "--parents" in options and origin is None
         for local in self.sources(sources, origin, stage):
-            stage.copies.append(Copy(local, destination, location))
+            target = destination
+            if parents:  # COPY --parents conf/*.py /app/ keeps conf/: /app/conf/gunicorn.conf.py
+                relative = local.relative_to(self.context)
+                kept = relative if local.is_dir() else relative.parent
+                target = posixpath.normpath(posixpath.join(destination, kept.as_posix()))
+                target = target if local.is_dir() else target.rstrip("/") + "/"
+            stage.copies.append(Copy(local, target, location))
             if local.is_dir():
-                stage.directories.add(destination.rstrip("/") or "/")
-            elif not destination.endswith("/"):
+                stage.directories.add(target.rstrip("/") or "/")
+            elif not target.endswith("/"):
                 # `COPY site.conf /etc/nginx/conf.d` copies into the directory when the base image has
                 # it (moby builder/dockerfile/copy.go: `endsInSlash(dest) || destExistsAsDir`), which
                 # the base image's files decide: the file may be at either path.
-                stage.copies.append(Copy(local, destination + "/", location))
+                stage.copies.append(Copy(local, target + "/", location))
 
     def sources(self, sources: list[str], origin: str | None, stage: _Stage) -> list[Path]:
         if origin is not None:

@@ -271,3 +271,19 @@ def test_empty_lines_inside_a_continuation_are_skipped(tmp_path: Path) -> None:
         tmp_path, "FROM debian\nRUN apt-get update && \\\n\n    apt-get install -y curl\nCMD run\n"
     )
     assert build.command is not None and build.command.value == ("/bin/sh", "-c", "run")
+
+
+def test_copy_parents_keeps_the_source_directories(tmp_path: Path) -> None:
+    build = build_of(
+        tmp_path,
+        "FROM python\nWORKDIR /app\nCOPY --parents conf/*.py ./\n",
+        {"conf/gunicorn.conf.py": "keepalive = 75\n"},
+    )
+    assert build.file("conf/gunicorn.conf.py") is not None
+    assert build.file("gunicorn.conf.py") is None
+
+
+def test_heredocs_only_in_run_copy_and_add(tmp_path: Path) -> None:
+    # `<<EOF` in a LABEL is text, not a heredoc: the next lines are instructions
+    build = build_of(tmp_path, 'FROM python\nLABEL note="a <<EOF b"\nCMD ["uvicorn", "app:app"]\n')
+    assert build.command is not None and build.command.value == ("uvicorn", "app:app")
