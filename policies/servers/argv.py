@@ -37,8 +37,10 @@ class _Lexer:
         positional: tuple[str, ...],
         open_environment: bool = False,
         depth: int = 0,
+        zero: str = "sh",
     ):
         self.depth = depth  # of `${A:-${B:-...}}` nesting
+        self.zero = zero  # $0: the shell's name, or the word after the script of `sh -c script`
         self.script = script
         self.env = env
         # Environment files may set any variable: for a name not in `env`, whether `${X:-word}` takes
@@ -150,6 +152,8 @@ class _Lexer:
                     self.word = None
                 return None
             return " ".join(self.positional)
+        if name == "0":
+            return self.zero
         if name.isdigit():
             index = int(name)
             given = self.positional[index - 1] if 0 < index <= len(self.positional) else None
@@ -175,7 +179,7 @@ class _Lexer:
         """The word of `${X:-word}`, itself expanded (`${A:-${B:-75}}`, `${A:-$B}`), quotes removed."""
         if self.depth >= MAX_DEPTH:
             return UNKNOWN_PART
-        inner = _Lexer(word, self.env, self.positional, self.open_environment, self.depth + 1)
+        inner = _Lexer(word, self.env, self.positional, self.open_environment, self.depth + 1, self.zero)
         return " ".join(word for command in inner.commands() for word in command)
 
     def commands(self) -> Iterator[list[str]]:
@@ -321,6 +325,9 @@ _UV_VALUES = frozenset(
 # the ones that end a compound command (fi, done, esac, }) run nothing.
 _KEYWORDS = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!", "{", "time"})
 _ENDS = frozenset({"fi", "done", "esac", "}"})
+_CHPST_VALUES = frozenset(
+    {"-u", "-U", "-b", "-e", "-/", "-n", "-l", "-L", "-m", "-d", "-o", "-p", "-f", "-c", "-r", "-t"}
+)
 _RUNNERS = frozenset({"poetry", "pipenv", "pdm", "hatch", "rye", "bundle"})
 # Secret injectors that run the command after `--`.
 _AFTER_DASHES = frozenset({"doppler", "aws-vault", "chamber", "op", "infisical", "teller", "sops", "berglas"})
@@ -348,8 +355,18 @@ def unwrap(words: list[str]) -> tuple[list[str], dict[str, str]]:
             words = _skip_options(args, _TINI_VALUES)
         elif program == "dumb-init":
             words = _skip_options(args, _DUMB_INIT_VALUES)
-        elif program in ("gosu", "su-exec"):
+        elif program in ("gosu", "su-exec", "s6-setuidgid"):
             words = args[1:]
+        elif program in ("su", "runuser") and "-c" in args and args.index("-c") + 1 < len(args):
+            words = ["sh", "-c", args[args.index("-c") + 1]]  # su app -c "gunicorn ..."
+        elif program in ("runuser", "setpriv") and "--" in args:
+            words = _after_double_dash(args)
+        elif program == "setpriv":
+            words = _skip_options(args)
+        elif program == "chpst":
+            words = _skip_options(args, _CHPST_VALUES)
+        elif program == "cross-env":
+            words = args  # cross-env A=1 B=2 node server.js: the assignments are taken next
         elif program == "env":
             split = next((i for i, arg in enumerate(args) if arg in ("-S", "--split-string")), None)
             if split is not None and split + 1 < len(args):
@@ -408,7 +425,7 @@ def _skip_otel_options(args: list[str]) -> list[str]:
 
 
 def _shell_script(words: list[str]) -> tuple[str, tuple[str, ...]] | None:
-    """(script, positional parameters) when `words` run a shell with -c."""
+    """(script, its $0 and positional parameters) when `words` run a shell with -c."""
     if not words or words[0].rsplit("/", 1)[-1] not in _SHELLS:
         return None
     args = words[1:]
@@ -427,7 +444,7 @@ def _shell_script(words: list[str]) -> tuple[str, tuple[str, ...]] | None:
             if "c" in arg[1:]:
                 script = index + 1 + values
                 # sh -c script [$0 [$1 ...]]
-                return (args[script], tuple(args[script + 2 :])) if script < len(args) else None
+                return (args[script], tuple(args[script + 1 :])) if script < len(args) else None
             index += 1 + values
         else:
             return None  # a script file, not -c
@@ -457,11 +474,12 @@ def _simple_commands(
     script = _shell_script(program)
     if script is None or depth >= MAX_DEPTH:
         return [(program, env, directory)] if program else []
-    text, positional = script
+    text, arguments = script
+    zero, positional = (arguments[0], arguments[1:]) if arguments else (program[0], ())
     # A shell expands its own variables (`A=1; run $A`), but only exported ones reach a program.
     variables, exported = dict(env), dict(env)
     found: list[Command] = []
-    for command in _Lexer(text, variables, positional, open_environment).commands():
+    for command in _Lexer(text, variables, positional, open_environment, zero=zero).commands():
         if command[0] == "cd":
             target = next((word for word in command[1:] if not word.startswith("-")), "~")
             known = UNKNOWN_PART not in target and not target.startswith(("~", "-"))

@@ -34,6 +34,25 @@ from tests.helpers import DEFAULT_IMAGE, scan_tree, server_of, service_tf
         (["aws-vault", "exec", "prod", "--", "uvicorn", "app:app"], None, "uvicorn", 5),
         (["newrelic-admin", "run-program", "gunicorn", "-k", "gevent", "app:app"], None, "gunicorn", 2),
         (["poetry", "run", "uvicorn", "app:app"], None, "uvicorn", 5),
+        # sh -c 'exec "$0" "$@"' program args: $0 is the word after the script
+        (
+            ["sh", "-c", 'exec "$0" "$@"', "uvicorn", "app:app", "--timeout-keep-alive", "67"],
+            None,
+            "uvicorn",
+            67,
+        ),
+        # user switchers and process supervisors' wrappers
+        (["su", "app", "-c", "exec uvicorn app:app --timeout-keep-alive 64"], None, "uvicorn", 64),
+        (["runuser", "-u", "app", "--", "uvicorn", "app:app"], None, "uvicorn", 5),
+        (["s6-setuidgid", "app", "uvicorn", "app:app"], None, "uvicorn", 5),
+        (["chpst", "-u", "app", "uvicorn", "app:app"], None, "uvicorn", 5),
+        (["setpriv", "--reuid=1000", "--init-groups", "uvicorn", "app:app"], None, "uvicorn", 5),
+        (
+            ["cross-env", "NODE_ENV=production", "next", "start", "--keepAliveTimeout", "66000"],
+            None,
+            "Next.js",
+            66,
+        ),
         # shell compound commands, exec -a, env -S, npx -y
         (
             ["sh", "-c", 'if [ -n "$MIGRATE" ]; then migrate; fi; if true; then exec uvicorn app:app; fi'],
