@@ -41,6 +41,7 @@ class _Lexer:
     ):
         self.depth = depth  # of `${A:-${B:-...}}` nesting
         self.zero = zero  # $0: the shell's name, or the word after the script of `sh -c script`
+        self.heredocs: list[tuple[str, bool]] = []  # (delimiter, strip tabs) opened on the current line
         self.script = script
         self.env = env
         # Environment files may set any variable: for a name not in `env`, whether `${X:-word}` takes
@@ -212,6 +213,8 @@ class _Lexer:
             elif char in ";&|\n()":
                 self.end_command()
                 self.position += 1
+                if char == "\n" and self.heredocs:
+                    self.skip_heredocs()
             elif char == "#" and self.word is None:
                 end = script.find("\n", self.position)
                 self.position = len(script) if end < 0 else end
@@ -248,17 +251,34 @@ class _Lexer:
         if self.word is not None and "".join(self.word).isdigit():
             self.word = None  # the descriptor number before >
         script = self.script
+        start = self.position
         self.position += 1
-        while self.position < len(script) and script[self.position] in "<>&|":
+        while self.position < len(script) and script[self.position] in "<>&|-":
             self.position += 1
+        operator = script[start : self.position]
         while self.position < len(script) and script[self.position] in " \t":
             self.position += 1
         if script[self.position - 1 : self.position] == "&":
             while self.position < len(script) and script[self.position].isdigit():
                 self.position += 1
             return
+        target = self.position
         while self.position < len(script) and script[self.position] not in " \t\n;&|":
             self.position += 1
+        if operator in ("<<", "<<-"):  # a heredoc: its body, up to the delimiter line, is input, not commands
+            self.heredocs.append((script[target : self.position].strip("'\""), operator == "<<-"))
+
+    def skip_heredocs(self) -> None:
+        """At the end of a line, skip the bodies of the heredocs it opened."""
+        for delimiter, strip_tabs in self.heredocs:
+            while self.position < len(self.script):
+                end = self.script.find("\n", self.position)
+                end = len(self.script) if end < 0 else end
+                line = self.script[self.position : end]
+                self.position = end + 1
+                if (line.lstrip("\t") if strip_tabs else line) == delimiter:
+                    break
+        self.heredocs = []
 
 
 def _closing_brace(script: str, start: int) -> int:

@@ -84,3 +84,10 @@ def test_parameter_expansion(script: str, words: list[str]) -> None:
 def test_deeply_nested_defaults_end() -> None:
     script = "run " + "${A:-" * 5000 + "x" + "}" * 5000
     assert split_script(script, {})[0][0] == "run"
+
+
+def test_heredoc_bodies_are_input_not_commands() -> None:
+    script = "cat > /tmp/motd <<'EOF'\nDon't panic\nrm -rf /\nEOF\nexec uvicorn app:app\n"
+    assert split_script(script, {}) == [["cat"], ["exec", "uvicorn", "app:app"]]
+    tabbed = "cat <<-END\n\tbody\n\tEND\nrun\n"
+    assert split_script(tabbed, {}) == [["cat"], ["run"]]
