@@ -170,3 +170,9 @@ def built_invocation(
     env = {name: Setting(value, Location("main.tf", 9)) for name, value in (environment or {}).items()}
     image = Setting("app:1", Location("main.tf", 2))
     return Invocation(argv, env, Location("main.tf", 3), image, build=build, port=port)
+
+
+def built_server(root: Path, dockerfile: str, files: Mapping[str, str], **service: Any) -> Server:
+    """The server of a service whose image `web/Dockerfile` builds, with `files` beside it in web/."""
+    tree = {"web/Dockerfile": dockerfile, **{f"web/{name}": text for name, text in files.items()}}
+    return server_of(root, files=tree, dockerfile="web/Dockerfile", image="web:1", **service)

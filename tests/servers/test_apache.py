@@ -4,25 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from policies.model import Copy, ImageBuild, Location, Setting
 from policies.servers.apache import analyse, image_command, image_entrypoint
-from policies.servers.base import Invocation, Mode, Server
-from tests.helpers import rules_of, scan_tree, server_of, service_tf
+from policies.servers.base import Invocation, Mode
+from tests.helpers import built_server, rules_of, scan_tree, server_of, service_tf
 
-
-@pytest.fixture(autouse=True)
-def _paths_relative_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Findings show local files relative to the working directory."""
-    monkeypatch.chdir(tmp_path)
-
-
-def _built(tmp_path: Path, dockerfile: str, files: dict[str, str], **service: Any) -> Server:
-    tree = {"web/Dockerfile": dockerfile, **{f"web/{name}": text for name, text in files.items()}}
-    return server_of(tmp_path, files=tree, dockerfile="web/Dockerfile", image="web:1", **service)
+# Findings show local files relative to the working directory.
+pytestmark = pytest.mark.usefixtures("in_tmp")
 
 
 @pytest.mark.parametrize(
@@ -136,7 +127,7 @@ def test_a_custom_image_without_its_dockerfile_is_unknown(tmp_path: Path) -> Non
 
 def test_a_copied_httpd_conf_is_read(tmp_path: Path) -> None:
     conf = 'ServerRoot "/usr/local/apache2"\n# KeepAliveTimeout 2\nListen 8000\nKeepAlive On\nKeepAliveTimeout \\\n    75\n'
-    server = _built(
+    server = built_server(
         tmp_path, "FROM httpd:2.4\nCOPY httpd.conf /usr/local/apache2/conf/httpd.conf\n", {"httpd.conf": conf}
     )
     assert server.keep_alive.seconds == 75
@@ -147,7 +138,7 @@ def test_a_copied_httpd_conf_is_read(tmp_path: Path) -> None:
 
 
 def test_a_copied_httpd_conf_without_the_directive_uses_the_default(tmp_path: Path) -> None:
-    server = _built(
+    server = built_server(
         tmp_path,
         "FROM httpd:2.4\nCOPY httpd.conf /usr/local/apache2/conf/\n",
         {"httpd.conf": "Listen 8000\n"},
@@ -160,7 +151,7 @@ def test_a_copied_httpd_conf_without_the_directive_uses_the_default(tmp_path: Pa
 
 def test_keep_alive_off_in_the_configuration(tmp_path: Path) -> None:
     conf = "Listen 8000\nkeepalive off\n"
-    server = _built(
+    server = built_server(
         tmp_path, "FROM httpd:2.4\nCOPY httpd.conf /usr/local/apache2/conf/httpd.conf\n", {"httpd.conf": conf}
     )
     assert server.keep_alive.mode is Mode.NO_KEEP_ALIVE
@@ -174,11 +165,11 @@ def test_includes_are_followed(tmp_path: Path) -> None:
         "FROM httpd:2.4\nCOPY httpd.conf /usr/local/apache2/conf/httpd.conf\n"
         "COPY site/ /usr/local/apache2/conf/site/\n"
     )
-    server = _built(tmp_path, dockerfile, {"httpd.conf": conf, "site/tuning.conf": site})
+    server = built_server(tmp_path, dockerfile, {"httpd.conf": conf, "site/tuning.conf": site})
     # the stock extra/httpd-default.conf resets it to 5, then the copied site file sets 70
     assert server.keep_alive.seconds == 70
     assert server.keep_alive.evidence.location == Location("web/site/tuning.conf", 1)
-    without = _built(
+    without = built_server(
         tmp_path / "stock", dockerfile, {"httpd.conf": conf.replace("IncludeOptional conf/site/*.conf\n", "")}
     )
     assert without.keep_alive.seconds == 5
@@ -190,7 +181,7 @@ def test_includes_are_followed(tmp_path: Path) -> None:
 
 def test_an_include_that_is_not_visible_makes_it_unknown(tmp_path: Path) -> None:
     conf = "Listen 80\nInclude /etc/tuning/keepalive.conf\n"
-    server = _built(
+    server = built_server(
         tmp_path, "FROM httpd:2.4\nCOPY httpd.conf /usr/local/apache2/conf/httpd.conf\n", {"httpd.conf": conf}
     )
     assert server.keep_alive.mode is Mode.UNKNOWN
@@ -200,7 +191,7 @@ def test_an_include_that_is_not_visible_makes_it_unknown(tmp_path: Path) -> None
 def test_virtual_hosts_override_the_main_server(tmp_path: Path) -> None:
     site = "<VirtualHost *:80>\n    ServerName example.com\n    KeepAliveTimeout 120\n</VirtualHost>\n"
     dockerfile = "FROM php:8.3-apache\nCOPY site.conf /etc/apache2/sites-available/000-default.conf\n"
-    server = _built(tmp_path, dockerfile, {"site.conf": site})
+    server = built_server(tmp_path, dockerfile, {"site.conf": site})
     assert server.keep_alive.seconds == 120
     assert server.remedy_location == Location("web/site.conf", 3)
 
@@ -211,7 +202,7 @@ def test_virtual_hosts_that_differ_make_it_unknown(tmp_path: Path) -> None:
         "<VirtualHost *:8080>\n    ServerName other\n</VirtualHost>\n"
     )
     dockerfile = "FROM php:8.3-apache\nCOPY site.conf /etc/apache2/sites-enabled/app.conf\n"
-    server = _built(tmp_path, dockerfile, {"site.conf": site})
+    server = built_server(tmp_path, dockerfile, {"site.conf": site})
     assert server.keep_alive.mode is Mode.UNKNOWN
     assert "virtual hosts differ" in server.keep_alive.evidence.says
 
@@ -222,7 +213,7 @@ def test_the_virtual_host_on_the_target_port_counts(tmp_path: Path) -> None:
         "<VirtualHost *:8000>\n    ServerName app\n    KeepAliveTimeout 30\n</VirtualHost>\n"
     )
     dockerfile = "FROM php:8.3-apache\nCOPY site.conf /etc/apache2/sites-enabled/app.conf\n"
-    server = _built(tmp_path, dockerfile, {"site.conf": site})  # service_tf: container_port 8000
+    server = built_server(tmp_path, dockerfile, {"site.conf": site})  # service_tf: container_port 8000
     assert server.keep_alive.seconds == 30
     assert server.keep_alive.evidence.says == (
         "`KeepAliveTimeout 30` in web/site.conf (<VirtualHost *:8000> receives the load balancer's traffic "
@@ -300,7 +291,7 @@ def test_a_site_that_a2ensite_may_enable_makes_it_unknown(tmp_path: Path) -> Non
     dockerfile = (
         "FROM php:8.3-apache\nCOPY app.conf /etc/apache2/sites-available/app.conf\nRUN a2ensite app\n"
     )
-    server = _built(
+    server = built_server(
         tmp_path, dockerfile, {"app.conf": "<VirtualHost *:80>\nKeepAliveTimeout 90\n</VirtualHost>\n"}
     )
     assert server.keep_alive.mode is Mode.UNKNOWN
@@ -312,11 +303,13 @@ def test_the_f_option_names_the_configuration(tmp_path: Path) -> None:
         'FROM httpd:2.4\nCOPY my.conf /srv/my.conf\nCMD ["httpd", "-DFOREGROUND", "-f", "/srv/my.conf"]\n'
     )
     assert (
-        _built(tmp_path, dockerfile, {"my.conf": "Listen 8000\nKeepAliveTimeout 61\n"}).keep_alive.seconds
+        built_server(
+            tmp_path, dockerfile, {"my.conf": "Listen 8000\nKeepAliveTimeout 61\n"}
+        ).keep_alive.seconds
         == 61
     )
     missing = 'FROM httpd:2.4\nCMD ["httpd", "-DFOREGROUND", "-f", "/srv/my.conf"]\n'
-    assert _built(tmp_path / "missing", missing, {}).keep_alive.mode is Mode.UNKNOWN
+    assert built_server(tmp_path / "missing", missing, {}).keep_alive.mode is Mode.UNKNOWN
 
 
 def test_terraform_scan_flags_the_httpd_default_and_not_a_longer_timeout(tmp_path: Path) -> None:
@@ -332,12 +325,12 @@ def test_an_included_directory_reads_all_its_files(tmp_path: Path) -> None:
         "COPY conf.d/ /usr/local/apache2/conf.d/\n"
     )
     files = {"httpd.conf": "Listen 8000\nInclude conf.d\n", "conf.d/keepalive.conf": "KeepAliveTimeout 80\n"}
-    assert _built(tmp_path, dockerfile, files).keep_alive.seconds == 80
+    assert built_server(tmp_path, dockerfile, files).keep_alive.seconds == 80
 
 
 def test_no_listen_on_the_port_is_unknown(tmp_path: Path) -> None:
     conf = "Listen 80\nKeepAliveTimeout 90\n<VirtualHost *:*>\n</VirtualHost>\n"
-    server = _built(
+    server = built_server(
         tmp_path, "FROM httpd:2.4\nCOPY httpd.conf /usr/local/apache2/conf/httpd.conf\n", {"httpd.conf": conf}
     )  # service_tf: container_port 8000
     assert server.keep_alive.mode is Mode.UNKNOWN
@@ -352,9 +345,9 @@ def test_listen_on_the_command_line_and_from_the_environment(tmp_path: Path) -> 
     conf = "Listen 80\nKeepAliveTimeout 90\n"
     dockerfile = "FROM httpd:2.4\nCOPY httpd.conf /usr/local/apache2/conf/httpd.conf\n"
     command = ["httpd-foreground", "-c", "Listen 8000"]
-    given = _built(tmp_path, dockerfile, {"httpd.conf": conf}, command=command)
+    given = built_server(tmp_path, dockerfile, {"httpd.conf": conf}, command=command)
     assert given.keep_alive.seconds == 90
-    from_env = _built(
+    from_env = built_server(
         tmp_path / "env",
         dockerfile,
         {"httpd.conf": "Listen ${PORT}\nKeepAliveTimeout 90\n"},
@@ -369,7 +362,7 @@ def test_listen_on_the_command_line_and_from_the_environment(tmp_path: Path) -> 
 def test_a_stock_listen_may_have_been_changed(tmp_path: Path) -> None:
     # `RUN sed -i 's/80/8080/' /etc/apache2/ports.conf` is how the php images' docs change the port
     dockerfile = "FROM php:8.3-apache\nRUN sed -i 's/Listen 80/Listen 8000/' /etc/apache2/ports.conf\n"
-    server = _built(tmp_path, dockerfile, {})
+    server = built_server(tmp_path, dockerfile, {})
     assert server.keep_alive.seconds == 5
     assert server.keep_alive.evidence.says == (
         "Debian's apache2.conf sets `KeepAliveTimeout 5` (no Listen visible has port 8000: `Listen 80` "

@@ -13,11 +13,8 @@ from policies.servers.base import Mode, Server
 from policies.servers.caddy import duration, image_command
 from tests.helpers import rules_of, scan_tree, server_of, service_tf
 
-
-@pytest.fixture(autouse=True)
-def _paths_relative_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Findings show local files relative to the working directory."""
-    monkeypatch.chdir(tmp_path)
+# Findings show local files relative to the working directory.
+pytestmark = pytest.mark.usefixtures("in_tmp")
 
 
 def _built(

@@ -13,11 +13,8 @@ from policies.servers.base import Invocation, Mode, Server
 from policies.servers.envoy import analyse, image_command, image_entrypoint
 from tests.helpers import rules_of, scan_tree, server_of, service_tf
 
-
-@pytest.fixture(autouse=True)
-def _paths_relative_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Findings show local files relative to the working directory."""
-    monkeypatch.chdir(tmp_path)
+# Findings show local files relative to the working directory.
+pytestmark = pytest.mark.usefixtures("in_tmp")
 
 
 def _built(tmp_path: Path, config: str, name: str = "envoy.yaml", **service: Any) -> Server:

@@ -16,10 +16,8 @@ from tests.helpers import rules_of, scan_tree, server_of, service_tf
 _CONFIG = "/usr/local/etc/haproxy/haproxy.cfg"
 
 
-@pytest.fixture(autouse=True)
-def _paths_relative_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Findings show local files relative to the working directory."""
-    monkeypatch.chdir(tmp_path)
+# Findings show local files relative to the working directory.
+pytestmark = pytest.mark.usefixtures("in_tmp")
 
 
 def _built(tmp_path: Path, config: str, **service: Any) -> Server:

@@ -3,14 +3,13 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from policies.model import Copy, ImageBuild, Location, Setting
-from policies.servers.base import Invocation, Mode, Server
+from policies.servers.base import Invocation, Mode
 from policies.servers.nginx import analyse
-from tests.helpers import rules_of, scan_tree, server_of, service_tf
+from tests.helpers import built_server, rules_of, scan_tree, server_of, service_tf
 
 
 @pytest.mark.parametrize(
@@ -38,16 +37,8 @@ def test_official_image_without_command_runs_nginx(tmp_path: Path) -> None:
     assert server_of(tmp_path, image="example/edge:1").keep_alive.mode is Mode.UNKNOWN
 
 
-@pytest.fixture(autouse=True)
-def _paths_relative_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Findings show local files relative to the working directory."""
-    monkeypatch.chdir(tmp_path)
-
-
-def _built(tmp_path: Path, dockerfile: str, files: dict[str, str], **service: Any) -> Server:
-    """The server of a service whose image `web/Dockerfile` builds, with `files` beside it."""
-    tree = {"web/Dockerfile": dockerfile, **{f"web/{name}": text for name, text in files.items()}}
-    return server_of(tmp_path, files=tree, dockerfile="web/Dockerfile", image="web:1", **service)
+# Findings show local files relative to the working directory.
+pytestmark = pytest.mark.usefixtures("in_tmp")
 
 
 _APP = "server {\n    listen 8000;\n    location / {\n        proxy_pass http://127.0.0.1:3000;\n    }\n}\n"
@@ -55,7 +46,7 @@ _APP = "server {\n    listen 8000;\n    location / {\n        proxy_pass http://
 
 def test_official_nginx_conf_applies_to_copied_conf_d_files(tmp_path: Path) -> None:
     # the stock nginx.conf sets 65 s in http and includes conf.d/*.conf there
-    server = _built(
+    server = built_server(
         tmp_path, "FROM nginx:1.27\nCOPY app.conf /etc/nginx/conf.d/app.conf\n", {"app.conf": _APP}
     )
     assert server.keep_alive.seconds == 65
@@ -81,7 +72,9 @@ def test_server_block_in_conf_d_overrides_http(
     tmp_path: Path, directive: str, mode: Mode, seconds: float | None
 ) -> None:
     app = f"server {{\n    listen 8000;  # the app\n    {directive}\n}}\n"
-    server = _built(tmp_path, "FROM nginx:1.27-alpine\nCOPY app.conf /etc/nginx/conf.d/\n", {"app.conf": app})
+    server = built_server(
+        tmp_path, "FROM nginx:1.27-alpine\nCOPY app.conf /etc/nginx/conf.d/\n", {"app.conf": app}
+    )
     assert server.keep_alive.mode is mode
     assert server.keep_alive.seconds == seconds
     if mode is Mode.IDLE_TIMEOUT:
@@ -95,7 +88,7 @@ def test_a_copied_nginx_conf_replaces_the_official_one(tmp_path: Path) -> None:
         "# keepalive_timeout 5;\nworker_processes auto;\nevents { worker_connections 1024; }\n"
         "http {\n    include mime.types;\n    keepalive_timeout 20;\n    server { listen 8000; }\n}\n"
     )
-    server = _built(
+    server = built_server(
         tmp_path, "FROM nginx:1.27\nCOPY nginx.conf /etc/nginx/nginx.conf\n", {"nginx.conf": conf}
     )
     assert server.keep_alive.seconds == 20
@@ -107,7 +100,7 @@ def test_a_copied_nginx_conf_replaces_the_official_one(tmp_path: Path) -> None:
 
 def test_nginx_conf_without_keepalive_timeout_uses_the_built_in_default(tmp_path: Path) -> None:
     conf = "events {}\nhttp {\n    server {\n        listen 8000;\n    }\n}\n"
-    server = _built(tmp_path, "FROM nginx:1.27\nCOPY nginx.conf /etc/nginx/\n", {"nginx.conf": conf})
+    server = built_server(tmp_path, "FROM nginx:1.27\nCOPY nginx.conf /etc/nginx/\n", {"nginx.conf": conf})
     assert server.keep_alive.seconds == 75
     assert "nginx's built-in default is 75 s" in server.keep_alive.evidence.says
 
@@ -116,14 +109,14 @@ def test_includes_are_followed_where_the_dockerfile_copies_them(tmp_path: Path) 
     conf = "events {}\nhttp {\n    include /etc/nginx/sites/*.conf;\n}\n"
     site = "server {\n    listen 8000;\n    keepalive_timeout 40;\n}\n"
     dockerfile = "FROM nginx:1.27\nCOPY nginx.conf /etc/nginx/nginx.conf\nCOPY sites/ /etc/nginx/sites/\n"
-    server = _built(tmp_path, dockerfile, {"nginx.conf": conf, "sites/app.conf": site})
+    server = built_server(tmp_path, dockerfile, {"nginx.conf": conf, "sites/app.conf": site})
     assert server.keep_alive.seconds == 40
     assert server.keep_alive.evidence.location == Location("web/sites/app.conf", 3)
 
 
 def test_an_include_the_dockerfile_does_not_copy_makes_it_unknown(tmp_path: Path) -> None:
     conf = "events {}\nhttp {\n    include tuning.conf;\n    server { listen 8000; }\n}\n"
-    server = _built(
+    server = built_server(
         tmp_path, "FROM nginx:1.27\nCOPY nginx.conf /etc/nginx/nginx.conf\n", {"nginx.conf": conf}
     )
     assert server.keep_alive.mode is Mode.UNKNOWN
@@ -138,7 +131,7 @@ def test_server_blocks_that_differ_make_it_unknown(tmp_path: Path) -> None:
         "http {\n    keepalive_timeout 65;\n    server { listen 9000; keepalive_timeout 10; }\n"
         "    server { listen 8080; }\n}\n"
     )
-    server = _built(
+    server = built_server(
         tmp_path, "FROM nginx:1.27\nCOPY nginx.conf /etc/nginx/nginx.conf\n", {"nginx.conf": conf}
     )  # the load balancer targets 8000, where neither listens
     assert server.keep_alive.mode is Mode.UNKNOWN
@@ -156,7 +149,7 @@ def test_the_server_block_on_the_target_port_counts(tmp_path: Path) -> None:
         "http {\n    keepalive_timeout 65;\n    server { listen 8000; keepalive_timeout 10; }\n"
         "    server { listen 8080; }\n}\n"
     )
-    server = _built(
+    server = built_server(
         tmp_path, "FROM nginx:1.27\nCOPY nginx.conf /etc/nginx/nginx.conf\n", {"nginx.conf": conf}
     )  # service_tf: container_port 8000
     assert server.keep_alive.seconds == 10
@@ -243,7 +236,7 @@ def test_the_unprivileged_image_s_stock_server_listens_on_8080(tmp_path: Path) -
 
 def test_a_location_with_its_own_timeout_counts(tmp_path: Path) -> None:
     app = "server {\n    listen 8000;\n    location /slow {\n        keepalive_timeout 5;\n    }\n}\n"
-    server = _built(
+    server = built_server(
         tmp_path, "FROM nginx:1.27\nCOPY app.conf /etc/nginx/conf.d/app.conf\n", {"app.conf": app}
     )
     assert server.keep_alive.mode is Mode.UNKNOWN  # 65 s after most requests, 5 s after one to /slow
@@ -252,16 +245,16 @@ def test_a_location_with_its_own_timeout_counts(tmp_path: Path) -> None:
 def test_the_c_option_names_the_configuration(tmp_path: Path) -> None:
     conf = "http {\n    keepalive_timeout 90;\n    server { listen 8000; }\n}\n"
     dockerfile = 'FROM nginx:1.27\nCOPY edge.conf /srv/edge.conf\nCMD ["nginx", "-c", "/srv/edge.conf", "-g", "daemon off;"]\n'
-    assert _built(tmp_path, dockerfile, {"edge.conf": conf}).keep_alive.seconds == 90
+    assert built_server(tmp_path, dockerfile, {"edge.conf": conf}).keep_alive.seconds == 90
     missing = 'FROM nginx:1.27\nCMD ["nginx", "-c", "/srv/edge.conf"]\n'
-    server = _built(tmp_path / "missing", missing, {})
+    server = built_server(tmp_path / "missing", missing, {})
     assert server.keep_alive.mode is Mode.UNKNOWN
     assert "`/srv/edge.conf` is not copied by the Dockerfile" in server.keep_alive.evidence.says
 
 
 def test_a_configuration_that_does_not_parse_is_unknown(tmp_path: Path) -> None:
     conf = "http {\n    keepalive_timeout 90;\n"
-    server = _built(
+    server = built_server(
         tmp_path, "FROM nginx:1.27\nCOPY nginx.conf /etc/nginx/nginx.conf\n", {"nginx.conf": conf}
     )
     assert server.keep_alive.mode is Mode.UNKNOWN
@@ -270,7 +263,7 @@ def test_a_configuration_that_does_not_parse_is_unknown(tmp_path: Path) -> None:
 
 def test_a_non_official_base_without_the_file_is_unknown(tmp_path: Path) -> None:
     dockerfile = 'FROM alpine:3.20\nRUN apk add nginx\nCMD ["nginx", "-g", "daemon off;"]\n'
-    assert _built(tmp_path, dockerfile, {}).keep_alive.mode is Mode.UNKNOWN
+    assert built_server(tmp_path, dockerfile, {}).keep_alive.mode is Mode.UNKNOWN
 
 
 def test_an_include_glob_reads_the_files_of_every_copy_in_name_order(tmp_path: Path) -> None:
@@ -343,7 +336,7 @@ def test_the_stock_server_is_taken_to_be_moved_to_the_port(tmp_path: Path) -> No
     # FROM nginx with only content copied: the stock default.conf listens on 80, and `RUN sed` on it is
     # the usual way to move it, which keepalive-guard cannot see
     dockerfile = "FROM nginx:1.27\nCOPY site/ /usr/share/nginx/html/\n"
-    server = _built(tmp_path, dockerfile, {"site/index.html": "<p>hi</p>"})  # container port 8000
+    server = built_server(tmp_path, dockerfile, {"site/index.html": "<p>hi</p>"})  # container port 8000
     assert server.keep_alive.seconds == 65
     assert server.keep_alive.evidence.says == (
         "the official nginx image's nginx.conf sets `keepalive_timeout 65;` in the http block (no server "
@@ -363,7 +356,9 @@ _TEMPLATE = "server {\n    listen ${PORT};\n    keepalive_timeout 5;\n}\n"
 
 def test_a_template_is_rendered_into_conf_d(tmp_path: Path) -> None:
     dockerfile = "FROM nginx:1.27-alpine\nCOPY default.conf.template /etc/nginx/templates/\n"
-    server = _built(tmp_path, dockerfile, {"default.conf.template": _TEMPLATE}, environment={"PORT": "8000"})
+    server = built_server(
+        tmp_path, dockerfile, {"default.conf.template": _TEMPLATE}, environment={"PORT": "8000"}
+    )
     assert server.keep_alive.seconds == 5
     assert server.keep_alive.evidence.says == (
         "`keepalive_timeout 5;` in the server block listening on 8000; the official image's entrypoint "
@@ -400,7 +395,9 @@ def test_templates_take_only_the_defined_variables(
         "server {\n    listen ${PORT};\n    keepalive_timeout $KA;\n    proxy_set_header Host $host;\n}\n"
     )
     dockerfile = "FROM nginx:1.27\nCOPY templates/ /etc/nginx/templates/\n"
-    server = _built(tmp_path, dockerfile, {"templates/app.conf.template": template}, environment=environment)
+    server = built_server(
+        tmp_path, dockerfile, {"templates/app.conf.template": template}, environment=environment
+    )
     assert server.keep_alive.mode is mode
     assert server.keep_alive.seconds == seconds
 
@@ -433,7 +430,7 @@ def test_a_template_variable_not_visible_is_unknown_where_it_matters(tmp_path: P
 
 
 def test_a_written_value_with_braces_is_a_valid_remedy(tmp_path: Path) -> None:
-    server = _built(
+    server = built_server(
         tmp_path,
         "FROM nginx:1.27\nCOPY templates/ /etc/nginx/templates/\n",
         {"templates/app.conf.template": _TEMPLATE.replace("5;", "${KA};")},
@@ -457,7 +454,7 @@ def test_template_settings_and_subdirectories(tmp_path: Path) -> None:
     )
     site = "server {\n    listen ${PORT};\n    keepalive_timeout 75s;\n}\n"
     files = {"nginx.conf": conf, "tpl/edge/app.conf.in": site, "tpl/edge/ignored.template": "oops {"}
-    server = _built(tmp_path, dockerfile, files, environment={"PORT": "8000"})
+    server = built_server(tmp_path, dockerfile, files, environment={"PORT": "8000"})
     assert server.keep_alive.seconds == 75
     assert server.keep_alive.evidence.location == Location("web/tpl/edge/app.conf.in", 3)
 
@@ -469,7 +466,7 @@ def test_templates_are_not_rendered_before_1_19_or_without_the_entrypoint(tmp_pa
             'FROM nginx:1.27\nCOPY default.conf.template /etc/nginx/templates/\nENTRYPOINT ["nginx", "-g", "daemon off;"]\n',
         )
     ):
-        server = _built(
+        server = built_server(
             tmp_path / str(index),
             dockerfile,
             {"default.conf.template": _TEMPLATE},

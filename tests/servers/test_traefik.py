@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from policies.model import Location, Setting
-from policies.servers.base import Invocation, Mode, Server
+from policies.servers.base import Invocation, Mode
 from policies.servers.traefik import analyse, image_command, image_entrypoint
-from tests.helpers import rules_of, scan_tree, server_of, service_tf
+from tests.helpers import built_server, rules_of, scan_tree, server_of, service_tf
 
 IDLE = "--entrypoints.web.transport.respondingtimeouts.idletimeout"
 ENV = "TRAEFIK_ENTRYPOINTS_WEB_TRANSPORT_RESPONDINGTIMEOUTS_IDLETIMEOUT"
 
 
-@pytest.fixture(autouse=True)
-def _paths_relative_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Findings show local files relative to the working directory."""
-    monkeypatch.chdir(tmp_path)
-
-
-def _built(tmp_path: Path, dockerfile: str, files: dict[str, str], **service: Any) -> Server:
-    tree = {"web/Dockerfile": dockerfile, **{f"web/{name}": text for name, text in files.items()}}
-    return server_of(tmp_path, files=tree, dockerfile="web/Dockerfile", image="web:1", **service)
+# Findings show local files relative to the working directory.
+pytestmark = pytest.mark.usefixtures("in_tmp")
 
 
 def test_official_image_defaults_to_180_seconds(tmp_path: Path) -> None:
@@ -268,7 +260,7 @@ providers:
 
 
 def test_the_static_configuration_file_is_read(tmp_path: Path) -> None:
-    server = _built(
+    server = built_server(
         tmp_path, "FROM traefik:v3.1\nCOPY traefik.yml /etc/traefik/traefik.yml\n", {"traefik.yml": _YAML}
     )
     assert server.keep_alive.seconds == 45
@@ -280,7 +272,7 @@ def test_a_file_makes_traefik_ignore_flags(tmp_path: Path) -> None:
     dockerfile = (
         f'FROM traefik:v3.1\nCOPY traefik.yml /etc/traefik/traefik.yml\nCMD ["traefik", "{IDLE}=300s"]\n'
     )
-    server = _built(tmp_path, dockerfile, {"traefik.yml": _YAML})
+    server = built_server(tmp_path, dockerfile, {"traefik.yml": _YAML})
     assert server.keep_alive.seconds == 45
     assert "the flags and TRAEFIK_* variables are ignored" in server.keep_alive.evidence.says
 
@@ -288,23 +280,27 @@ def test_a_file_makes_traefik_ignore_flags(tmp_path: Path) -> None:
 def test_toml_and_configfile(tmp_path: Path) -> None:
     toml = '[entryPoints.web]\naddress = ":8000"\n[entryPoints.web.transport.respondingTimeouts]\nidleTimeout = "20s"\n'
     dockerfile = 'FROM traefik:v3.1\nCOPY static.toml /config/static.toml\nCMD ["traefik", "--configFile=/config/static.toml"]\n'
-    assert _built(tmp_path, dockerfile, {"static.toml": toml}).keep_alive.seconds == 20
+    assert built_server(tmp_path, dockerfile, {"static.toml": toml}).keep_alive.seconds == 20
     missing = 'FROM traefik:v3.1\nCMD ["traefik", "--configfile=/config/static.toml"]\n'
-    server = _built(tmp_path / "missing", missing, {})
+    server = built_server(tmp_path / "missing", missing, {})
     assert server.keep_alive.mode is Mode.UNKNOWN
     assert "(--configfile) is not in the scanned files" in server.keep_alive.evidence.says
 
 
 def test_anchors_and_aliases_are_followed(tmp_path: Path) -> None:
     yaml = "timeouts: &t\n  idleTimeout: 10s\nentryPoints:\n  web:\n    transport:\n      respondingTimeouts: *t\n"
-    server = _built(tmp_path, "FROM traefik:v3.1\nCOPY traefik.yml /etc/traefik/\n", {"traefik.yml": yaml})
+    server = built_server(
+        tmp_path, "FROM traefik:v3.1\nCOPY traefik.yml /etc/traefik/\n", {"traefik.yml": yaml}
+    )
     assert server.keep_alive.seconds == 10
     assert server.keep_alive.evidence.location == Location("web/traefik.yml", 2)
 
 
 def test_yaml_it_cannot_read_is_unknown(tmp_path: Path) -> None:
     yaml = "entryPoints:\n  web:\n    address: ':8000'\n---\nentryPoints: {}\n"
-    server = _built(tmp_path, "FROM traefik:v3.1\nCOPY traefik.yml /etc/traefik/\n", {"traefik.yml": yaml})
+    server = built_server(
+        tmp_path, "FROM traefik:v3.1\nCOPY traefik.yml /etc/traefik/\n", {"traefik.yml": yaml}
+    )
     assert server.keep_alive.mode is Mode.UNKNOWN
     assert server.keep_alive.evidence.says == (
         "web/traefik.yml is not one YAML document that keepalive-guard can read (it is empty, invalid, holds "
