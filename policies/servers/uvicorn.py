@@ -12,20 +12,54 @@ from policies.servers.argv import number, option
 from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Server
 
 NAME = "uvicorn"
-RECOGNISED = "`uvicorn`, `python -m uvicorn`"
+RECOGNISED = "`uvicorn`, `python -m uvicorn`, `fastapi run` (FastAPI CLI)"
 _SETTINGS = "https://www.uvicorn.org/settings/#timeouts"
 # uvicorn/config.py: `timeout_keep_alive: int = 5`; main.py: `--timeout-keep-alive`, default 5.
 KEEPALIVE_DEFAULT = 5
 _ENV = "UVICORN_TIMEOUT_KEEP_ALIVE"  # main.py: context_settings={"auto_envvar_prefix": "UVICORN"}
 
-FACTS = (Fact("uvicorn", f"`--timeout-keep-alive`, `{_ENV}`", f"{KEEPALIVE_DEFAULT} s", _SETTINGS),)
+# fastapi-cli (src/fastapi_cli/cli.py, `_run`): `uvicorn.run(app=..., host, port, reload, workers,
+# root_path, proxy_headers)`: no timeout_keep_alive, and uvicorn.run() reads no UVICORN_* variables
+# (only uvicorn's own click command does), so `fastapi run` keeps connections alive for uvicorn's 5 s.
+_FASTAPI_CLI = "https://github.com/fastapi/fastapi-cli/blob/main/src/fastapi_cli/cli.py"
+
+
+FACTS = (
+    Fact("uvicorn", f"`--timeout-keep-alive`, `{_ENV}`", f"{KEEPALIVE_DEFAULT} s", _SETTINGS),
+    Fact(
+        "FastAPI CLI `fastapi run`", "none (uvicorn's default)", f"{KEEPALIVE_DEFAULT} s", _FASTAPI_CLI, "-"
+    ),
+)
 
 
 def recognises(invocation: Invocation) -> bool:
-    return invocation.program == "uvicorn"
+    program, args = invocation.program, invocation.args
+    return program == "uvicorn" or (program == "fastapi" and args[:1] in (("run",), ("dev",)))
+
+
+def _fastapi(invocation: Invocation) -> Server:
+    says = (
+        f"`fastapi {invocation.args[0]}` starts uvicorn with its default timeout_keep_alive, "
+        f"{KEEPALIVE_DEFAULT} s; fastapi-cli has no option for it"
+    )
+    evidence = Evidence(says, invocation.location, _FASTAPI_CLI)
+    remedy = (
+        "serve with `uvicorn <module>:app --host 0.0.0.0 --timeout-keep-alive {seconds}` instead of "
+        f"`fastapi {invocation.args[0]}`"
+    )
+    return Server(
+        "FastAPI CLI",
+        f"fastapi {invocation.args[0]}",
+        KeepAlive.after(KEEPALIVE_DEFAULT, evidence),
+        None,
+        remedy,
+        invocation.location,
+    )
 
 
 def analyse(invocation: Invocation) -> Server:
+    if invocation.program == "fastapi":
+        return _fastapi(invocation)
     found = option(invocation.args, ("--timeout-keep-alive",))
     env = invocation.env_value(_ENV)
     remedy = "add `--timeout-keep-alive {seconds}` to the uvicorn command"

@@ -48,3 +48,14 @@ def test_uvicorn_keep_alive(
     assert server.keep_alive.seconds == seconds
     assert says in server.keep_alive.evidence.says
     assert server.request_timeout is None
+
+
+@pytest.mark.parametrize("command", [["fastapi", "run", "app/main.py", "--port", "80"], ["fastapi", "run"]])
+def test_fastapi_run_is_uvicorn_with_its_default(tmp_path: Path, command: list[str]) -> None:
+    # FastAPI's Docker guide: CMD ["fastapi", "run", "app/main.py", "--port", "80"]
+    server = server_of(tmp_path, command=command)
+    assert server.name == "FastAPI CLI"
+    assert server.keep_alive.seconds == 5
+    assert server.remedy.startswith(
+        "serve with `uvicorn <module>:app --host 0.0.0.0 --timeout-keep-alive {seconds}`"
+    )
