@@ -1,7 +1,9 @@
 """Input discovery: which loader reads which of the paths given on the command line.
 
 A directory is searched recursively (skipping `.terraform/`, `node_modules/` and `.git/`); every
-directory holding `.tf` files is a Terraform module. A `.tf` file stands for its module directory.
+directory holding `.tf` files is a Terraform module, and every `.json` file whose content is a Terraform
+plan (`terraform show -json tfplan`) is read as one (other JSON is skipped). A `.tf` file stands for its
+module directory; a `.json` file, or any file whose content looks like a plan, must be a plan.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from policies.loaders.dockerfile import load_dockerfile
+from policies.loaders.plan import load_plans, looks_like_plan
 from policies.loaders.terraform import load_terraform
 from policies.model import InputError, Inventory, shown_path
 
@@ -27,38 +30,65 @@ class LoadOptions:
     dockerfiles: tuple[tuple[str, Path], ...] = ()
 
 
-def _terraform_directories(top: Path) -> list[Path]:
-    found: list[Path] = []
+def _walk(top: Path) -> tuple[list[Path], list[Path]]:
+    """Terraform module directories under `top`, and the `.json` files that may be plans."""
+    directories: list[Path] = []
+    plans: list[Path] = []
     for directory, subdirectories, files in os.walk(top, followlinks=False):
         subdirectories[:] = sorted(name for name in subdirectories if name not in SKIPPED_DIRECTORIES)
         if any(name.endswith((".tf", ".tf.json")) for name in files):
-            found.append(Path(directory))
-    return found
+            directories.append(Path(directory))
+        plans.extend(Path(directory, name) for name in sorted(files) if name.endswith(".json"))
+    return directories, [path for path in plans if looks_like_plan(path)]
 
 
-def discover(paths: Sequence[Path]) -> tuple[list[Path], list[InputError]]:
-    """Terraform module directories under `paths`, and the paths that cannot be scanned."""
+@dataclass(frozen=True)
+class Discovered:
+    directories: list[Path]  # Terraform module directories
+    plans: list[Path]  # files to read as plan JSON
+    named: list[Path]  # the plans named on the command line: not being a plan is an error for them
+    errors: list[InputError]
+
+
+def discover(paths: Sequence[Path]) -> Discovered:
+    """Terraform module directories and plan files under `paths`, and the paths that cannot be scanned."""
     directories: list[Path] = []
+    plans: list[Path] = []
+    named: list[Path] = []
     errors: list[InputError] = []
     for path in paths:
         shown = shown_path(path)
         if not path.exists():
             errors.append(InputError(shown, "no such file or directory"))
         elif path.is_dir():
-            found = _terraform_directories(path)
-            if not found:
+            found, found_plans = _walk(path)
+            if not found and not found_plans:
                 errors.append(InputError(shown, "no Terraform (.tf) files found"))
             directories.extend(found)
+            plans.extend(found_plans)
         elif path.suffix == ".tf":
             directories.append(path.parent)
+        elif looks_like_plan(path) or (
+            path.suffix == ".json" and not path.name.endswith((".tf.json", ".tfvars.json"))
+        ):
+            plans.append(path)
+            named.append(path)
         else:
             errors.append(InputError(shown, "not a Terraform .tf file or a directory"))
-    return list(dict.fromkeys(directory.resolve() for directory in directories)), errors
+    return Discovered(
+        list(dict.fromkeys(directory.resolve() for directory in directories)),
+        list({plan.resolve(): plan for plan in plans}.values()),
+        named,
+        errors,
+    )
 
 
 def load(paths: Sequence[Path], options: LoadOptions = LoadOptions()) -> Inventory:
-    directories, errors = discover(paths)
+    discovered = discover(paths)
+    errors, directories = discovered.errors, discovered.directories
     inventory = load_terraform(directories, options.variables) if directories else Inventory()
+    if discovered.plans:
+        inventory += load_plans(discovered.plans, discovered.named)
     for var_file in options.variables:
         if isinstance(var_file, Path) and not var_file.is_file():
             errors.append(InputError(shown_path(var_file), "--var-file: no such file"))

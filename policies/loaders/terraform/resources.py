@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from policies.loaders.ecs import read_containers
+from policies.loaders.resource import Resource
 from policies.loaders.terraform.config import Attribute, Block
 from policies.loaders.terraform.evaluate import Env, evaluate, subtrees
 from policies.loaders.terraform.jsontext import JsonTextError, parse_json_text
@@ -83,22 +84,32 @@ class Collected:
 
 @dataclass(frozen=True)
 class Found:
-    """One instance of a resource block, with what its expressions can see."""
+    """One instance of a resource block, with what its expressions can see; or one nested block of it
+    (`outer` is then the resource block). Implements `Resource` for HCL."""
 
     instance: ModuleInstance
     block: Block
     address: str  # local to the module instance
     env: Env
+    outer: Block | None = None
 
     @property
     def id(self) -> ResourceId:
-        return self.instance.resource_id(self.address, self.block.location)
+        return self.instance.resource_id(self.address, (self.outer or self.block).location)
 
-    def value(self, name: str, block: Block | None = None, env: Env | None = None) -> Any:
-        attribute = (block or self.block).attributes.get(name)
+    @property
+    def location(self) -> Location:
+        return self.block.location
+
+    def written(self, name: str) -> Location | None:
+        attribute = self.block.attributes.get(name)
+        return attribute.location if attribute is not None else None
+
+    def value(self, name: str) -> Any:
+        attribute = self.block.attributes.get(name)
         if attribute is None:
             return None
-        return evaluate(attribute.node, self.scoped(attribute, env or self.env))
+        return evaluate(attribute.node, self.scoped(attribute, self.env))
 
     def scoped(self, attribute: Attribute, env: Env) -> Env:
         """`env` seen from the file `attribute` is written in (an override file merges in attributes)."""
@@ -107,24 +118,16 @@ class Found:
         return Env(self.instance.scope(attribute.location.path), env.names, env.depth)
 
     def setting(
-        self,
-        name: str,
-        convert: Callable[[Any], T | None],
-        default: T | None,
-        default_note: str,
-        *,
-        block: Block | None = None,
-        env: Env | None = None,
+        self, name: str, convert: Callable[[Any], T | None], default: T | None, default_note: str
     ) -> Setting[T]:
         """An attribute as a Setting: its value, where it was decided, or the default it falls back to."""
-        block = block or self.block
-        env = env or self.env
+        block = self.block
         attribute = block.attributes.get(name)
         if attribute is None:
             if default is None:
                 return Setting.unknown(block.location, f"{name} is not set")
             return Setting.default(default, block.location, default_note)
-        value = evaluate(attribute.node, self.scoped(attribute, env))
+        value = evaluate(attribute.node, self.scoped(attribute, self.env))
         written = where_of(value)  # the literal, tfvars line or module argument the value came from
         location = written or attribute.location
         note = f"via {attribute.location}" if written is not None and written != attribute.location else ""
@@ -143,25 +146,25 @@ class Found:
             return Setting.unknown(attribute.location, f"{name}: unexpected value {value!r}")
         return Setting(converted, location, note=note)
 
-    def links(self, name: str, block: Block | None = None, env: Env | None = None) -> list[Link]:
+    def links(self, name: str) -> list[Link]:
         """The resources an attribute refers to; a list attribute gives one link per element."""
-        attribute = (block or self.block).attributes.get(name)
+        attribute = self.block.attributes.get(name)
         if attribute is None:
             return []
-        value = evaluate(attribute.node, self.scoped(attribute, env or self.env))
+        value = evaluate(attribute.node, self.scoped(attribute, self.env))
         values = value if isinstance(value, list) else [value]
         return [link_of(item, attribute.location) for item in values if item is not None]
 
-    def link(self, name: str, block: Block | None = None, env: Env | None = None) -> Link | None:
-        links = self.links(name, block, env)
+    def link(self, name: str) -> Link | None:
+        links = self.links(name)
         return links[0] if links else None
 
-    def blocks(
-        self, block_type: str, block: Block | None = None, env: Env | None = None
-    ) -> list[tuple[Block, Env]]:
+    def error(self, location: Location, message: str) -> None:
+        self.instance.loader.error(location.path, message, location.line)
+
+    def blocks(self, block_type: str) -> list[Found]:
         """Nested blocks of a type, `dynamic` ones expanded over their `for_each` where it is known."""
-        parent = block or self.block
-        env = env or self.env
+        parent, env = self.block, self.env
         found = [(nested, env) for nested in parent.nested(block_type)]
         for dynamic in parent.nested("dynamic"):
             if dynamic.labels != (block_type,):
@@ -185,7 +188,8 @@ class Found:
             items = collection.items() if isinstance(collection, dict) else enumerate(collection)
             for key, item in items:
                 found.append((content, env.bind(**{iterator: _iterator(key, item)})))
-        return found
+        outer = self.outer or self.block
+        return [Found(self.instance, nested, self.address, nested_env, outer) for nested, nested_env in found]
 
 
 def _iterator_name(dynamic: Block, default: str) -> str:
@@ -237,7 +241,7 @@ def enum_of(kind: type[Any]) -> Callable[[Any], Any]:
 # --- readers ---------------------------------------------------------------------------------------
 
 
-def _load_balancer(found: Found, out: Collected) -> None:
+def _load_balancer(found: Resource, out: Collected) -> None:
     out.load_balancers.append(
         LoadBalancer(
             found.id,
@@ -258,7 +262,7 @@ def _load_balancer(found: Found, out: Collected) -> None:
     )
 
 
-def _classic_load_balancer(found: Found, out: Collected) -> None:
+def _classic_load_balancer(found: Resource, out: Collected) -> None:
     draining_enabled = found.setting(
         "connection_draining", to_bool, False, f"not set: the provider default, {_DOCS}/elb"
     )
@@ -277,7 +281,7 @@ def _classic_load_balancer(found: Found, out: Collected) -> None:
     out.load_balancers.append(
         LoadBalancer(
             found.id,
-            kind=Setting(LoadBalancerKind.CLASSIC, found.block.location),
+            kind=Setting(LoadBalancerKind.CLASSIC, found.location),
             # r/elb: idle_timeout "Default: 60" (https://docs.aws.amazon.com/elasticloadbalancing/latest/classic/config-idle-timeout.html)
             idle_timeout=found.setting(
                 "idle_timeout", whole_number, 60, f"not set: the AWS default, {_DOCS}/elb"
@@ -286,34 +290,32 @@ def _classic_load_balancer(found: Found, out: Collected) -> None:
             connection_draining=draining,
             backend_protocols=tuple(
                 protocol.lower()
-                for listener, env in found.blocks("listener")
-                if isinstance(protocol := found.value("instance_protocol", listener, env), str)
+                for listener in found.blocks("listener")
+                if isinstance(protocol := listener.value("instance_protocol"), str)
             ),
         )
     )
-    if "instances" in found.block.attributes:
+    if found.written("instances") is not None:
         own = Link(frozenset({found.id.address}))
         out.registrations.append(Registration(found.id, own, RegistrationKind.INSTANCES))
 
 
-def _forwards(found: Found, action: Block, env: Env) -> list[Forward]:
+def _forwards(action: Resource) -> list[Forward]:
     forwards = []
-    link = found.link("target_group_arn", action, env)
+    link = action.link("target_group_arn")
     if link is not None:
         forwards.append(Forward(link))
-    for forward, forward_env in found.blocks("forward", action, env):
-        for group, group_env in found.blocks("target_group", forward, forward_env):
-            group_link = found.link("arn", group, group_env)
+    for forward in action.blocks("forward"):
+        for group in forward.blocks("target_group"):
+            group_link = group.link("arn")
             if group_link is not None:
-                weight = found.value("weight", group, group_env)
+                weight = group.value("weight")
                 forwards.append(Forward(group_link, weight if isinstance(weight, int) else None))
     return forwards
 
 
-def _listener(found: Found, out: Collected) -> None:
-    forwards = [
-        forward for action, env in found.blocks("default_action") for forward in _forwards(found, action, env)
-    ]
+def _listener(found: Resource, out: Collected) -> None:
+    forwards = [forward for action in found.blocks("default_action") for forward in _forwards(action)]
     port = found.value("port")
     out.listeners.append(
         Listener(
@@ -325,10 +327,8 @@ def _listener(found: Found, out: Collected) -> None:
     )
 
 
-def _listener_rule(found: Found, out: Collected) -> None:
-    forwards = [
-        forward for action, env in found.blocks("action") for forward in _forwards(found, action, env)
-    ]
+def _listener_rule(found: Resource, out: Collected) -> None:
+    forwards = [forward for action in found.blocks("action") for forward in _forwards(action)]
     out.listeners.append(
         Listener(
             found.id,
@@ -339,7 +339,7 @@ def _listener_rule(found: Found, out: Collected) -> None:
     )
 
 
-def _target_group(found: Found, out: Collected) -> None:
+def _target_group(found: Resource, out: Collected) -> None:
     port = found.value("port")
     out.target_groups.append(
         TargetGroup(
@@ -366,15 +366,15 @@ def _target_group(found: Found, out: Collected) -> None:
     )
 
 
-def _service(found: Found, out: Collected) -> None:
+def _service(found: Resource, out: Collected) -> None:
     attachments = []
-    for block, env in found.blocks("load_balancer"):
+    for block in found.blocks("load_balancer"):
         attachments.append(
             ServiceAttachment(
-                target_group=found.link("target_group_arn", block, env),
-                load_balancer_name=found.link("elb_name", block, env),
-                container_name=found.setting("container_name", to_string, None, "", block=block, env=env),
-                container_port=found.setting("container_port", whole_number, None, "", block=block, env=env),
+                target_group=block.link("target_group_arn"),
+                load_balancer_name=block.link("elb_name"),
+                container_name=block.setting("container_name", to_string, None, ""),
+                container_port=block.setting("container_port", whole_number, None, ""),
                 location=block.location,
             )
         )
@@ -410,34 +410,32 @@ def _definitions(value: Any, location: Location) -> tuple[Any, Location | None]:
     return value, None
 
 
-def _task_definition(found: Found, out: Collected) -> None:
-    attribute = found.block.attributes.get("container_definitions")
+def _task_definition(found: Resource, out: Collected) -> None:
+    written = found.written("container_definitions")
     error_at: Location | None = None
-    if attribute is None:
+    if written is None:
         containers, note = None, "container_definitions is not set"
     else:
-        data, error_at = _definitions(found.value("container_definitions"), attribute.location)
+        data, error_at = _definitions(found.value("container_definitions"), written)
         if error_at is not None and isinstance(data, Unknown):
-            found.instance.loader.error(error_at.path, data.reason, error_at.line)
-        containers, note = read_containers(data, attribute.location)
+            found.error(error_at, data.reason)
+        containers, note = read_containers(data, written)
     family = _text(found.value("family"))
     out.task_definitions.append(TaskDefinition(found.id, family, containers, note, error_at))
 
 
-def _deployment_group(found: Found, out: Collected) -> None:
+def _deployment_group(found: Resource, out: Collected) -> None:
     """CodeDeploy blue/green for ECS: ecs_service { service_name } and load_balancer_info {
     target_group_pair_info { target_group { name } ... prod_traffic_route { listener_arns } } }."""
-    services = [found.link("service_name", block, env) for block, env in found.blocks("ecs_service")]
-    for info, info_env in found.blocks("load_balancer_info"):
-        for pair, pair_env in found.blocks("target_group_pair_info", info, info_env):
-            groups = [
-                found.link("name", group, env) for group, env in found.blocks("target_group", pair, pair_env)
-            ]
+    services = [block.link("service_name") for block in found.blocks("ecs_service")]
+    for info in found.blocks("load_balancer_info"):
+        for pair in info.blocks("target_group_pair_info"):
+            groups = [group.link("name") for group in pair.blocks("target_group")]
             routes = [
                 link
                 for kind in ("prod_traffic_route", "test_traffic_route")
-                for route, env in found.blocks(kind, pair, pair_env)
-                for link in found.links("listener_arns", route, env)
+                for route in pair.blocks(kind)
+                for link in route.links("listener_arns")
             ]
             linked = tuple(link for link in groups if link is not None)
             for service in services:
@@ -445,27 +443,27 @@ def _deployment_group(found: Found, out: Collected) -> None:
                     out.pairs.append(TargetGroupPair(found.id, service, linked, tuple(routes)))
 
 
-def _autoscaling_group(found: Found, out: Collected) -> None:
+def _autoscaling_group(found: Resource, out: Collected) -> None:
     for link in found.links("target_group_arns"):
         out.registrations.append(Registration(found.id, link, RegistrationKind.AUTOSCALING_GROUP))
     for link in found.links("load_balancers"):
         out.registrations.append(Registration(found.id, link, RegistrationKind.AUTOSCALING_GROUP))
 
 
-def _autoscaling_attachment(found: Found, out: Collected) -> None:
+def _autoscaling_attachment(found: Resource, out: Collected) -> None:
     # alb_target_group_arn is the deprecated name of lb_target_group_arn; elb names a Classic ELB.
     for name in ("lb_target_group_arn", "alb_target_group_arn", "elb"):
         for link in found.links(name):
             out.registrations.append(Registration(found.id, link, RegistrationKind.AUTOSCALING_GROUP))
 
 
-def _target_group_attachment(found: Found, out: Collected) -> None:
+def _target_group_attachment(found: Resource, out: Collected) -> None:
     link = found.link("target_group_arn")
     if link is not None:
         out.registrations.append(Registration(found.id, link, RegistrationKind.ATTACHMENT))
 
 
-def _elb_attachment(found: Found, out: Collected) -> None:
+def _elb_attachment(found: Resource, out: Collected) -> None:
     link = found.link("elb")
     if link is not None:
         out.registrations.append(Registration(found.id, link, RegistrationKind.ATTACHMENT))
@@ -475,10 +473,10 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _lookup(kind: type) -> Callable[[Found, Collected], None]:
+def _lookup(kind: type) -> Callable[[Resource, Collected], None]:
     """data "aws_lb" / "aws_lb_listener" / "aws_lb_target_group": what they look the resource up by."""
 
-    def read(found: Found, out: Collected) -> None:
+    def read(found: Resource, out: Collected) -> None:
         port = found.value("port")
         out.lookups.append(
             Lookup(
@@ -494,7 +492,7 @@ def _lookup(kind: type) -> Callable[[Found, Collected], None]:
     return read
 
 
-Reader = Callable[[Found, Collected], None]
+Reader = Callable[[Resource, Collected], None]
 
 READERS: dict[str, Reader] = {
     "aws_lb": _load_balancer,

@@ -1,0 +1,550 @@
+"""The Terraform plan JSON loader: `terraform show -json tfplan` output in, model `Inventory` out.
+
+A plan is recognised by its content, whatever the file is called: an object with `format_version` and
+`planned_values` or `resource_changes` (`terraform show -json` of a state has `values` instead). The
+resources are those of `planned_values` (or, without it, `resource_changes[].change.after`), in the root
+module and nested `child_modules`; resources the plan only deletes are left out. They are read by the
+same readers as HCL (`policies.loaders.terraform.resources`), through `PlanResource`.
+
+What the plan knows is taken as known; what it lists in `after_unknown` is known only after apply. A
+known ARN links by literal; an unknown one links through the `configuration` expression's
+`references`, followed across module boundaries (`var.x` to the calling module's argument,
+`module.x.out` to the called module's output). Format reference:
+https://developer.hashicorp.com/terraform/internals/json-format
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from policies.loaders.terraform.resources import DATA_READERS, READERS, Collected
+from policies.loaders.terraform.values import EvalError, NeedKnown, Unknown
+from policies.model import InputError, Inventory, Link, Location, ResourceId, Setting, shown_path
+
+T = TypeVar("T")
+
+# A directory may hold any JSON; only files whose beginning names a format_version are parsed whole.
+SNIFF_BYTES = 4096
+# References followed through module variables and outputs before giving up (a cycle guard).
+MAX_DEPTH = 32
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
+_INDEX = r"(\[[^\]]*\])?"
+_VAR = re.compile(rf"^var\.({_NAME})")
+_MODULE_OUTPUT = re.compile(rf"^module\.({_NAME}){_INDEX}\.({_NAME})")
+_DATA = re.compile(rf"^data\.({_NAME})\.({_NAME}){_INDEX}")
+_RESOURCE = re.compile(rf"^({_NAME})\.({_NAME}){_INDEX}")
+_MODULE_STEP = re.compile(rf"module\.({_NAME}){_INDEX}")
+_ADDRESS = re.compile(r'"address"\s*:\s*("(?:[^"\\]|\\.)*")')
+# Reference prefixes that are not resources.
+_NOT_RESOURCES = frozenset({"var", "local", "module", "data", "each", "count", "path", "self", "terraform"})
+# References that, in a resource with count or for_each, select the instance of the same key.
+_INSTANCE_KEYS = frozenset({"each.key", "count.index"})
+
+
+def _claims_plan(text: str) -> bool:
+    return '"format_version"' in text and ('"planned_values"' in text or '"resource_changes"' in text)
+
+
+def looks_like_plan(path: Path) -> bool:
+    """Whether a `.json` file found in a directory is worth parsing as a plan: its first few KB name a
+    `format_version`. Terraform configuration and variable files (`.tf.json`, `.tfvars.json`) are not."""
+    if path.name.endswith((".tf.json", ".tfvars.json")):
+        return False
+    try:
+        with path.open("rb") as file:
+            head = file.read(SNIFF_BYTES)
+    except OSError:
+        return False
+    return b'"format_version"' in head
+
+
+def _kind(document: Any) -> str | None:
+    """None for a plan; otherwise what the document is instead."""
+    if not isinstance(document, dict):
+        return "not a Terraform plan (terraform show -json): the JSON is not an object"
+    if "format_version" in document and ("planned_values" in document or "resource_changes" in document):
+        return None
+    if "format_version" in document and "values" in document:
+        return "a Terraform state, not a plan: scan the output of `terraform show -json tfplan`"
+    return "not a Terraform plan (terraform show -json): no format_version and planned_values"
+
+
+def read_plan(path: Path, explicit: bool) -> tuple[str, dict[str, Any]] | InputError | None:
+    """The plan's text and document; an InputError when it cannot be read or (named on the command line)
+    is not a plan; None for JSON found in a directory that is not a plan."""
+    shown = shown_path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        return InputError(shown, f"cannot read: {error}")
+    try:
+        document = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as error:
+        if not explicit and not _claims_plan(text):
+            return None
+        reason = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
+        line = error.lineno if isinstance(error, json.JSONDecodeError) else None
+        truncated = " (a truncated plan?)" if _claims_plan(text) else ""
+        return InputError(shown, f"not valid JSON: {reason}{truncated}", line)
+    kind = _kind(document)
+    if kind is not None:
+        return InputError(shown, kind) if explicit else None
+    return text, document
+
+
+# --- addresses -------------------------------------------------------------------------------------
+
+
+def _key_text(key: Any) -> str:
+    return f"[{json.dumps(key)}]"
+
+
+def _parse_key(text: str | None) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text[1:-1])
+    except json.JSONDecodeError:
+        return None
+
+
+def _module_steps(module: str) -> list[tuple[str, str]]:
+    """`module.a["x"].module.b` → [("a", '["x"]'), ("b", "")]."""
+    return [(match.group(1), match.group(2) or "") for match in _MODULE_STEP.finditer(module)]
+
+
+def _qualify(module: str, local: str) -> str:
+    return f"{module}.{local}" if module else local
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """One module instance: its address, its configuration, and how its caller called it."""
+
+    module: str  # "" for the root, else e.g. module.api["a"]
+    config: dict[str, Any]
+    parent: _Scope | None = None
+    call: str = ""
+
+    @property
+    def key(self) -> Any:
+        steps = _module_steps(self.module)
+        return _parse_key(steps[-1][1]) if steps else None
+
+
+@dataclass
+class _Plan:
+    """One plan file: its text (for lines), its configuration, and the indexes linking needs."""
+
+    path: str
+    text: str
+    document: dict[str, Any]
+    errors: list[InputError] = field(default_factory=list)
+    lines: dict[str, int] = field(default_factory=dict)  # resource address → line
+    by_literal: dict[str, str] = field(default_factory=dict)  # known ARN or id → resource address
+    addresses: set[str] = field(default_factory=set)
+    modules: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        # The first "address" of a resource is in planned_values, which comes before resource_changes.
+        line, counted = 1, 0
+        for match in _ADDRESS.finditer(self.text):
+            line += self.text.count("\n", counted, match.start())
+            counted = match.start()
+            address = json.loads(match.group(1))
+            if isinstance(address, str) and address not in self.lines:
+                self.lines[address] = line
+
+    def location(self, address: str) -> Location:
+        return Location(self.path, self.lines.get(address))
+
+    def root(self) -> _Scope:
+        configuration = _dict(self.document.get("configuration"))
+        return _Scope("", _dict(configuration.get("root_module")))
+
+    def scope(self, module: str) -> _Scope:
+        scope = self.root()
+        for call, key in _module_steps(module):
+            calls = _dict(scope.config.get("module_calls"))
+            config = _dict(_dict(calls.get(call)).get("module"))
+            scope = _Scope(_qualify(scope.module, f"module.{call}{key}"), config, scope, call)
+        return scope
+
+    # --- references ---------------------------------------------------------------------------------
+
+    def resolve(self, references: Sequence[str], scope: _Scope, key: Any, depth: int = 0) -> set[str]:
+        """Resource addresses that the expression `references` of a resource in `scope` (instance `key`)
+        lead to, following module variables and outputs."""
+        if depth > MAX_DEPTH:
+            return set()
+        narrow = key is not None and any(reference in _INSTANCE_KEYS for reference in references)
+        found: set[str] = set()
+        indexed: dict[str, set[str]] = {}  # resource address → the instance suffixes referred to
+        for reference in references:
+            if match := _VAR.match(reference):
+                found |= self._variable(match.group(1), scope, depth)
+            elif match := _MODULE_OUTPUT.match(reference):
+                found |= self._output(match.group(1), match.group(2), match.group(3), scope, depth)
+            elif match := _DATA.match(reference):
+                base = _qualify(scope.module, f"data.{match.group(1)}.{match.group(2)}")
+                indexed.setdefault(base, set()).add(match.group(3) or "")
+            elif (match := _RESOURCE.match(reference)) and match.group(1) not in _NOT_RESOURCES:
+                base = _qualify(scope.module, f"{match.group(1)}.{match.group(2)}")
+                indexed.setdefault(base, set()).add(match.group(3) or "")
+        for base, suffixes in indexed.items():
+            specific = {suffix for suffix in suffixes if suffix} or suffixes
+            for suffix in specific:
+                instance = f"{base}{_key_text(key)}"
+                if not suffix and narrow and instance in self.addresses:
+                    found.add(instance)  # aws_lb_target_group.app[each.key] in an instance of the same key
+                else:
+                    found.add(base + suffix)
+        return found
+
+    def _variable(self, name: str, scope: _Scope, depth: int) -> set[str]:
+        if scope.parent is None:
+            return set()
+        call = _dict(_dict(scope.parent.config.get("module_calls")).get(scope.call))
+        expression = _dict(_dict(call.get("expressions")).get(name))
+        references = [str(item) for item in _list(expression.get("references"))]
+        return self.resolve(references, scope.parent, scope.key, depth + 1)
+
+    def _output(self, call: str, key: str | None, output: str, scope: _Scope, depth: int) -> set[str]:
+        base = _qualify(scope.module, f"module.{call}")
+        instances = sorted(
+            module
+            for module in self.modules
+            if (module == base + key if key else re.fullmatch(re.escape(base) + r"(\[[^\]]*\])?", module))
+        ) or [base + (key or "")]
+        found: set[str] = set()
+        for module in instances:
+            child = self.scope(module)
+            expression = _dict(_dict(_dict(child.config.get("outputs")).get(output)).get("expression"))
+            references = [str(item) for item in _list(expression.get("references"))]
+            found |= self.resolve(references, child, None, depth + 1)
+        return found
+
+
+# --- resources -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanResource:
+    """One resource instance of a plan, or one nested block of it. Implements `Resource` for plan JSON.
+
+    `values` are the planned values; `unknown` the matching part of `after_unknown` (True when the
+    whole object is unknown); `expressions` the matching part of the configuration, None when the
+    configuration does not describe it."""
+
+    plan: _Plan
+    scope: _Scope
+    address: str
+    key: Any
+    values: dict[str, Any]
+    unknown: Any
+    expressions: dict[str, Any] | None
+    resource_location: Location
+    where: Location
+
+    @property
+    def id(self) -> ResourceId:
+        return ResourceId(self.plan.path, self.address, self.resource_location)
+
+    @property
+    def location(self) -> Location:
+        return self.where
+
+    def _is_unknown(self, name: str) -> bool:
+        """Known only after apply. An unknown attribute the configuration does not set is one the
+        provider computes (a forward action's target_group_arn): not set, as far as the readers go."""
+        if self.expressions is not None and name not in self.expressions:
+            return False
+        if self.unknown is True or (isinstance(self.unknown, dict) and self.unknown.get(name) is True):
+            return True
+        # planned_values leaves unknown values out: a configured reference with no planned value is one
+        return name not in self.values and bool(self._configured_references(name))
+
+    def _configured_references(self, name: str) -> list[str]:
+        expression = _dict((self.expressions or {}).get(name))
+        return [str(item) for item in _list(expression.get("references"))]
+
+    def _references(self, name: str) -> set[str]:
+        references = self._configured_references(name)
+        return self.plan.resolve(references, self.scope, self.key) if references else set()
+
+    def _unknown(self, name: str) -> Unknown:
+        return Unknown(f"{name} is known only after apply", frozenset(self._references(name)))
+
+    def written(self, name: str) -> Location | None:
+        if self.expressions is not None:  # set in the configuration, not only computed by the provider
+            return self.where if name in self.expressions else None
+        if self._is_unknown(name) or self.values.get(name) is not None:
+            return self.where
+        return None
+
+    def value(self, name: str) -> Any:
+        if self._is_unknown(name):
+            return self._unknown(name)
+        return self.values.get(name)
+
+    def setting(
+        self, name: str, convert: Callable[[Any], T | None], default: T | None, default_note: str
+    ) -> Setting[T]:
+        if self._is_unknown(name):
+            return Setting.unknown(self.where, f"{name} is known only after apply")
+        value = self.values.get(name)
+        if value is None:
+            if default is None:
+                return Setting.unknown(self.where, f"{name} is not set")
+            return Setting.default(default, self.where, default_note)
+        try:
+            converted = convert(value)
+        except (EvalError, NeedKnown) as error:
+            return Setting.unknown(self.where, f"{name}: {error}")
+        if converted is None:
+            return Setting.unknown(self.where, f"{name}: unexpected value {value!r}")
+        if self.expressions is not None and name not in self.expressions:
+            # Not in the configuration: the provider filled in its default, or what it computed.
+            if converted == default:
+                return Setting.default(converted, self.where, default_note)
+            return Setting(converted, self.where, note=f"{name} is not set: the planned value")
+        return Setting(converted, self.where)
+
+    def links(self, name: str) -> list[Link]:
+        if self.written(name) is None:
+            return []  # not configured: the provider's "" or null for an unset argument links nothing
+        unknown = self._is_unknown(name)
+        value = self.values.get(name)
+        if value in (None, "") and not unknown:
+            return []
+        refs = frozenset(self._references(name))
+        if unknown:
+            note = f"{name} is known only after apply"
+            if not refs:
+                note += " and the configuration's references to it cannot be followed"
+            return [Link(refs, location=self.where, note=note)]
+        if not isinstance(value, list):
+            return [self._link(value, refs)]
+        # A list with elements known only after apply: after_unknown holds a list of flags.
+        flags = _list(self.unknown.get(name)) if isinstance(self.unknown, dict) else []
+        links = []
+        for index in range(max(len(value), len(flags))):
+            item = value[index] if index < len(value) else None
+            if index < len(flags) and flags[index] is True:
+                links.append(
+                    Link(refs, location=self.where, note=f"{name}[{index}] is known only after apply")
+                )
+            elif item is not None:
+                links.append(self._link(item, refs))
+        return links
+
+    def _link(self, value: Any, refs: frozenset[str]) -> Link:
+        if not isinstance(value, str):
+            return Link(location=self.where, note=f"not a reference: {value!r}")
+        address = self.plan.by_literal.get(value)
+        if address is not None:
+            return Link(frozenset({address}), literal=value, location=self.where)
+        return Link(refs, literal=value, location=self.where)
+
+    def link(self, name: str) -> Link | None:
+        links = self.links(name)
+        return links[0] if links else None
+
+    def blocks(self, block_type: str) -> list[PlanResource]:
+        written = [item for item in _list(self.values.get(block_type)) if isinstance(item, dict)]
+        unknown = self.unknown.get(block_type) if isinstance(self.unknown, dict) else self.unknown
+        configured = (
+            [_dict(item) for item in _list(self.expressions.get(block_type))]
+            if self.expressions is not None
+            else None
+        )
+        if unknown is True and not written:
+            # The whole list of blocks is known only after apply: one per configured block.
+            written = [{} for _ in configured or [{}]]
+        matched = _align(written, configured)
+        found = []
+        for index, values in enumerate(written):
+            unknowns = _list(unknown)
+            item_unknown = True if unknown is True else unknowns[index] if index < len(unknowns) else None
+            found.append(
+                PlanResource(
+                    self.plan,
+                    self.scope,
+                    self.address,
+                    self.key,
+                    values,
+                    item_unknown,
+                    matched[index],
+                    self.resource_location,
+                    self.where,
+                )
+            )
+        return found
+
+    def error(self, location: Location, message: str) -> None:
+        self.plan.errors.append(InputError(location.path, message, location.line))
+
+
+def _constant(expression: Any) -> tuple[bool, Any]:
+    expression = _dict(expression)
+    return ("constant_value" in expression, expression.get("constant_value"))
+
+
+def _align(
+    written: list[dict[str, Any]], configured: list[dict[str, Any]] | None
+) -> list[dict[str, Any] | None]:
+    """The configured block each planned block comes from. Blocks that are sets (an ECS service's
+    `load_balancer`, a forward's `target_group`) are planned in an order of their own, so a block is
+    matched to the first unused configured block whose constant attributes it agrees with."""
+    if configured is None:
+        return [None] * len(written)
+    unused = list(range(len(configured)))
+    matched: list[dict[str, Any] | None] = []
+    for values in written:
+
+        def agrees(index: int, values: dict[str, Any] = values) -> bool:
+            for name, expression in configured[index].items():
+                is_constant, constant = _constant(expression)
+                if is_constant and name in values and values[name] != constant:
+                    return False
+            return True
+
+        choice = next((index for index in unused if agrees(index)), None)
+        if choice is None:
+            matched.append(None)
+        else:
+            unused.remove(choice)
+            matched.append(configured[choice])
+    return matched
+
+
+@dataclass(frozen=True)
+class _Record:
+    address: str
+    module: str
+    mode: str
+    type: str
+    name: str
+    key: Any
+    values: dict[str, Any]
+
+
+def _planned(module: dict[str, Any]) -> Iterator[_Record]:
+    for resource in _list(module.get("resources")):
+        resource = _dict(resource)
+        address = resource.get("address")
+        if isinstance(address, str):
+            yield _Record(
+                address,
+                str(module.get("address") or ""),
+                str(resource.get("mode") or "managed"),
+                str(resource.get("type") or ""),
+                str(resource.get("name") or ""),
+                resource.get("index"),
+                _dict(resource.get("values")),
+            )
+    for child in _list(module.get("child_modules")):
+        yield from _planned(_dict(child))
+
+
+def _records(document: dict[str, Any], changes: dict[str, dict[str, Any]]) -> list[_Record]:
+    planned = document.get("planned_values")
+    if isinstance(planned, dict):
+        return list(_planned(_dict(planned.get("root_module"))))
+    return [
+        _Record(
+            address,
+            str(change.get("module_address") or ""),
+            str(change.get("mode") or "managed"),
+            str(change.get("type") or ""),
+            str(change.get("name") or ""),
+            change.get("index"),
+            _dict(_dict(change.get("change")).get("after")),
+        )
+        for address, change in changes.items()
+    ]
+
+
+def _configured(scope: _Scope, record: _Record) -> dict[str, Any] | None:
+    for resource in _list(scope.config.get("resources")):
+        resource = _dict(resource)
+        mode = resource.get("mode", "managed")
+        if (mode, resource.get("type"), resource.get("name")) == (record.mode, record.type, record.name):
+            return _dict(resource.get("expressions"))
+    return None
+
+
+def _read_plan(plan: _Plan, out: Collected) -> None:
+    document = plan.document
+    changes = {
+        str(change["address"]): change
+        for change in map(_dict, _list(document.get("resource_changes")))
+        if isinstance(change.get("address"), str)
+    }
+
+    def deleted(address: str) -> bool:
+        actions = _list(_dict(changes.get(address, {}).get("change")).get("actions"))
+        return actions == ["delete"]
+
+    records = [record for record in _records(document, changes) if not deleted(record.address)]
+    plan.addresses.update(record.address for record in records)
+    plan.modules.update(record.module for record in records if record.module)
+    for record in records:
+        for attribute in ("arn", "id"):
+            literal = record.values.get(attribute)
+            if isinstance(literal, str) and literal:
+                plan.by_literal.setdefault(literal, record.address)
+    for record in records:
+        readers = DATA_READERS if record.mode == "data" else READERS
+        reader = readers.get(record.type)
+        if reader is None:
+            continue
+        scope = plan.scope(record.module)
+        after_unknown = _dict(changes.get(record.address, {}).get("change")).get("after_unknown")
+        location = plan.location(record.address)
+        resource = PlanResource(
+            plan,
+            scope,
+            record.address,
+            record.key,
+            record.values,
+            after_unknown if isinstance(after_unknown, dict) else None,
+            _configured(scope, record),
+            location,
+            location,
+        )
+        reader(resource, out)
+
+
+def load_plans(paths: Sequence[Path], explicit: Sequence[Path] = ()) -> Inventory:
+    """The inventory of the plan files `paths`; those in `explicit` were named on the command line, so
+    one that is not a plan is an error (the others are skipped silently)."""
+    named = {path.resolve() for path in explicit}
+    inventory = Inventory()
+    for path in paths:
+        read = read_plan(path, path.resolve() in named)
+        if read is None:
+            continue
+        if isinstance(read, InputError):
+            inventory += Inventory(errors=(read,))
+            continue
+        text, document = read
+        plan = _Plan(shown_path(path), text, document)
+        out = Collected()
+        _read_plan(plan, out)
+        inventory += out.inventory() + Inventory(errors=tuple(plan.errors), inputs=(plan.path,))
+    return inventory

@@ -1,0 +1,325 @@
+"""Terraform plan JSON (`terraform show -json tfplan`): detection, linking through references and
+modules, instances, deletions, unknown values, and a scan through the command line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policies.loaders import load
+from policies.model import Origin
+from policies.scan import Result, scan
+from tests.helpers import FIXTURES, only, rules_of
+
+PLANS = FIXTURES / "plan"
+CHAIN = PLANS / "chain" / "plan.json"
+MODULES = PLANS / "modules" / "plan.json"
+FOR_EACH = PLANS / "for_each" / "plan.json"
+STATE = PLANS / "state" / "state.json"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def document(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def write_plan(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(data))
+    return path
+
+
+def planned(data: dict[str, Any], address: str) -> dict[str, Any]:
+    for resource in data["planned_values"]["root_module"]["resources"]:
+        if resource["address"] == address:
+            values: dict[str, Any] = resource["values"]
+            return values
+    raise KeyError(address)
+
+
+def change(data: dict[str, Any], address: str) -> dict[str, Any]:
+    for entry in data["resource_changes"]:
+        if entry["address"] == address:
+            found: dict[str, Any] = entry["change"]
+            return found
+    raise KeyError(address)
+
+
+def errors(result: Result) -> list[str]:
+    return [str(error) for error in result.errors]
+
+
+# --- detection -------------------------------------------------------------------------------------
+
+
+def test_a_plan_is_recognised_by_content_whatever_its_name(tmp_path: Path) -> None:
+    renamed = tmp_path / "tfplan.out"
+    shutil.copy(CHAIN, renamed)
+    result = scan([renamed])
+    assert errors(result) == []
+    assert rules_of(result) == ["KA001"]
+
+
+def test_a_directory_reads_plans_and_skips_other_json(in_tmp: Path) -> None:
+    shutil.copy(CHAIN, in_tmp / "plan.json")
+    shutil.copy(STATE, in_tmp / "state.json")
+    (in_tmp / "package.json").write_text('{"name": "app", "version": "1.0.0"}')
+    (in_tmp / "broken.json").write_text('{"name": ')
+    result = scan([in_tmp])
+    assert errors(result) == []
+    assert result.inputs == ("plan.json",)
+    assert rules_of(result) == ["KA001"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "state.json",
+            STATE.read_text(),
+            "state.json: a Terraform state, not a plan: scan the output of `terraform show -json tfplan`",
+        ),
+        (
+            "package.json",
+            '{"name": "app"}',
+            "package.json: not a Terraform plan (terraform show -json): no format_version and planned_values",
+        ),
+        (
+            "list.json",
+            "[1, 2]",
+            "list.json: not a Terraform plan (terraform show -json): the JSON is not an object",
+        ),
+        ("empty.json", "", "empty.json:1: not valid JSON: Expecting value"),
+    ],
+)
+def test_a_json_file_named_on_the_command_line_must_be_a_plan(
+    in_tmp: Path, name: str, content: str, message: str
+) -> None:
+    (in_tmp / name).write_text(content)
+    result = scan([in_tmp / name])
+    assert errors(result) == [message]
+    assert result.findings == ()
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_a_truncated_plan_is_one_error_naming_the_file(in_tmp: Path, named: bool) -> None:
+    text = CHAIN.read_text()
+    (in_tmp / "plan.json").write_text(text[: len(text) // 2])
+    result = scan([in_tmp / "plan.json" if named else in_tmp])
+    (error,) = errors(result)
+    assert error.startswith("plan.json:1: not valid JSON: ")
+    assert error.endswith(" (a truncated plan?)")
+
+
+# --- the chain -------------------------------------------------------------------------------------
+
+
+def test_unknown_arns_are_linked_through_the_configuration_references(in_tmp: Path) -> None:
+    shutil.copy(CHAIN, in_tmp / "plan.json")
+    finding = only(scan([in_tmp / "plan.json"]), "KA001")
+    assert (
+        finding.chain.path() == 'aws_lb.web → aws_lb_target_group.app → aws_ecs_service.app → container "app"'
+    )
+    assert finding.message.startswith(
+        'gunicorn (gthread worker, because of `--threads 4`) in container "app" of aws_ecs_service.app '
+        "closes idle keep-alive connections after 2 s"
+    )
+    assert (
+        "not longer than the 60 s idle timeout of the load balancer aws_lb.web (idle_timeout 60 s at "
+        "plan.json:1, not set: the AWS default" in finding.message
+    )
+    assert finding.fix == "Add `--keep-alive 65` to the gunicorn command at plan.json:1"
+
+
+def test_values_the_provider_fills_in_are_defaults_and_written_ones_are_set() -> None:
+    inventory = load([MODULES])
+    (balancer,) = inventory.load_balancers
+    assert (balancer.idle_timeout.value, balancer.idle_timeout.origin) == (120, Origin.SET)
+    assert balancer.idle_timeout.location.line == 45
+    (group,) = inventory.target_groups
+    assert (group.target_type.value.value if group.target_type.value else None) == "ip"
+    chain_inventory = load([CHAIN])
+    (chain_balancer,) = chain_inventory.load_balancers
+    assert chain_balancer.idle_timeout.origin is Origin.DEFAULT
+
+
+def test_a_resource_the_plan_deletes_is_left_out() -> None:
+    data = document(CHAIN)
+    assert change(data, "aws_lb.old")["actions"] == ["delete"]
+    names = [balancer.id.address for balancer in load([CHAIN]).load_balancers]
+    assert names == ["aws_lb.web"]
+
+
+def test_without_planned_values_resource_changes_are_read_and_deletions_still_skipped(tmp_path: Path) -> None:
+    data = document(CHAIN)
+    del data["planned_values"]
+    result = scan([write_plan(tmp_path / "plan.json", data)])
+    assert [balancer.id.address for balancer in load([tmp_path / "plan.json"]).load_balancers] == [
+        "aws_lb.web"
+    ]
+    assert rules_of(result) == ["KA001"]
+
+
+@pytest.mark.parametrize("delay", [30, "30"])
+def test_deregistration_delay_as_number_or_numeric_string(tmp_path: Path, delay: int | str) -> None:
+    data = document(CHAIN)
+    planned(data, "aws_lb_target_group.app")["deregistration_delay"] = delay
+    for resource in data["configuration"]["root_module"]["resources"]:
+        if resource["address"] == "aws_lb_target_group.app":
+            resource["expressions"]["deregistration_delay"] = {"constant_value": delay}
+    path = write_plan(tmp_path / "plan.json", data)
+    (group,) = load([path]).target_groups
+    assert (group.deregistration_delay.value, group.deregistration_delay.origin) == (30, Origin.SET)
+    assert sorted(rules_of(scan([path]))) == ["DR001", "KA001"]
+
+
+def test_an_idle_timeout_known_only_after_apply_is_unknown_not_the_default(in_tmp: Path) -> None:
+    data = document(CHAIN)
+    del planned(data, "aws_lb.web")["idle_timeout"]
+    change(data, "aws_lb.web")["after_unknown"]["idle_timeout"] = True
+    for resource in data["configuration"]["root_module"]["resources"]:
+        if resource["address"] == "aws_lb.web":
+            resource["expressions"]["idle_timeout"] = {"references": ["var.idle_timeout"]}
+    result = scan([write_plan(in_tmp / "plan.json", data)])
+    finding = only(result, "KA002")
+    assert rules_of(result) == ["KA002"]
+    assert "idle_timeout is known only after apply" in finding.message
+
+
+def test_a_known_arn_links_by_literal(tmp_path: Path) -> None:
+    arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/app/73e2d6bc24d8a067"
+    data = document(CHAIN)
+    planned(data, "aws_lb_target_group.app")["arn"] = arn
+    del change(data, "aws_lb_target_group.app")["after_unknown"]["arn"]
+    service = planned(data, "aws_ecs_service.app")
+    service["load_balancer"][0]["target_group_arn"] = arn
+    unknown = change(data, "aws_ecs_service.app")["after_unknown"]
+    unknown["load_balancer"] = [{}]
+    for resource in data["configuration"]["root_module"]["resources"]:
+        if resource["address"] == "aws_ecs_service.app":
+            resource["expressions"]["load_balancer"][0]["target_group_arn"] = {"constant_value": arn}
+    path = write_plan(tmp_path / "plan.json", data)
+    (service_model,) = load([path]).services
+    (attachment,) = service_model.attachments
+    assert attachment.target_group is not None
+    assert attachment.target_group.literal == arn
+    assert attachment.target_group.refs == {"aws_lb_target_group.app"}
+    assert rules_of(scan([path])) == ["KA001"]
+
+
+def test_list_elements_known_only_after_apply_link_through_references(tmp_path: Path) -> None:
+    data = document(CHAIN)
+    data["planned_values"]["root_module"]["resources"].append(
+        {
+            "address": "aws_autoscaling_group.web",
+            "mode": "managed",
+            "type": "aws_autoscaling_group",
+            "name": "web",
+            "provider_name": "registry.terraform.io/hashicorp/aws",
+            "schema_version": 0,
+            "values": {"max_size": 2, "min_size": 1, "target_group_arns": [None]},
+            "sensitive_values": {},
+        }
+    )
+    data["resource_changes"].append(
+        {
+            "address": "aws_autoscaling_group.web",
+            "mode": "managed",
+            "type": "aws_autoscaling_group",
+            "name": "web",
+            "change": {"actions": ["create"], "after_unknown": {"target_group_arns": [True]}},
+        }
+    )
+    data["configuration"]["root_module"]["resources"].append(
+        {
+            "address": "aws_autoscaling_group.web",
+            "mode": "managed",
+            "type": "aws_autoscaling_group",
+            "name": "web",
+            "expressions": {
+                "target_group_arns": {
+                    "references": ["aws_lb_target_group.app.arn", "aws_lb_target_group.app"]
+                }
+            },
+        }
+    )
+    (registration,) = load([write_plan(tmp_path / "plan.json", data)]).registrations
+    assert registration.target.refs == {"aws_lb_target_group.app"}
+    assert registration.target.note == "target_group_arns[0] is known only after apply"
+
+
+def test_an_unset_argument_the_provider_plans_as_empty_links_nothing(tmp_path: Path) -> None:
+    data = document(CHAIN)
+    planned(data, "aws_ecs_service.app")["load_balancer"][0]["elb_name"] = ""
+    (service,) = load([write_plan(tmp_path / "plan.json", data)]).services
+    assert [attachment.load_balancer_name for attachment in service.attachments] == [None]
+    assert rules_of(scan([tmp_path / "plan.json"])) == ["KA001"]
+
+
+# --- modules and instances -------------------------------------------------------------------------
+
+
+def test_references_are_followed_across_nested_module_boundaries(in_tmp: Path) -> None:
+    shutil.copy(MODULES, in_tmp / "plan.json")
+    result = scan([in_tmp / "plan.json"])
+    finding = only(result, "KA001")
+    assert finding.chain.path() == (
+        "module.api.aws_lb.this → module.api.aws_lb_target_group.this → "
+        'module.api.module.service.aws_ecs_service.this → container "api"'
+    )
+    assert finding.message.startswith(
+        'uvicorn in container "api" of module.api.module.service.aws_ecs_service.this closes idle '
+        "keep-alive connections after 5 s"
+    )
+    assert "the load balancer module.api.aws_lb.this (idle_timeout 120 s at plan.json:45)" in finding.message
+    (listener,) = load([in_tmp / "plan.json"]).listeners
+    assert listener.load_balancer.refs == {"module.api.aws_lb.this"}
+    assert [forward.target_group.refs for forward in listener.forwards] == [
+        {"module.api.aws_lb_target_group.this"}
+    ]
+
+
+def test_for_each_instances_link_to_the_instance_of_the_same_key() -> None:
+    result = scan([FOR_EACH])
+    paths = sorted(target.chain.path() for target in result.targets)
+    assert paths == [
+        'aws_lb.shop → aws_lb_target_group.app["api"] → aws_ecs_service.app["api"] → container "app"',
+        'aws_lb.shop → aws_lb_target_group.app["web"] → aws_ecs_service.app["web"] → container "app"',
+    ]
+    finding = only(result, "KA001")
+    assert finding.chain.service is not None
+    assert finding.chain.service.id.address == 'aws_ecs_service.app["web"]'
+
+
+def test_weighted_forwards_are_matched_to_their_configured_blocks() -> None:
+    (listener,) = load([FOR_EACH]).listeners
+    forwards = sorted((forward.weight, sorted(forward.target_group.refs)) for forward in listener.forwards)
+    assert forwards == [(10, ['aws_lb_target_group.app["web"]']), (90, ['aws_lb_target_group.app["api"]'])]
+    assert listener.load_balancer.refs == {"aws_lb.shop"}  # the existing ALB's ARN, found in the plan
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+
+def test_scan_of_a_plan_through_the_command_line(tmp_path: Path) -> None:
+    shutil.copy(MODULES, tmp_path / "plan.json")
+    result = subprocess.run(
+        [sys.executable, "-m", "policies", "scan", "plan.json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "plan.json:144: error KA001 keepalive-not-longer-than-idle-timeout" in result.stdout
+    assert (
+        "  module.api.aws_lb.this → module.api.aws_lb_target_group.this → "
+        'module.api.module.service.aws_ecs_service.this → container "api"' in result.stdout
+    )
+    assert "Traceback" not in result.stderr
