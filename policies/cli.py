@@ -49,11 +49,15 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     scan = commands.add_parser(
         "scan",
-        help="scan Terraform directories or files",
-        description="Scan Terraform directories or .tf files.",
+        help="scan Terraform configurations and plans",
+        description="Scan Terraform directories, .tf files and plan JSON (terraform show -json tfplan).",
     )
     scan.add_argument(
-        "paths", nargs="+", type=Path, metavar="PATH", help="a directory (searched recursively) or a .tf file"
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="a directory (searched recursively), a .tf file, or a plan JSON file",
     )
     scan.add_argument(
         "--format", choices=("text", "json"), default="text", help="output format (default: text)"
