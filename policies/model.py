@@ -89,6 +89,7 @@ class Link:
     literal: str | None = None
     location: Location | None = None
     note: str = ""  # why the link could not be expressed, when refs and literal are both empty
+    fix: str = ""  # what would make an unfollowable link followable, when the loader knows better
 
     @property
     def empty(self) -> bool:

@@ -198,7 +198,9 @@ def _unfollowed(link: Link | None, what: str) -> tuple[str, str]:
     """Why a link could not be followed, and what would make it followable."""
     if link is None or link.empty:
         note = f" ({link.note})" if link is not None and link.note else ""
-        return f"{what} is not set or not resolvable{note}", GIVE_VALUES
+        return f"{what} is not set or not resolvable{note}", (
+            link.fix if link is not None else ""
+        ) or GIVE_VALUES
     refs = sorted(link.refs)
     data = [ref for ref in refs if ref.startswith("data.") or ".data." in ref]
     remote = [ref for ref in data if ".terraform_remote_state." in f".{ref}"]
@@ -220,7 +222,7 @@ def _unfollowed(link: Link | None, what: str) -> tuple[str, str]:
         return f"{what} cannot be followed: {reason}", INIT_MODULES
     if link.literal is not None and not refs:
         return f"{what} ({link.literal}) matches nothing in the scanned files", SCAN_TOGETHER
-    return f"{what} cannot be followed: {reason}", GIVE_VALUES
+    return f"{what} cannot be followed: {reason}", link.fix or GIVE_VALUES
 
 
 @dataclass(frozen=True)

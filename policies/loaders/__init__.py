@@ -4,6 +4,13 @@ A directory is searched recursively (skipping `.terraform/`, `node_modules/` and
 directory holding `.tf` files is a Terraform module, and every `.json` file whose content is a Terraform
 plan (`terraform show -json tfplan`) is read as one (other JSON is skipped). A `.tf` file stands for its
 module directory; a `.json` file, or any file whose content looks like a plan, must be a plan.
+
+A plan in a directory that also holds a root module's `.tf` files is taken to be that root's plan (CI
+runs `terraform show -json tfplan > plan.json` where it planned): the root is read from the plan only,
+not from its `.tf` files too, which would report every finding twice. That holds whether the plan was
+found or named; verbose output lists the root as skipped, naming the plan. Modules the root calls are
+read through the plan as well. A plan written elsewhere is not matched to any configuration: scan
+either the plan or the configuration.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from pathlib import Path
 from policies.loaders.dockerfile import load_dockerfile
 from policies.loaders.plan import load_plans, looks_like_plan
 from policies.loaders.terraform import load_terraform
-from policies.model import InputError, Inventory, shown_path
+from policies.model import InputError, Inventory, Location, Opaque, ResourceId, shown_path
 
 SKIPPED_DIRECTORIES = frozenset({".terraform", "node_modules", ".git", ".hg", ".svn"})
 
@@ -83,10 +90,32 @@ def discover(paths: Sequence[Path]) -> Discovered:
     )
 
 
+def _planned_roots(discovered: Discovered) -> tuple[list[Path], list[Opaque]]:
+    """Module directories that hold a plan, which stands for them (see the module docstring)."""
+    plans_in: dict[Path, list[Path]] = {}
+    for plan in discovered.plans:
+        plans_in.setdefault(plan.resolve().parent, []).append(plan)
+    planned, skipped = [], []
+    for directory in discovered.directories:
+        plans = plans_in.get(directory)
+        if not plans:
+            continue
+        planned.append(directory)
+        shown, names = shown_path(directory), ", ".join(shown_path(plan) for plan in plans)
+        reason = (
+            f"the Terraform configuration in {shown} is read from the plan {names} found next to it, not "
+            "from its .tf files as well (that would report every finding twice)"
+        )
+        skipped.append(Opaque(ResourceId(shown, shown, Location(shown_path(plans[0]))), reason, False))
+    return planned, skipped
+
+
 def load(paths: Sequence[Path], options: LoadOptions = LoadOptions()) -> Inventory:
     discovered = discover(paths)
     errors, directories = discovered.errors, discovered.directories
-    inventory = load_terraform(directories, options.variables) if directories else Inventory()
+    planned, replaced = _planned_roots(discovered)
+    inventory = load_terraform(directories, options.variables, planned) if directories else Inventory()
+    inventory += Inventory(opaque=tuple(replaced))
     if discovered.plans:
         inventory += load_plans(discovered.plans, discovered.named)
     for var_file in options.variables:

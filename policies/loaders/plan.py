@@ -9,8 +9,12 @@ same readers as HCL (`policies.loaders.terraform.resources`), through `PlanResou
 What the plan knows is taken as known; what it lists in `after_unknown` is known only after apply. A
 known ARN links by literal; an unknown one links through the `configuration` expression's
 `references`, followed across module boundaries (`var.x` to the calling module's argument,
-`module.x.out` to the called module's output). Format reference:
-https://developer.hashicorp.com/terraform/internals/json-format
+`module.x.out` to the called module's output). Where the configuration gives nothing to follow (the
+expressions of `dynamic` blocks are left out of it, and locals are not in it), the link is matched by
+what the plan does know, only when that designates exactly one resource (`_Plan.fallback`); otherwise
+it stays unknown (KA002) with what would make it known. Format versions 0.1 (Terraform 0.12-0.14) to
+1.2 are read alike. A plan next to the `.tf` files of its root module stands for them (see
+`policies.loaders`). Format reference: https://developer.hashicorp.com/terraform/internals/json-format
 """
 
 from __future__ import annotations
@@ -45,6 +49,22 @@ _ADDRESS = re.compile(r'"address"\s*:\s*("(?:[^"\\]|\\.)*")')
 _NOT_RESOURCES = frozenset({"var", "local", "module", "data", "each", "count", "path", "self", "terraform"})
 # References that, in a resource with count or for_each, select the instance of the same key.
 _INSTANCE_KEYS = frozenset({"each.key", "count.index"})
+
+# What an attribute known only after apply can designate, for the fallback of `_Plan.fallback`.
+_TARGET_GROUPS = frozenset({"aws_lb_target_group", "aws_alb_target_group"})
+_LISTENER_TYPES = frozenset(
+    {"aws_lb_listener", "aws_alb_listener", "aws_lb_listener_rule", "aws_alb_listener_rule"}
+)
+_FALLBACK_TARGETS: dict[tuple[str, str], tuple[frozenset[str], str]] = {
+    **{(listener, "target_group_arn"): (_TARGET_GROUPS, "target group") for listener in _LISTENER_TYPES},
+    **{(listener, "arn"): (_TARGET_GROUPS, "target group") for listener in _LISTENER_TYPES},
+    ("aws_ecs_service", "target_group_arn"): (_TARGET_GROUPS, "target group"),
+    ("aws_ecs_service", "task_definition"): (frozenset({"aws_ecs_task_definition"}), "task definition"),
+}
+SCAN_CONFIGURATION = (
+    "scan the Terraform configuration the plan was made from (after `terraform init`), where dynamic "
+    "blocks and locals are evaluated, or set the attribute from a resource reference or a known ARN"
+)
 
 
 def _claims_plan(text: str) -> bool:
@@ -158,6 +178,7 @@ class _Plan:
     by_literal: dict[str, str] = field(default_factory=dict)  # known ARN or id → resource address
     addresses: set[str] = field(default_factory=set)
     modules: set[str] = field(default_factory=set)
+    records: list[_Record] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # The first "address" of a resource is in planned_values, which comes before resource_changes.
@@ -238,6 +259,95 @@ class _Plan:
             found |= self.resolve(references, child, None, depth + 1)
         return found
 
+    # --- what the configuration does not record -------------------------------------------------
+
+    def fallback(self, holder: PlanResource, name: str, why: str) -> Link:
+        """The link of an attribute known only after apply whose configuration gives no reference to
+        follow (`why`: a `dynamic` block, whose expressions the plan leaves out, or a local value).
+        It is matched by what the plan does know, only when that designates exactly one resource: the
+        one resource of the kind in the same module instance; for a listener's forward, the one target
+        group whose key the module call's constant argument for the listener names; for an ECS
+        service's load_balancer block, the one target group of the plan with its container_port.
+        Otherwise the link stays empty, with a note saying why and what would make it known."""
+        note = f"{name} is known only after apply and {why}"
+        target = _FALLBACK_TARGETS.get((holder.resource_type, name))
+        if target is None:
+            return Link(location=holder.where, note=note, fix=SCAN_CONFIGURATION)
+        types, kind = target
+        candidates = [record for record in self.records if record.type in types]
+        module = holder.scope.module
+        where = module or "the root module"
+        local = [record for record in candidates if record.module == module]
+        if len(local) == 1:
+            return self._matched(holder, local[0], f"{note}: the only {kind} in {where}")
+        if types is _TARGET_GROUPS and holder.resource_type in _LISTENER_TYPES:
+            named = self._named_by_call(holder, local)
+            if len(named) == 1:
+                record, argument = named[0]
+                return self._matched(holder, record, f"{note}: the {kind} {argument} names")
+        port = holder.values.get("container_port")
+        shortlist = local
+        if types is _TARGET_GROUPS and holder.resource_type == "aws_ecs_service" and isinstance(port, int):
+            by_port = [
+                record
+                for record in candidates
+                if record.values.get("port") == port and record.values.get("target_type") != "lambda"
+            ]
+            if len(by_port) == 1:
+                return self._matched(
+                    holder, by_port[0], f"{note}: the only {kind} in the plan with port {port}"
+                )
+            shortlist = shortlist or by_port
+        if shortlist is local and local:
+            among = f"{where} has {len(local)} {kind}s"
+        elif shortlist:
+            among = f"the plan has {len(shortlist)} {kind}s with port {port}"
+        else:
+            shortlist = candidates
+            among = f"the plan has {len(candidates)} {kind}s" if candidates else f"the plan has no {kind}"
+        if shortlist:
+            shown = ", ".join(record.address for record in shortlist[:5])
+            among += f" ({shown}{', ...' if len(shortlist) > 5 else ''})"
+        return Link(
+            location=holder.where,
+            note=f"{note}, and nothing in the plan tells which: {among}",
+            fix=SCAN_CONFIGURATION,
+        )
+
+    def _matched(self, holder: PlanResource, record: _Record, note: str) -> Link:
+        return Link(frozenset({record.address}), location=holder.where, note=note)
+
+    def _named_by_call(self, holder: PlanResource, local: list[_Record]) -> list[tuple[_Record, str]]:
+        """Target groups of the listener's module whose for_each key is a string in the calling module's
+        constant argument entry for the listener's own key (terraform-aws-modules/alb:
+        `listeners = { http = { forward = { target_group_key = "app" } } }`), with that argument."""
+        scope = holder.scope
+        if scope.parent is None or not isinstance(holder.key, str):
+            return []
+        keyed = {record.key: record for record in local if isinstance(record.key, str)}
+        call = _dict(_dict(scope.parent.config.get("module_calls")).get(scope.call))
+        found: dict[str, tuple[_Record, str]] = {}
+        for argument, expression in sorted(_dict(call.get("expressions")).items()):
+            is_constant, constant = _constant(expression)
+            if is_constant and isinstance(constant, dict) and holder.key in constant:
+                for text in _strings(constant[holder.key]):
+                    if text in keyed:
+                        entry = f"{argument}[{json.dumps(holder.key)}] of the call of {scope.module}"
+                        found.setdefault(keyed[text].address, (keyed[text], entry))
+        return list(found.values())
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
 
 # --- resources -------------------------------------------------------------------------------------
 
@@ -259,6 +369,7 @@ class PlanResource:
     expressions: dict[str, Any] | None
     resource_location: Location
     where: Location
+    resource_type: str = ""
 
     @property
     def id(self) -> ResourceId:
@@ -333,10 +444,9 @@ class PlanResource:
             return []
         refs = frozenset(self._references(name))
         if unknown:
-            note = f"{name} is known only after apply"
             if not refs:
-                note += " and the configuration's references to it cannot be followed"
-            return [Link(refs, location=self.where, note=note)]
+                return [self.plan.fallback(self, name, self._unrecorded(name))]
+            return [Link(refs, location=self.where, note=f"{name} is known only after apply")]
         if not isinstance(value, list):
             return [self._link(value, refs)]
         # A list with elements known only after apply: after_unknown holds a list of flags.
@@ -351,6 +461,15 @@ class PlanResource:
             elif item is not None:
                 links.append(self._link(item, refs))
         return links
+
+    def _unrecorded(self, name: str) -> str:
+        """Why the configuration gives no reference to follow for attribute `name`."""
+        if self.expressions is None:
+            return "is set in a `dynamic` block, whose expressions `terraform show -json` leaves out"
+        references = self._configured_references(name)
+        if references:
+            return f"its references ({', '.join(references)}) cannot be followed in the plan"
+        return "the plan's configuration gives no reference to follow"
 
     def _link(self, value: Any, refs: frozenset[str]) -> Link:
         if not isinstance(value, str):
@@ -391,6 +510,7 @@ class PlanResource:
                     matched[index],
                     self.resource_location,
                     self.where,
+                    self.resource_type,
                 )
             )
         return found
@@ -501,6 +621,7 @@ def _read_plan(plan: _Plan, out: Collected) -> None:
         return actions == ["delete"]
 
     records = [record for record in _records(document, changes) if not deleted(record.address)]
+    plan.records = records
     plan.addresses.update(record.address for record in records)
     plan.modules.update(record.module for record in records if record.module)
     for record in records:
@@ -526,6 +647,7 @@ def _read_plan(plan: _Plan, out: Collected) -> None:
             _configured(scope, record),
             location,
             location,
+            record.type,
         )
         reader(resource, out)
 

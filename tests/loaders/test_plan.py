@@ -15,7 +15,7 @@ import pytest
 from policies.loaders import load
 from policies.model import Origin
 from policies.scan import Result, scan
-from tests.helpers import FIXTURES, only, rules_of
+from tests.helpers import FIXTURES, only, rules_of, service_tf
 
 PLANS = FIXTURES / "plan"
 CHAIN = PLANS / "chain" / "plan.json"
@@ -323,3 +323,139 @@ def test_scan_of_a_plan_through_the_command_line(tmp_path: Path) -> None:
         'module.api.module.service.aws_ecs_service.this → container "api"' in result.stdout
     )
     assert "Traceback" not in result.stderr
+
+
+# --- what the configuration does not record: dynamic blocks and locals -----------------------------
+
+ALB_V9 = PLANS / "alb_v9" / "plan.json"
+
+
+def alb_v9() -> dict[str, Any]:
+    return document(ALB_V9)
+
+
+def module_call(data: dict[str, Any], call: str) -> dict[str, Any]:
+    found: dict[str, Any] = data["configuration"]["root_module"]["module_calls"][call]
+    return found
+
+
+def planned_in(data: dict[str, Any], address: str) -> dict[str, Any]:
+    for module in data["planned_values"]["root_module"]["child_modules"]:
+        for resource in module["resources"]:
+            if resource["address"] == address:
+                values: dict[str, Any] = resource["values"]
+                return values
+    raise KeyError(address)
+
+
+def test_alb_module_listeners_built_in_dynamic_blocks_are_linked_by_what_the_plan_knows() -> None:
+    # terraform-aws-modules/alb v9: default_action is a dynamic block, so the plan's configuration holds
+    # no expression for target_group_arn; the module call's constant `listeners` argument names the
+    # target group key. The ECS service module's load_balancer is dynamic too: matched by port.
+    result = scan([ALB_V9])
+    assert errors(result) == []
+    paths = sorted(target.chain.path() for target in result.targets)
+    assert paths == [
+        'module.alb.aws_lb.this[0] → module.alb.aws_lb_target_group.this["ex_admin"] → '
+        'module.admin_service.aws_ecs_service.this[0] → container "admin"',
+        'module.alb.aws_lb.this[0] → module.alb.aws_lb_target_group.this["ex_ecs"] → '
+        'module.app_service.aws_ecs_service.this[0] → container "app"',
+    ]
+    assert sorted(rules_of(result)) == ["DR001", "KA001"]
+    inventory = load([ALB_V9])
+    forwards = {
+        listener.id.address: [sorted(forward.target_group.refs) for forward in listener.forwards]
+        for listener in inventory.listeners
+    }
+    assert forwards == {
+        'module.alb.aws_lb_listener.this["admin"]': [['module.alb.aws_lb_target_group.this["ex_admin"]']],
+        'module.alb.aws_lb_listener.this["ex_http"]': [['module.alb.aws_lb_target_group.this["ex_ecs"]']],
+    }
+    http = next(item for item in inventory.listeners if item.id.address.endswith('["ex_http"]'))
+    assert http.forwards[0].target_group.note.endswith(
+        'the target group listeners["ex_http"] of the call of module.alb names'
+    )
+    services = {service.id.address: service for service in inventory.services}
+    app = services["module.app_service.aws_ecs_service.this[0]"]
+    # task_definition = local.task_definition: locals are not in the plan; the module's only one
+    assert app.task_definition.refs == {"module.app_service.aws_ecs_task_definition.this[0]"}
+    assert app.attachments[0].target_group is not None
+    assert app.attachments[0].target_group.note.endswith("the only target group in the plan with port 8000")
+
+
+def test_an_unnamed_dynamic_forward_in_a_module_with_one_target_group_links_to_it(tmp_path: Path) -> None:
+    data = alb_v9()
+    module_call(data, "alb")["expressions"]["listeners"] = {"references": ["module.acm.acm_certificate_arn"]}
+    admin = 'module.alb.aws_lb_target_group.this["ex_admin"]'
+    for module in data["planned_values"]["root_module"]["child_modules"]:
+        module["resources"] = [item for item in module["resources"] if item["address"] != admin]
+    data["resource_changes"] = [item for item in data["resource_changes"] if item["address"] != admin]
+    inventory = load([write_plan(tmp_path / "plan.json", data)])
+    for listener in inventory.listeners:
+        (forward,) = listener.forwards
+        assert forward.target_group.refs == {'module.alb.aws_lb_target_group.this["ex_ecs"]'}
+        assert forward.target_group.note.endswith("the only target group in module.alb")
+
+
+def test_what_stays_ambiguous_is_ka002_naming_the_candidates_and_the_fix(tmp_path: Path) -> None:
+    data = alb_v9()
+    module_call(data, "alb")["expressions"]["listeners"] = {"references": ["module.acm.acm_certificate_arn"]}
+    planned_in(data, 'module.alb.aws_lb_target_group.this["ex_admin"]')["port"] = 8000
+    result = scan([write_plan(tmp_path / "plan.json", data)])
+    assert rules_of(result) == ["KA002"] * 4
+    listener = next(f for f in result.findings if 'aws_lb_listener.this["ex_http"] forwards to' in f.message)
+    assert (
+        "target_group_arn is known only after apply and is set in a `dynamic` block, whose expressions "
+        "`terraform show -json` leaves out, and nothing in the plan tells which: module.alb has 2 target "
+        'groups (module.alb.aws_lb_target_group.this["ex_admin"], module.alb.aws_lb_target_group.this["ex_ecs"])'
+    ) in listener.message
+    assert listener.fix.startswith("Scan the Terraform configuration the plan was made from")
+    service = next(f for f in result.findings if "the target group of module.app_service" in f.message)
+    assert "the plan has 2 target groups with port 8000" in service.message
+
+
+# --- format versions -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["0.1", "1.0", "1.2"])
+def test_plans_of_every_format_version_are_read_alike(version: str) -> None:
+    # 0.1: Terraform 0.12-0.14 (short provider names, references without attributes, no
+    # sensitive_values, module-prefixed provider keys); 1.0: Terraform 1.0-1.1; 1.2: Terraform 1.6+
+    # (relevant_attributes, timestamp, applyable, complete, errored). An unchanged (no-op) cluster too.
+    path = PLANS / "formats" / f"format-{version}.json"
+    assert document(path)["format_version"] == version
+    result = scan([path])
+    assert errors(result) == []
+    finding = only(result, "KA001")
+    assert finding.chain.path() == (
+        'module.web.aws_lb.this → module.web.aws_lb_target_group.this → aws_ecs_service.app → container "app"'
+    )
+    assert "closes idle keep-alive connections after 5 s" in finding.message
+    assert "idle_timeout 120 s" in finding.message
+    (group,) = load([path]).target_groups
+    assert (group.deregistration_delay.value, group.deregistration_delay.origin) == (30, Origin.SET)
+
+
+# --- a plan next to its configuration --------------------------------------------------------------
+
+
+def test_a_plan_next_to_its_root_module_stands_for_it(in_tmp: Path) -> None:
+    (in_tmp / "main.tf").write_text(service_tf(command=["gunicorn", "--threads", "4", "app:app"]))
+    shutil.copy(CHAIN, in_tmp / "plan.json")
+    result = scan([in_tmp])
+    assert errors(result) == []
+    finding = only(result, "KA001")
+    assert finding.location.path == "plan.json"
+    (skipped,) = [item for item in result.skipped if item.id.address == "."]
+    assert skipped.reason == (
+        "the Terraform configuration in . is read from the plan plan.json found next to it, not from "
+        "its .tf files as well (that would report every finding twice)"
+    )
+
+
+def test_a_plan_elsewhere_is_not_matched_to_a_configuration(in_tmp: Path) -> None:
+    (in_tmp / "main.tf").write_text(service_tf(command=["gunicorn", "--threads", "4", "app:app"]))
+    (in_tmp / "plans").mkdir()
+    shutil.copy(CHAIN, in_tmp / "plans" / "plan.json")
+    result = scan([in_tmp])
+    assert sorted(finding.location.path for finding in result.findings) == ["main.tf", "plans/plan.json"]

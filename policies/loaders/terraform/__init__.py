@@ -15,13 +15,18 @@ from policies.loaders.terraform.resources import Collected, read_resources
 from policies.model import Inventory
 
 
-def load_terraform(directories: Sequence[Path], variables: Sequence[Assignment] = ()) -> Inventory:
+def load_terraform(
+    directories: Sequence[Path], variables: Sequence[Assignment] = (), planned: Sequence[Path] = ()
+) -> Inventory:
     """The inventory of the Terraform modules in `directories`; `variables` are --var-file paths and
-    --var (NAME, VALUE) pairs in command-line order, for every root module."""
+    --var (NAME, VALUE) pairs in command-line order, for every root module. Root modules in `planned`
+    are read from a plan instead: they still count as callers, so the modules they call stay non-roots."""
     loader = Loader()
     modules = {directory.resolve(): loader.module(directory) for directory in directories}
     called = {source for module in modules.values() for source in module.local_sources()}
     roots = [directory for directory in modules if directory not in called] or list(modules)
+    skipped = {directory.resolve() for directory in planned}
+    roots = [directory for directory in roots if directory not in skipped]
     out = Collected()
     for directory in roots:
         module = modules[directory]
