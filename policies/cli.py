@@ -105,6 +105,15 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     scan.add_argument(
+        "--repo-root",
+        type=Path,
+        metavar="DIR",
+        help="the directory the plan JSON was made in (its root module, after terraform init): findings "
+        "in plans then point at the .tf file and line of each resource and attribute; modules are found "
+        "through the plan's module sources (local ones relative to their caller, others through "
+        ".terraform/modules/modules.json)",
+    )
+    scan.add_argument(
         "--config",
         type=Path,
         metavar="FILE",
@@ -134,6 +143,7 @@ def _parser() -> argparse.ArgumentParser:
 def _scan(arguments: argparse.Namespace) -> int:
     from policies import config
     from policies.loaders import LoadOptions
+    from policies.loaders.plan_config import repo_root_error
     from policies.reporters import FORMATS
     from policies.rules import Options, Severity
     from policies.scan import scan
@@ -144,10 +154,17 @@ def _scan(arguments: argparse.Namespace) -> int:
     except config.ConfigError as error:
         print(f"keepalive-guard: {error}", file=sys.stderr)
         return EXIT_INCOMPLETE
+    if arguments.repo_root is not None and (why := repo_root_error(arguments.repo_root)) is not None:
+        print(f"keepalive-guard: --repo-root {arguments.repo_root}: {why}", file=sys.stderr)
+        return EXIT_INCOMPLETE
     result = scan(
         arguments.paths,
         Options(min_margin=arguments.min_margin, strict=arguments.strict),
-        LoadOptions(tuple(arguments.variables), (*settings.dockerfiles, *arguments.dockerfiles)),
+        LoadOptions(
+            tuple(arguments.variables),
+            (*settings.dockerfiles, *arguments.dockerfiles),
+            arguments.repo_root,
+        ),
     )
     report = FORMATS[arguments.format](result, arguments.verbose)
     if arguments.output is not None:

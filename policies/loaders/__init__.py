@@ -10,7 +10,9 @@ runs `terraform show -json tfplan > plan.json` where it planned): the root is re
 not from its `.tf` files too, which would report every finding twice. That holds whether the plan was
 found or named; verbose output lists the root as skipped, naming the plan. Modules the root calls are
 read through the plan as well. A plan written elsewhere is not matched to any configuration: scan
-either the plan or the configuration.
+either the plan or the configuration. `--repo-root DIR` (`LoadOptions.repo_root`) names the directory
+a plan was made in: its `.tf` files are then read for locations only, so findings point at the
+`resource` blocks and attributes instead of the plan's lines (`policies.loaders.plan_config`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from policies.loaders.dockerfile import load_dockerfile
 from policies.loaders.plan import load_plans, looks_like_plan
+from policies.loaders.plan_config import repo_root_error
 from policies.loaders.terraform import load_terraform
 from policies.model import InputError, Inventory, Location, Opaque, ResourceId, shown_path
 
@@ -35,6 +38,9 @@ class LoadOptions:
     variables: tuple[Path | tuple[str, str], ...] = ()
     # (IMAGE, Dockerfile) pairs: containers whose image matches IMAGE run what the Dockerfile builds.
     dockerfiles: tuple[tuple[str, Path], ...] = ()
+    # The directory the plans were made in (the root module, after `terraform init`): plan resources are
+    # located in its .tf files.
+    repo_root: Path | None = None
 
 
 def _walk(top: Path) -> tuple[list[Path], list[Path]]:
@@ -116,8 +122,12 @@ def load(paths: Sequence[Path], options: LoadOptions = LoadOptions()) -> Invento
     planned, replaced = _planned_roots(discovered)
     inventory = load_terraform(directories, options.variables, planned) if directories else Inventory()
     inventory += Inventory(opaque=tuple(replaced))
+    repo_root = options.repo_root
+    if repo_root is not None and (why := repo_root_error(repo_root)) is not None:
+        errors.append(InputError(shown_path(repo_root), f"--repo-root: {why}"))
+        repo_root = None
     if discovered.plans:
-        inventory += load_plans(discovered.plans, discovered.named)
+        inventory += load_plans(discovered.plans, discovered.named, repo_root)
     for var_file in options.variables:
         if isinstance(var_file, Path) and not var_file.is_file():
             errors.append(InputError(shown_path(var_file), "--var-file: no such file"))

@@ -14,7 +14,9 @@ expressions of `dynamic` blocks are left out of it, and locals are not in it), t
 what the plan does know, only when that designates exactly one resource (`_Plan.fallback`); otherwise
 it stays unknown (KA002) with what would make it known. Format versions 0.1 (Terraform 0.12-0.14) to
 1.2 are read alike. A plan next to the `.tf` files of its root module stands for them (see
-`policies.loaders`). Format reference: https://developer.hashicorp.com/terraform/internals/json-format
+`policies.loaders`). Locations are the plan's lines, or, with `--repo-root`, the `.tf` lines of the
+blocks and attributes the plan was made from (`policies.loaders.plan_config`), the notes of values then
+naming the plan. Format reference: https://developer.hashicorp.com/terraform/internals/json-format
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from policies.loaders.plan_config import Configuration, encoded_shape, relocate
+from policies.loaders.terraform.config import Block
 from policies.loaders.terraform.resources import DATA_READERS, READERS, Collected
-from policies.loaders.terraform.values import EvalError, NeedKnown, Unknown
+from policies.loaders.terraform.values import Encoded, EvalError, NeedKnown, Unknown
 from policies.model import InputError, Inventory, Link, Location, ResourceId, Setting, shown_path
 
 T = TypeVar("T")
@@ -179,6 +183,7 @@ class _Plan:
     addresses: set[str] = field(default_factory=set)
     modules: set[str] = field(default_factory=set)
     records: list[_Record] = field(default_factory=list)
+    source: Configuration | None = None  # the .tf files the plan was made from (--repo-root)
 
     def __post_init__(self) -> None:
         # The first "address" of a resource is in planned_values, which comes before resource_changes.
@@ -192,6 +197,13 @@ class _Plan:
 
     def location(self, address: str) -> Location:
         return Location(self.path, self.lines.get(address))
+
+    def block(self, record: _Record) -> Block | None:
+        """The `.tf` block a planned resource is written in, when --repo-root gives the configuration."""
+        if self.source is None:
+            return None
+        calls = [call for call, _ in _module_steps(record.module)]
+        return self.source.block(calls, record.mode, record.type, record.name)
 
     def root(self) -> _Scope:
         configuration = _dict(self.document.get("configuration"))
@@ -272,19 +284,19 @@ class _Plan:
         note = f"{name} is known only after apply and {why}"
         target = _FALLBACK_TARGETS.get((holder.resource_type, name))
         if target is None:
-            return Link(location=holder.where, note=note, fix=SCAN_CONFIGURATION)
+            return Link(location=holder.at(name), note=note, fix=SCAN_CONFIGURATION)
         types, kind = target
         candidates = [record for record in self.records if record.type in types]
         module = holder.scope.module
         where = module or "the root module"
         local = [record for record in candidates if record.module == module]
         if len(local) == 1:
-            return self._matched(holder, local[0], f"{note}: the only {kind} in {where}")
+            return self._matched(holder, name, local[0], f"{note}: the only {kind} in {where}")
         if types is _TARGET_GROUPS and holder.resource_type in _LISTENER_TYPES:
             named = self._named_by_call(holder, local)
             if len(named) == 1:
                 record, argument = named[0]
-                return self._matched(holder, record, f"{note}: the {kind} {argument} names")
+                return self._matched(holder, name, record, f"{note}: the {kind} {argument} names")
         port = holder.values.get("container_port")
         shortlist = local
         if types is _TARGET_GROUPS and holder.resource_type == "aws_ecs_service" and isinstance(port, int):
@@ -295,7 +307,7 @@ class _Plan:
             ]
             if len(by_port) == 1:
                 return self._matched(
-                    holder, by_port[0], f"{note}: the only {kind} in the plan with port {port}"
+                    holder, name, by_port[0], f"{note}: the only {kind} in the plan with port {port}"
                 )
             shortlist = shortlist or by_port
         if shortlist is local and local:
@@ -309,13 +321,13 @@ class _Plan:
             shown = ", ".join(record.address for record in shortlist[:5])
             among += f" ({shown}{', ...' if len(shortlist) > 5 else ''})"
         return Link(
-            location=holder.where,
+            location=holder.at(name),
             note=f"{note}, and nothing in the plan tells which: {among}",
             fix=SCAN_CONFIGURATION,
         )
 
-    def _matched(self, holder: PlanResource, record: _Record, note: str) -> Link:
-        return Link(frozenset({record.address}), location=holder.where, note=note)
+    def _matched(self, holder: PlanResource, name: str, record: _Record, note: str) -> Link:
+        return Link(frozenset({record.address}), location=holder.at(name), note=note)
 
     def _named_by_call(self, holder: PlanResource, local: list[_Record]) -> list[tuple[_Record, str]]:
         """Target groups of the listener's module whose for_each key is a string in the calling module's
@@ -358,7 +370,8 @@ class PlanResource:
 
     `values` are the planned values; `unknown` the matching part of `after_unknown` (True when the
     whole object is unknown); `expressions` the matching part of the configuration, None when the
-    configuration does not describe it."""
+    configuration does not describe it; `block` the `.tf` block it is written in (with --repo-root),
+    None when not known: then the plan's line stands for every attribute."""
 
     plan: _Plan
     scope: _Scope
@@ -370,6 +383,7 @@ class PlanResource:
     resource_location: Location
     where: Location
     resource_type: str = ""
+    block: Block | None = None
 
     @property
     def id(self) -> ResourceId:
@@ -378,6 +392,17 @@ class PlanResource:
     @property
     def location(self) -> Location:
         return self.where
+
+    def at(self, name: str) -> Location:
+        """Where attribute `name` is written: its line in the `.tf` block, else the block's (or plan's)."""
+        attribute = self.block.attributes.get(name) if self.block is not None else None
+        return attribute.location if attribute is not None else self.where
+
+    def _planned(self, note: str) -> str:
+        """`note`, naming the plan the value comes from when the location is a `.tf` file's."""
+        if self.block is None:
+            return note
+        return f"{note}, as planned in {self.plan.path}" if note else f"as planned in {self.plan.path}"
 
     def _is_unknown(self, name: str) -> bool:
         """Known only after apply. An unknown attribute the configuration does not set is one the
@@ -402,38 +427,49 @@ class PlanResource:
 
     def written(self, name: str) -> Location | None:
         if self.expressions is not None:  # set in the configuration, not only computed by the provider
-            return self.where if name in self.expressions else None
+            return self.at(name) if name in self.expressions else None
         if self._is_unknown(name) or self.values.get(name) is not None:
-            return self.where
+            return self.at(name)
         return None
 
     def value(self, name: str) -> Any:
         if self._is_unknown(name):
             return self._unknown(name)
-        return self.values.get(name)
+        value = self.values.get(name)
+        attribute = self.block.attributes.get(name) if self.block is not None else None
+        shape = encoded_shape(attribute) if attribute is not None and isinstance(value, str) else None
+        if shape is not None:
+            # Written as jsonencode(...): the planned JSON, each part at its line in the .tf file.
+            try:
+                return Encoded(relocate(json.loads(str(value)), shape))
+            except (ValueError, RecursionError):
+                return value
+        return value
 
     def setting(
         self, name: str, convert: Callable[[Any], T | None], default: T | None, default_note: str
     ) -> Setting[T]:
+        where = self.at(name)
+        in_plan = f" in {self.plan.path}" if self.block is not None else ""
         if self._is_unknown(name):
-            return Setting.unknown(self.where, f"{name} is known only after apply")
+            return Setting.unknown(where, f"{name} is known only after apply{in_plan}")
         value = self.values.get(name)
         if value is None:
             if default is None:
-                return Setting.unknown(self.where, f"{name} is not set")
-            return Setting.default(default, self.where, default_note)
+                return Setting.unknown(where, f"{name} is not set")
+            return Setting.default(default, where, default_note)
         try:
             converted = convert(value)
         except (EvalError, NeedKnown) as error:
-            return Setting.unknown(self.where, f"{name}: {error}")
+            return Setting.unknown(where, self._planned(f"{name}: {error}"))
         if converted is None:
-            return Setting.unknown(self.where, f"{name}: unexpected value {value!r}")
+            return Setting.unknown(where, self._planned(f"{name}: unexpected value {value!r}"))
         if self.expressions is not None and name not in self.expressions:
             # Not in the configuration: the provider filled in its default, or what it computed.
             if converted == default:
-                return Setting.default(converted, self.where, default_note)
-            return Setting(converted, self.where, note=f"{name} is not set: the planned value")
-        return Setting(converted, self.where)
+                return Setting.default(converted, where, self._planned(default_note))
+            return Setting(converted, where, note=f"{name} is not set: the value planned{in_plan}")
+        return Setting(converted, where, note=self._planned(""))
 
     def links(self, name: str) -> list[Link]:
         if self.written(name) is None:
@@ -443,23 +479,22 @@ class PlanResource:
         if value in (None, "") and not unknown:
             return []
         refs = frozenset(self._references(name))
+        where = self.at(name)
         if unknown:
             if not refs:
                 return [self.plan.fallback(self, name, self._unrecorded(name))]
-            return [Link(refs, location=self.where, note=f"{name} is known only after apply")]
+            return [Link(refs, location=where, note=f"{name} is known only after apply")]
         if not isinstance(value, list):
-            return [self._link(value, refs)]
+            return [self._link(value, refs, where)]
         # A list with elements known only after apply: after_unknown holds a list of flags.
         flags = _list(self.unknown.get(name)) if isinstance(self.unknown, dict) else []
         links = []
         for index in range(max(len(value), len(flags))):
             item = value[index] if index < len(value) else None
             if index < len(flags) and flags[index] is True:
-                links.append(
-                    Link(refs, location=self.where, note=f"{name}[{index}] is known only after apply")
-                )
+                links.append(Link(refs, location=where, note=f"{name}[{index}] is known only after apply"))
             elif item is not None:
-                links.append(self._link(item, refs))
+                links.append(self._link(item, refs, where))
         return links
 
     def _unrecorded(self, name: str) -> str:
@@ -471,13 +506,13 @@ class PlanResource:
             return f"its references ({', '.join(references)}) cannot be followed in the plan"
         return "the plan's configuration gives no reference to follow"
 
-    def _link(self, value: Any, refs: frozenset[str]) -> Link:
+    def _link(self, value: Any, refs: frozenset[str], where: Location) -> Link:
         if not isinstance(value, str):
-            return Link(location=self.where, note=f"not a reference: {value!r}")
+            return Link(location=where, note=f"not a reference: {value!r}")
         address = self.plan.by_literal.get(value)
         if address is not None:
-            return Link(frozenset({address}), literal=value, location=self.where)
-        return Link(refs, literal=value, location=self.where)
+            return Link(frozenset({address}), literal=value, location=where)
+        return Link(refs, literal=value, location=where)
 
     def link(self, name: str) -> Link | None:
         links = self.links(name)
@@ -499,6 +534,8 @@ class PlanResource:
         for index, values in enumerate(written):
             unknowns = _list(unknown)
             item_unknown = True if unknown is True else unknowns[index] if index < len(unknowns) else None
+            choice = matched[index]
+            block = self._nested(block_type, choice, len(configured or ()))
             found.append(
                 PlanResource(
                     self.plan,
@@ -507,13 +544,29 @@ class PlanResource:
                     self.key,
                     values,
                     item_unknown,
-                    matched[index],
+                    configured[choice] if configured is not None and choice is not None else None,
                     self.resource_location,
-                    self.where,
+                    block.location if block is not None else self.where,
                     self.resource_type,
+                    block,
                 )
             )
         return found
+
+    def _nested(self, block_type: str, choice: int | None, configured: int) -> Block | None:
+        """The `.tf` block a planned nested block is written as: the configured block `choice` of the
+        `configured` ones (the plan's configuration lists the written blocks in order), or, for a block
+        the configuration does not list, the content of the one `dynamic` block of that type."""
+        if self.block is None:
+            return None
+        written = self.block.nested(block_type)
+        if choice is not None:
+            return written[choice] if len(written) == configured else None
+        dynamic = [item for item in self.block.nested("dynamic") if item.labels[:1] == (block_type,)]
+        if len(dynamic) != 1:
+            return None
+        content = dynamic[0].nested("content")
+        return content[0] if len(content) == 1 else None
 
     def error(self, location: Location, message: str) -> None:
         self.plan.errors.append(InputError(location.path, message, location.line))
@@ -524,16 +577,14 @@ def _constant(expression: Any) -> tuple[bool, Any]:
     return ("constant_value" in expression, expression.get("constant_value"))
 
 
-def _align(
-    written: list[dict[str, Any]], configured: list[dict[str, Any]] | None
-) -> list[dict[str, Any] | None]:
-    """The configured block each planned block comes from. Blocks that are sets (an ECS service's
-    `load_balancer`, a forward's `target_group`) are planned in an order of their own, so a block is
-    matched to the first unused configured block whose constant attributes it agrees with."""
+def _align(written: list[dict[str, Any]], configured: list[dict[str, Any]] | None) -> list[int | None]:
+    """The index of the configured block each planned block comes from. Blocks that are sets (an ECS
+    service's `load_balancer`, a forward's `target_group`) are planned in an order of their own, so a
+    block is matched to the first unused configured block whose constant attributes it agrees with."""
     if configured is None:
         return [None] * len(written)
     unused = list(range(len(configured)))
-    matched: list[dict[str, Any] | None] = []
+    matched: list[int | None] = []
     for values in written:
 
         def agrees(index: int, values: dict[str, Any] = values) -> bool:
@@ -544,11 +595,9 @@ def _align(
             return True
 
         choice = next((index for index in unused if agrees(index)), None)
-        if choice is None:
-            matched.append(None)
-        else:
+        if choice is not None:
             unused.remove(choice)
-            matched.append(configured[choice])
+        matched.append(choice)
     return matched
 
 
@@ -636,7 +685,8 @@ def _read_plan(plan: _Plan, out: Collected) -> None:
             continue
         scope = plan.scope(record.module)
         after_unknown = _dict(changes.get(record.address, {}).get("change")).get("after_unknown")
-        location = plan.location(record.address)
+        block = plan.block(record)
+        location = block.location if block is not None else plan.location(record.address)
         resource = PlanResource(
             plan,
             scope,
@@ -648,13 +698,18 @@ def _read_plan(plan: _Plan, out: Collected) -> None:
             location,
             location,
             record.type,
+            block,
         )
         reader(resource, out)
 
 
-def load_plans(paths: Sequence[Path], explicit: Sequence[Path] = ()) -> Inventory:
+def load_plans(
+    paths: Sequence[Path], explicit: Sequence[Path] = (), repo_root: Path | None = None
+) -> Inventory:
     """The inventory of the plan files `paths`; those in `explicit` were named on the command line, so
-    one that is not a plan is an error (the others are skipped silently)."""
+    one that is not a plan is an error (the others are skipped silently). With `repo_root`, the
+    directory the plans were made in, resources are located in its `.tf` files where they are found
+    there (`policies.loaders.plan_config`)."""
     named = {path.resolve() for path in explicit}
     inventory = Inventory()
     for path in paths:
@@ -666,7 +721,10 @@ def load_plans(paths: Sequence[Path], explicit: Sequence[Path] = ()) -> Inventor
             continue
         text, document = read
         plan = _Plan(shown_path(path), text, document)
+        if repo_root is not None:
+            plan.source = Configuration(repo_root, _dict(document.get("configuration")))
         out = Collected()
         _read_plan(plan, out)
-        inventory += out.inventory() + Inventory(errors=tuple(plan.errors), inputs=(plan.path,))
+        files = plan.source.files if plan.source is not None else ()
+        inventory += out.inventory() + Inventory(errors=tuple(plan.errors), inputs=(plan.path, *files))
     return inventory

@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
-from policies.loaders import load
+from policies.cli import main
+from policies.loaders import LoadOptions, load
 from policies.model import Origin
+from policies.rules import Options
 from policies.scan import Result, scan
-from tests.helpers import FIXTURES, only, rules_of, service_tf
+from tests.helpers import FIXTURES, line_of, only, rules_of, service_tf
 
 PLANS = FIXTURES / "plan"
 CHAIN = PLANS / "chain" / "plan.json"
@@ -459,3 +461,140 @@ def test_a_plan_elsewhere_is_not_matched_to_a_configuration(in_tmp: Path) -> Non
     shutil.copy(CHAIN, in_tmp / "plans" / "plan.json")
     result = scan([in_tmp])
     assert sorted(finding.location.path for finding in result.findings) == ["main.tf", "plans/plan.json"]
+
+
+# --- locations in the configuration the plan was made from (--repo-root) ---------------------------
+
+# A real `terraform plan` (1.11) of a root calling a local module (which calls ../service, with count)
+# and a registry module (for_each) that `terraform init` downloaded to .terraform/modules/worker.
+REPO_ROOT = PLANS / "repo_root"
+API = "infra/modules/api/main.tf"
+SERVICE = "infra/modules/service/main.tf"
+WORKER = "infra/.terraform/modules/worker/main.tf"
+
+
+def infra(in_tmp: Path) -> Path:
+    shutil.copytree(REPO_ROOT, in_tmp / "infra")
+    return in_tmp / "infra"
+
+
+def at(path: str, needle: str, after: str = "") -> str:
+    """`path:line` of the first `needle` after the first `after` in the file."""
+    text = Path(path).read_text()
+    start = text.index(after)
+    return f"{path}:{line_of(text, after) + line_of(text[start:], needle) - 1}"
+
+
+def scan_with_root(root: Path, repo_root: Path | None = None) -> Result:
+    return scan([root / "plan.json"], Options(), LoadOptions(repo_root=repo_root or root))
+
+
+def test_findings_point_at_the_tf_lines_of_resources_and_attributes(in_tmp: Path) -> None:
+    result = scan_with_root(infra(in_tmp))
+    assert errors(result) == []
+    api = next(
+        finding for finding in result.findings if finding.rule == "KA001" and "uvicorn" in finding.message
+    )
+    command = at(SERVICE, "command")
+    assert str(api.location) == command
+    assert api.fix == f"Add `--timeout-keep-alive 125` to the uvicorn command at {command}"
+    # the plan is still named: the values are the plan's
+    assert f"(idle_timeout 120 s at {at(API, 'idle_timeout')}, as planned in infra/plan.json)" in api.message
+    drain = only(result, "DR001")
+    delay = at(API, "deregistration_delay")
+    assert str(drain.location) == delay
+    assert f"deregistration_delay 30 s at {delay}, as planned in infra/plan.json" in drain.message
+    assert drain.fix == f"Set deregistration_delay = 120 on module.api.aws_lb_target_group.this at {delay}"
+    # the registry module, found through .terraform/modules/modules.json; an unset idle_timeout is the
+    # block's line
+    worker = next(finding for finding in result.findings if "gunicorn" in finding.message)
+    assert str(worker.location) == at(WORKER, "command")
+    balancer = at(WORKER, 'resource "aws_lb"')
+    assert f"idle_timeout 60 s at {balancer}, not set: the AWS default" in worker.message
+    assert set(result.inputs) == {"infra/plan.json", API, SERVICE, WORKER}
+
+
+def test_instance_keys_and_nested_blocks_map_to_their_blocks(in_tmp: Path) -> None:
+    root = infra(in_tmp)
+    inventory = load([root / "plan.json"], LoadOptions(repo_root=root))
+    services = {service.id.address: service for service in inventory.services}
+    api = services["module.api.module.service.aws_ecs_service.this[0]"]
+    assert str(api.id.location) == at(SERVICE, 'resource "aws_ecs_service"')
+    (attachment,) = api.attachments
+    assert attachment.target_group is not None
+    assert str(attachment.target_group.location) == at(SERVICE, "target_group_arn", "load_balancer {")
+    worker = services['module.worker["blue"].aws_ecs_service.this']
+    assert str(worker.id.location) == at(WORKER, 'resource "aws_ecs_service"')
+    (dynamic,) = worker.attachments  # a dynamic block: its content
+    assert dynamic.target_group is not None
+    assert str(dynamic.target_group.location) == at(WORKER, "target_group_arn", 'dynamic "load_balancer"')
+    definitions = {item.id.address: item for item in inventory.task_definitions}
+    (container,) = definitions["module.api.module.service.aws_ecs_task_definition.this[0]"].containers or ()
+    assert str(container.location) == at(SERVICE, "name      = var.name")
+    assert str(container.image.location) == at(SERVICE, "image")
+    listeners = {listener.id.address: listener for listener in inventory.listeners}
+    (forward,) = listeners["module.api.aws_lb_listener.http"].forwards
+    assert str(forward.target_group.location) == at(API, "target_group_arn")
+
+
+@pytest.mark.parametrize("missing", [".terraform/modules/modules.json", ".terraform/modules/worker/main.tf"])
+def test_an_address_whose_configuration_is_missing_keeps_the_plan_location(
+    in_tmp: Path, missing: str
+) -> None:
+    root = infra(in_tmp)
+    (root / missing).unlink()
+    result = scan_with_root(root)
+    assert errors(result) == []
+    locations = sorted(str(finding.location).split(":")[0] for finding in result.findings)
+    assert locations == ["infra/modules/api/main.tf", "infra/modules/service/main.tf", "infra/plan.json"]
+    worker = next(finding for finding in result.findings if "gunicorn" in finding.message)
+    assert "as planned in" not in worker.message  # the plan's own lines name it already
+
+
+def test_without_repo_root_findings_stay_in_the_plan(in_tmp: Path) -> None:
+    result = scan([infra(in_tmp) / "plan.json"])
+    assert {finding.location.path for finding in result.findings} == {"infra/plan.json"}
+    assert result.inputs == ("infra/plan.json",)
+
+
+@pytest.mark.parametrize(
+    ("repo_root", "message"),
+    [
+        ("nosuch", "no such directory"),
+        ("infra/plan.json", "not a directory"),
+        (
+            "infra/modules",
+            "no Terraform (.tf) files in it: give the directory `terraform plan` ran in (the root module)",
+        ),
+    ],
+)
+def test_a_bad_repo_root_is_one_line_and_exit_2(
+    in_tmp: Path, capsys: pytest.CaptureFixture[str], repo_root: str, message: str
+) -> None:
+    infra(in_tmp)
+    assert main(["scan", "infra/plan.json", "--repo-root", repo_root]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"keepalive-guard: --repo-root {repo_root}: {message}\n"
+    # through the API, the same reason is an input error and the plan is scanned as it is
+    result = scan_with_root(in_tmp / "infra", in_tmp / repo_root)
+    assert errors(result) == [f"{repo_root}: --repo-root: {message}"]
+    assert {finding.location.path for finding in result.findings} == {"infra/plan.json"}
+
+
+def test_repo_root_through_the_command_line(in_tmp: Path) -> None:
+    infra(in_tmp)
+    result = subprocess.run(
+        [sys.executable, "-m", "policies", "scan", "plan.json", "--repo-root", "."],
+        cwd=in_tmp / "infra",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "modules/service/main.tf:21: error KA001 keepalive-not-longer-than-idle-timeout" in result.stdout
+    assert "modules/api/main.tf:18: error DR001" in result.stdout
+    help_text = subprocess.run(
+        [sys.executable, "-m", "policies", "scan", "--help"], capture_output=True, text=True, timeout=120
+    ).stdout
+    assert "--repo-root DIR" in help_text

@@ -264,6 +264,30 @@ def _for_each_items(value: Any) -> list[tuple[str, Any]] | Unknown:
     return items
 
 
+def source_directory(source: str, key: str, caller: Path, root: Path, loader: Loader) -> Path | None:
+    """The directory of the module a call with `source` loads, None when it is not there: a local source
+    (`./x`, `../x`) relative to the calling module's directory `caller`; any other (registry, git) where
+    `terraform init` put it, by the call's dotted `key` (`alb`, `api.service`) in
+    `.terraform/modules/modules.json` under the root module directory `root`."""
+    if source.startswith(("./", "../")):
+        directory = (caller / source).resolve()
+        return directory if directory.is_dir() else None
+    manifest = root / ".terraform" / "modules" / "modules.json"
+    text, _ = read_text(manifest, shown_path(manifest)) if manifest.is_file() else (None, None)
+    if text is None:
+        return None
+    try:
+        entries = json.loads(text).get("Modules", [])
+    except (ValueError, AttributeError):
+        loader.error(shown_path(manifest), "not a valid modules.json")
+        return None
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and entry.get("Key") == key and isinstance(entry.get("Dir"), str):
+            directory = (root / entry["Dir"]).resolve()
+            return directory if directory.is_dir() else None
+    return None
+
+
 class ModuleInstance:
     """One instance of a module: `address` is "" for a root, else like `module.a["k"].module.b`."""
 
@@ -474,23 +498,7 @@ class ModuleInstance:
         )
 
     def _source_directory(self, source: str, key: str) -> Path | None:
-        if source.startswith(("./", "../")):
-            directory = (self.module.directory / source).resolve()
-            return directory if directory.is_dir() else None
-        manifest = self.root.module.directory / ".terraform" / "modules" / "modules.json"
-        text, _ = read_text(manifest, shown_path(manifest)) if manifest.is_file() else (None, None)
-        if text is None:
-            return None
-        try:
-            entries = json.loads(text).get("Modules", [])
-        except (ValueError, AttributeError):
-            self.loader.error(shown_path(manifest), "not a valid modules.json")
-            return None
-        for entry in entries if isinstance(entries, list) else []:
-            if isinstance(entry, dict) and entry.get("Key") == key and isinstance(entry.get("Dir"), str):
-                directory = (self.root.module.directory / entry["Dir"]).resolve()
-                return directory if directory.is_dir() else None
-        return None
+        return source_directory(source, key, self.module.directory, self.root.module.directory, self.loader)
 
     def module_value(self, call: str) -> Any:
         if call not in self.module.calls:

@@ -1,0 +1,178 @@
+"""The `.tf` configuration a plan was made from (`--repo-root DIR`): where each planned resource is written.
+
+A plan names resources by address (`module.api.aws_lb.this`) and knows only its own lines. Given the
+directory `terraform plan` ran in, each address is mapped back to its `resource` block: the module path
+is walked through the plan's `configuration` module calls, a local source (`./modules/x`) relative to
+the calling module's directory, any other (registry, git) through `.terraform/modules/modules.json`
+under DIR, as `terraform init` left it. Instance keys (`module.api["x"]`, `aws_lb.this[0]`) lead to
+the same block. Blocks and attributes are found by parsing the `.tf` files only, never by evaluating
+them; the values stay the plan's. Where a module or block is not found (not downloaded, or a file that
+does not parse), the resource keeps its place in the plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lark import Token
+
+from policies.loaders.terraform.config import Attribute, Block
+from policies.loaders.terraform.evaluate import Node, line_of, subtrees
+from policies.loaders.terraform.module import Loader, Module, source_directory
+from policies.loaders.terraform.values import Obj, located
+from policies.model import Location
+
+
+def repo_root_error(path: Path) -> str | None:
+    """Why `path` cannot be the --repo-root; None when it can."""
+    if not path.exists():
+        return "no such directory"
+    if not path.is_dir():
+        return "not a directory"
+    if not any(child.is_file() for child in path.glob("*.tf")):
+        return "no Terraform (.tf) files in it: give the directory `terraform plan` ran in (the root module)"
+    return None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+class Configuration:
+    """The modules under one root directory, found by walking a plan's module calls."""
+
+    def __init__(self, root: Path, configuration: dict[str, Any]):
+        self.root = root.resolve()
+        self.root_module = _dict(configuration.get("root_module"))
+        self.loader = Loader()
+        self._modules: dict[tuple[str, ...], Module | None] = {}
+
+    def module(self, calls: Sequence[str]) -> Module | None:
+        """The module that the chain of module `calls` (`("api", "service")`; () for the root) loads."""
+        key = tuple(calls)
+        if key not in self._modules:
+            directory = self._directory(key)
+            self._modules[key] = self.loader.module(directory) if directory is not None else None
+        return self._modules[key]
+
+    def _directory(self, calls: tuple[str, ...]) -> Path | None:
+        directory: Path | None = self.root
+        config = self.root_module
+        for depth, call in enumerate(calls):
+            entry = _dict(_dict(config.get("module_calls")).get(call))
+            source = entry.get("source")
+            if directory is None or not isinstance(source, str):
+                return None
+            key = ".".join(calls[: depth + 1])  # the call's key in modules.json
+            directory = source_directory(source, key, directory, self.root, self.loader)
+            config = _dict(entry.get("module"))
+        return directory
+
+    def block(self, calls: Sequence[str], mode: str, resource_type: str, name: str) -> Block | None:
+        """The `resource` (or `data`) block of a planned resource, None when it cannot be found."""
+        module = self.module(calls)
+        if module is None:
+            return None
+        table = module.data if mode == "data" else module.resources
+        return table.get((resource_type, name))
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The `.tf` files read, as findings name them."""
+        return tuple(dict.fromkeys(self.loader.read_files))
+
+
+# --- where inside an attribute: `container_definitions = jsonencode([{ command = [...] }])` ---------
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Where the parts of a literal HCL value are written: an object's keys (each with its own line
+    and its value's shape), a tuple's items, or, for anything else, only where the expression is."""
+
+    location: Location
+    keys: dict[str, tuple[Location, Shape]] | None = None
+    items: tuple[Shape, ...] | None = None
+
+
+def _unwrap(node: Node) -> Node:
+    while node.data == "expr_term" and len(subtrees(node)) == 1 and not _parenthesised(node):
+        node = subtrees(node)[0]
+    return node
+
+
+def _parenthesised(node: Node) -> bool:
+    return any(isinstance(child, Token) and child.type == "LPAR" for child in node.children)
+
+
+def _literal_key(node: Node) -> str | None:
+    """An object key written as a name or a plain quoted string; None for a computed key."""
+    inner = subtrees(node)[0]  # object_elem_key -> the key expression
+    if inner.data == "keyword":
+        return str(inner.children[0])
+    if inner.data == "expr_term" and _parenthesised(inner):
+        return None
+    inner = _unwrap(inner)
+    if inner.data == "identifier":
+        return str(inner.children[0])
+    if inner.data == "string":
+        parts = subtrees(inner)
+        if all(part.data == "string_part" for part in parts):
+            return "".join(str(token) for part in parts for token in part.children)
+    return None
+
+
+def _shape(node: Node, path: str, fallback: int | None) -> Shape:
+    node = _unwrap(node)
+    line = line_of(node) or fallback
+    here = Location(path, line)
+    if node.data == "object":
+        keys: dict[str, tuple[Location, Shape]] = {}
+        for element in subtrees(node):
+            key_node, value_node = subtrees(element)
+            key = _literal_key(key_node)
+            if key is not None:
+                at = line_of(element) or line
+                keys[key] = (Location(path, at), _shape(value_node, path, at))
+        return Shape(here, keys=keys)
+    if node.data == "tuple":
+        return Shape(here, items=tuple(_shape(item, path, line) for item in subtrees(node)))
+    return Shape(here)
+
+
+def encoded_shape(attribute: Attribute) -> Shape | None:
+    """The shape of `jsonencode(<literal>)`'s argument, for an attribute written so; else None."""
+    node = _unwrap(attribute.node)
+    if node.data != "function_call":
+        return None
+    parts = subtrees(node)
+    names = [str(part.children[0]) for part in parts if part.data == "identifier"]
+    arguments = subtrees(parts[-1]) if parts and parts[-1].data == "arguments" else []
+    if names != ["jsonencode"] or len(arguments) != 1:
+        return None
+    return _shape(arguments[0], attribute.location.path, attribute.location.line)
+
+
+def relocate(data: Any, shape: Shape) -> Any:
+    """Decoded JSON `data` as `Obj`s and located values, each placed where `shape` says it is written;
+    a part the shape does not describe (a key the provider added, a value computed by an expression)
+    is placed where its nearest described container is."""
+    where = shape.location
+    if isinstance(data, dict):
+        keys = shape.keys or {}
+        result = Obj()
+        for key, value in data.items():
+            at, inner = keys.get(key, (where, Shape(where)))
+            result[key] = relocate(value, inner)
+            result.where[key] = at
+        return result
+    if isinstance(data, list):
+        items = shape.items if shape.items is not None and len(shape.items) == len(data) else None
+        return located(
+            [relocate(item, items[index] if items else Shape(where)) for index, item in enumerate(data)],
+            where,
+        )
+    return located(data, where)
