@@ -1,8 +1,9 @@
 """The Terraform plan JSON loader: `terraform show -json tfplan` output in, model `Inventory` out.
 
 A plan is recognised by its content, whatever the file is called: an object with `format_version` and
-`planned_values` or `resource_changes` (`terraform show -json` of a state has `values` instead). The
-resources are those of `planned_values` (or, without it, `resource_changes[].change.after`), in the root
+`planned_values` or `resource_changes`; `terraform show -json` of a state (`values.root_module`, what is
+deployed: for drift audits) is read the same way, every value known. The resources are those of
+`planned_values` (or, without it, `resource_changes[].change.after`; or a state's `values`), in the root
 module and nested `child_modules`; resources the plan only deletes are left out. They are read by the
 same readers as HCL (`policies.loaders.terraform.resources`), through `PlanResource`.
 
@@ -72,7 +73,8 @@ SCAN_CONFIGURATION = (
 
 
 def _claims_plan(text: str) -> bool:
-    return '"format_version"' in text and ('"planned_values"' in text or '"resource_changes"' in text)
+    keys = ('"planned_values"', '"resource_changes"', '"values"')
+    return '"format_version"' in text and any(key in text for key in keys)
 
 
 def looks_like_plan(path: Path) -> bool:
@@ -94,9 +96,9 @@ def _kind(document: Any) -> str | None:
         return "not a Terraform plan (terraform show -json): the JSON is not an object"
     if "format_version" in document and ("planned_values" in document or "resource_changes" in document):
         return None
-    if "format_version" in document and "values" in document:
-        return "a Terraform state, not a plan: scan the output of `terraform show -json tfplan`"
-    return "not a Terraform plan (terraform show -json): no format_version and planned_values"
+    if "format_version" in document and isinstance(_dict(document.get("values")).get("root_module"), dict):
+        return None  # `terraform show -json` of a state: what is deployed, for drift audits
+    return "not a Terraform plan or state (terraform show -json): no format_version and planned_values"
 
 
 def read_plan(path: Path, explicit: bool) -> tuple[str, dict[str, Any]] | InputError | None:
@@ -631,7 +633,7 @@ def _planned(module: dict[str, Any]) -> Iterator[_Record]:
 
 
 def _records(document: dict[str, Any], changes: dict[str, dict[str, Any]]) -> list[_Record]:
-    planned = document.get("planned_values")
+    planned = document.get("planned_values", document.get("values"))  # a plan, or a state
     if isinstance(planned, dict):
         return list(_planned(_dict(planned.get("root_module"))))
     return [

@@ -75,7 +75,7 @@ def test_a_directory_reads_plans_and_skips_other_json(in_tmp: Path) -> None:
     (in_tmp / "broken.json").write_text('{"name": ')
     result = scan([in_tmp])
     assert errors(result) == []
-    assert result.inputs == ("plan.json",)
+    assert sorted(result.inputs) == ["plan.json", "state.json"]  # a state is read too (drift audits)
     assert rules_of(result) == ["KA001"]
 
 
@@ -83,14 +83,10 @@ def test_a_directory_reads_plans_and_skips_other_json(in_tmp: Path) -> None:
     ("name", "content", "message"),
     [
         (
-            "state.json",
-            STATE.read_text(),
-            "state.json: a Terraform state, not a plan: scan the output of `terraform show -json tfplan`",
-        ),
-        (
             "package.json",
             '{"name": "app"}',
-            "package.json: not a Terraform plan (terraform show -json): no format_version and planned_values",
+            "package.json: not a Terraform plan or state (terraform show -json): no format_version and "
+            "planned_values",
         ),
         (
             "list.json",
@@ -598,3 +594,58 @@ def test_repo_root_through_the_command_line(in_tmp: Path) -> None:
         [sys.executable, "-m", "policies", "scan", "--help"], capture_output=True, text=True, timeout=120
     ).stdout
     assert "--repo-root DIR" in help_text
+
+
+def _state_resource(address: str, values: dict[str, Any]) -> dict[str, Any]:
+    kind, name = address.split(".")
+    return {"address": address, "mode": "managed", "type": kind, "name": name, "values": values}
+
+
+def test_a_state_is_audited_like_a_plan(in_tmp: Path) -> None:
+    """`terraform show -json` of a state: what is deployed, every ARN known, linked by literal."""
+    lb, tg, td = (
+        f"arn:aws:elasticloadbalancing:eu-west-1:1:{kind}"
+        for kind in ("loadbalancer/app/web/1", "targetgroup/web/2", "td")
+    )
+    definitions = json.dumps([{"name": "web", "image": "app:1", "command": ["uvicorn", "app:app"]}])
+    resources = [
+        _state_resource(
+            "aws_lb.web", {"arn": lb, "name": "web", "idle_timeout": 60, "load_balancer_type": "application"}
+        ),
+        _state_resource(
+            "aws_lb_listener.http",
+            {
+                "arn": lb + "/l",
+                "load_balancer_arn": lb,
+                "port": 80,
+                "default_action": [{"type": "forward", "target_group_arn": tg, "forward": []}],
+            },
+        ),
+        _state_resource(
+            "aws_lb_target_group.web",
+            {"arn": tg, "name": "web", "port": 8000, "target_type": "ip", "deregistration_delay": "300"},
+        ),
+        _state_resource(
+            "aws_ecs_service.web",
+            {
+                "name": "web",
+                "task_definition": td,
+                "load_balancer": [
+                    {"target_group_arn": tg, "container_name": "web", "container_port": 8000, "elb_name": ""}
+                ],
+            },
+        ),
+        _state_resource(
+            "aws_ecs_task_definition.web", {"arn": td, "family": "web", "container_definitions": definitions}
+        ),
+    ]
+    state = {
+        "format_version": "1.0",
+        "terraform_version": "1.9.5",
+        "values": {"root_module": {"resources": resources}},
+    }
+    (in_tmp / "state.json").write_text(json.dumps(state, indent=1))
+    result = scan([in_tmp / "state.json"])
+    assert errors(result) == []
+    finding = only(result, "KA001")
+    assert 'uvicorn in container "web" of aws_ecs_service.web' in finding.message
