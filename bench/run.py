@@ -5,7 +5,7 @@
 Each size is generated fresh into a temporary directory, then scanned by the installed CLI in a
 child process (as a user would run it), three times; the best wall time and the peak resident
 memory of the child are reported. For reference the run also times `python -c pass` and
-`keepalive-guard --version` (start-up cost).
+`keepalive-guard --version` (start-up cost), and a generated 50 MB plan JSON (`generate_plan.py`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from generate import generate
+from generate_plan import generate as generate_plan
+
+PLAN_SERVICES = 1400  # about 50 MB of plan JSON
 
 
 def timed(command: list[str], cwd: Path | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -56,6 +59,27 @@ def main(sizes: list[int]) -> None:
                 f"{size:>8} {files:>6} {summary['targets']:>7} {summary['errors'] + summary['warnings']:>8} "
                 f"{wall:>9.2f} {peak:>13.0f}"
             )
+    with tempfile.TemporaryDirectory() as directory:
+        plan = Path(directory) / "plan.json"
+        generate_plan(PLAN_SERVICES, plan)
+        megabytes = plan.stat().st_size / 1e6
+        wall, completed = best([python, "-m", "policies", "scan", str(plan), "--format", "json"])
+        peak = own_peak([python, "-m", "policies", "scan", str(plan), "--format", "json"])
+        targets = json.loads(completed.stdout)["summary"]["targets"]
+        print(
+            f"plan JSON of {PLAN_SERVICES} services ({megabytes:.0f} MB, {targets} targets): {wall:.2f} s, {peak:.0f} MB"
+        )
+
+
+def own_peak(command: list[str]) -> float:
+    """The peak resident memory (MB) of one run of `command`, measured in a fresh parent process so
+    that earlier, larger children do not count."""
+    probe = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], capture_output=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    completed = subprocess.run([sys.executable, "-c", probe, *command], capture_output=True, text=True)
+    return int(completed.stdout.strip()) / 1024
 
 
 if __name__ == "__main__":
