@@ -63,6 +63,7 @@ class Setting(Generic[T]):
     note: str = ""
     # For a sequence (an argv): where each element was written, when it differs from `location`.
     parts: tuple[Location | None, ...] = ()
+    fix: str = ""  # what would make an unknown value known, when the loader knows better than the rules
 
     @property
     def known(self) -> bool:
@@ -73,8 +74,8 @@ class Setting(Generic[T]):
         return Setting(value, location, Origin.DEFAULT, note)
 
     @staticmethod
-    def unknown(location: Location, note: str) -> Setting[T]:
-        return Setting(None, location, Origin.UNKNOWN, note)
+    def unknown(location: Location, note: str, fix: str = "") -> Setting[T]:
+        return Setting(None, location, Origin.UNKNOWN, note, fix=fix)
 
 
 @dataclass(frozen=True)
@@ -406,6 +407,7 @@ class TaskDefinition:
     containers: tuple[Container, ...] | None
     containers_note: str = ""
     containers_location: Location | None = None
+    containers_fix: str = ""  # what would make unresolved container definitions known, if the loader knows
 
 
 class RegistrationKind(Enum):

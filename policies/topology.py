@@ -518,13 +518,15 @@ class _Linker:
             fix = (
                 "correct the container definitions (see the input error)"
                 if definition.containers_location
-                else GIVE_VALUES
+                else definition.containers_fix or GIVE_VALUES
             )
             return _Back(service, attachment, definition, gap=Gap(text, location, fix))
         name = attachment.container_name
         if name.value is None:
             gap = Gap(
-                f"the container that receives traffic is unknown: {name.note}", name.location, GIVE_VALUES
+                f"the container that receives traffic is unknown: {name.note}",
+                name.location,
+                name.fix or GIVE_VALUES,
             )
             return _Back(service, attachment, definition, gap=gap)
         container = next((item for item in definition.containers if item.name == name.value), None)

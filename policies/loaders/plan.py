@@ -10,10 +10,14 @@ same readers as HCL (`policies.loaders.terraform.resources`), through `PlanResou
 What the plan knows is taken as known; what it lists in `after_unknown` is known only after apply. A
 known ARN links by literal; an unknown one links through the `configuration` expression's
 `references`, followed across module boundaries (`var.x` to the calling module's argument,
-`module.x.out` to the called module's output). Where the configuration gives nothing to follow (the
-expressions of `dynamic` blocks are left out of it, and locals are not in it), the link is matched by
-what the plan does know, only when that designates exactly one resource (`_Plan.fallback`); otherwise
-it stays unknown (KA002) with what would make it known. Format versions 0.1 (Terraform 0.12-0.14) to
+`module.x.out` to the called module's output, `module.x.out["k"]` to its instance of key `k`). An
+index the references do not record (`tg[each.value.tg]`, `tg[count.index + 1]`) leaves the instance
+unknown; only `tg[each.key]` (references exactly the resource and `each.key`) is the instance of the
+same key. References the plan cannot follow (`local.x`, `module.y[each.key]`: locals and module
+instances indexed by expression are not in it) leave the link unknown. Where the configuration gives
+nothing to follow at all (the expressions of `dynamic` blocks are left out of it), the link is matched
+by what the plan does know, only when that designates exactly one resource (`_Plan.fallback`);
+otherwise it stays unknown (KA002) with what would make it known. Format versions 0.1 (Terraform 0.12-0.14) to
 1.2 are read alike. A plan next to the `.tf` files of its root module stands for them (see
 `policies.loaders`). Locations are the plan's lines, or, with `--repo-root`, the `.tf` lines of the
 blocks and attributes the plan was made from (`policies.loaders.plan_config`), the notes of values then
@@ -45,15 +49,13 @@ MAX_DEPTH = 32
 _NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
 _INDEX = r"(\[[^\]]*\])?"
 _VAR = re.compile(rf"^var\.({_NAME})")
-_MODULE_OUTPUT = re.compile(rf"^module\.({_NAME}){_INDEX}\.({_NAME})")
+_MODULE_OUTPUT = re.compile(rf"^module\.({_NAME}){_INDEX}\.({_NAME}){_INDEX}")
 _DATA = re.compile(rf"^data\.({_NAME})\.({_NAME}){_INDEX}")
 _RESOURCE = re.compile(rf"^({_NAME})\.({_NAME}){_INDEX}")
 _MODULE_STEP = re.compile(rf"module\.({_NAME}){_INDEX}")
 _ADDRESS = re.compile(r'"address"\s*:\s*("(?:[^"\\]|\\.)*")')
 # Reference prefixes that are not resources.
 _NOT_RESOURCES = frozenset({"var", "local", "module", "data", "each", "count", "path", "self", "terraform"})
-# References that, in a resource with count or for_each, select the instance of the same key.
-_INSTANCE_KEYS = frozenset({"each.key", "count.index"})
 
 # What an attribute known only after apply can designate, for the fallback of `_Plan.fallback`.
 _TARGET_GROUPS = frozenset({"aws_lb_target_group", "aws_alb_target_group"})
@@ -98,6 +100,11 @@ def _kind(document: Any) -> str | None:
         return None
     if "format_version" in document and isinstance(_dict(document.get("values")).get("root_module"), dict):
         return None  # `terraform show -json` of a state: what is deployed, for drift audits
+    empty = (
+        set(document) <= {"format_version", "terraform_version", "values"} and document.get("values") is None
+    )
+    if "format_version" in document and empty:
+        return None  # `terraform show -json` of an empty state (no `values`, or null): nothing deployed
     return "not a Terraform plan or state (terraform show -json): no format_version and planned_values"
 
 
@@ -173,6 +180,19 @@ class _Scope:
 
 
 @dataclass
+class _Resolved:
+    """Where references lead: resource addresses, and why what they designate is not known, if so."""
+
+    found: set[str] = field(default_factory=set)
+    unknown: list[str] = field(default_factory=list)
+
+    def __ior__(self, other: _Resolved) -> _Resolved:
+        self.found |= other.found
+        self.unknown += [reason for reason in other.unknown if reason not in self.unknown]
+        return self
+
+
+@dataclass
 class _Plan:
     """One plan file: its text (for lines), its configuration, and the indexes linking needs."""
 
@@ -185,6 +205,9 @@ class _Plan:
     addresses: set[str] = field(default_factory=set)
     modules: set[str] = field(default_factory=set)
     records: list[_Record] = field(default_factory=list)
+    by_kind: dict[tuple[str, str], list[_Record]] = field(default_factory=dict)  # (module, type) → records
+    by_type: dict[str, list[_Record]] = field(default_factory=dict)
+    instances: dict[str, set[str]] = field(default_factory=dict)  # resource address → its instances
     source: Configuration | None = None  # the .tf files the plan was made from (--repo-root)
 
     def __post_init__(self) -> None:
@@ -221,77 +244,103 @@ class _Plan:
 
     # --- references ---------------------------------------------------------------------------------
 
-    def resolve(self, references: Sequence[str], scope: _Scope, key: Any, depth: int = 0) -> set[str]:
+    def resolve(self, references: Sequence[str], scope: _Scope, key: Any, depth: int = 0) -> _Resolved:
         """Resource addresses that the expression `references` of a resource in `scope` (instance `key`)
-        lead to, following module variables and outputs."""
+        lead to, following module variables and outputs; with why the instance it designates is unknown,
+        when it indexes a resource of several instances by something the plan does not record."""
+        resolved = _Resolved()
         if depth > MAX_DEPTH:
-            return set()
-        narrow = key is not None and any(reference in _INSTANCE_KEYS for reference in references)
-        found: set[str] = set()
+            return resolved
+        keys = [reference for reference in references if reference.split(".")[0] in ("each", "count")]
         indexed: dict[str, set[str]] = {}  # resource address → the instance suffixes referred to
+        outputs: dict[tuple[str, str, str], set[str]] = {}  # module output → the indexes taken of it
         for reference in references:
             if match := _VAR.match(reference):
-                found |= self._variable(match.group(1), scope, depth)
+                resolved |= self._variable(match.group(1), scope, depth)
             elif match := _MODULE_OUTPUT.match(reference):
-                found |= self._output(match.group(1), match.group(2), match.group(3), scope, depth)
+                output = (match.group(1), match.group(2) or "", match.group(3))
+                outputs.setdefault(output, set()).add(match.group(4) or "")
             elif match := _DATA.match(reference):
                 base = _qualify(scope.module, f"data.{match.group(1)}.{match.group(2)}")
                 indexed.setdefault(base, set()).add(match.group(3) or "")
             elif (match := _RESOURCE.match(reference)) and match.group(1) not in _NOT_RESOURCES:
                 base = _qualify(scope.module, f"{match.group(1)}.{match.group(2)}")
                 indexed.setdefault(base, set()).add(match.group(3) or "")
+        for (call, call_key, name), indexes in outputs.items():
+            for index in {index for index in indexes if index} or indexes:
+                resolved |= self._output(call, call_key or None, name, index, scope, depth)
         for base, suffixes in indexed.items():
             specific = {suffix for suffix in suffixes if suffix} or suffixes
             for suffix in specific:
+                if suffix or not keys or not self.instances.get(base):
+                    resolved.found.add(base + suffix)
+                    continue
+                # base[<expression of each/count>]: which instance, the references alone do not tell
                 instance = f"{base}{_key_text(key)}"
-                if not suffix and narrow and instance in self.addresses:
-                    found.add(instance)  # aws_lb_target_group.app[each.key] in an instance of the same key
+                if keys == ["each.key"] and isinstance(key, str) and instance in self.addresses:
+                    resolved.found.add(instance)  # aws_lb_target_group.app[each.key]
                 else:
-                    found.add(base + suffix)
-        return found
+                    resolved.unknown.append(
+                        f"which instance of {base} it designates is unknown: the index is "
+                        f"{' and '.join(keys)} in an expression the plan does not record"
+                    )
+        return resolved
 
-    def _variable(self, name: str, scope: _Scope, depth: int) -> set[str]:
+    def _variable(self, name: str, scope: _Scope, depth: int) -> _Resolved:
         if scope.parent is None:
-            return set()
+            return _Resolved()
         call = _dict(_dict(scope.parent.config.get("module_calls")).get(scope.call))
         expression = _dict(_dict(call.get("expressions")).get(name))
         references = [str(item) for item in _list(expression.get("references"))]
         return self.resolve(references, scope.parent, scope.key, depth + 1)
 
-    def _output(self, call: str, key: str | None, output: str, scope: _Scope, depth: int) -> set[str]:
+    def _output(
+        self, call: str, key: str | None, output: str, index: str, scope: _Scope, depth: int
+    ) -> _Resolved:
+        """What output `output` of the module call `call` (instance `key`) leads to; with the caller's
+        `index` into it (`module.alb.target_groups["app"]`), the instance of that key of what it lists."""
         base = _qualify(scope.module, f"module.{call}")
         instances = sorted(
             module
             for module in self.modules
             if (module == base + key if key else re.fullmatch(re.escape(base) + r"(\[[^\]]*\])?", module))
         ) or [base + (key or "")]
-        found: set[str] = set()
+        resolved = _Resolved()
         for module in instances:
             child = self.scope(module)
             expression = _dict(_dict(_dict(child.config.get("outputs")).get(output)).get("expression"))
             references = [str(item) for item in _list(expression.get("references"))]
-            found |= self.resolve(references, child, None, depth + 1)
-        return found
+            resolved |= self.resolve(references, child, None, depth + 1)
+        if not index or not resolved.found:
+            return resolved
+        narrowed = {address + index for address in resolved.found if address + index in self.addresses}
+        if narrowed and len(narrowed) == len(resolved.found):
+            return _Resolved(narrowed, resolved.unknown)
+        if len(resolved.found) == 1 and not any(self.instances.get(address) for address in resolved.found):
+            return resolved  # an object of attributes, or a map of one resource
+        shown = ", ".join(sorted(resolved.found))
+        reason = f"which of {shown} the key {index} of output {output} of {base} designates is unknown"
+        return _Resolved(set(), [*resolved.unknown, reason])
 
     # --- what the configuration does not record -------------------------------------------------
 
     def fallback(self, holder: PlanResource, name: str, why: str) -> Link:
         """The link of an attribute known only after apply whose configuration gives no reference to
-        follow (`why`: a `dynamic` block, whose expressions the plan leaves out, or a local value).
+        follow (`why`: a `dynamic` block, whose expressions the plan leaves out).
         It is matched by what the plan does know, only when that designates exactly one resource: the
         one resource of the kind in the same module instance; for a listener's forward, the one target
         group whose key the module call's constant argument for the listener names; for an ECS
-        service's load_balancer block, the one target group of the plan with its container_port.
+        service's load_balancer block in a module instance with no target group of its own, the one
+        target group of the plan with its container_port.
         Otherwise the link stays empty, with a note saying why and what would make it known."""
         note = f"{name} is known only after apply and {why}"
         target = _FALLBACK_TARGETS.get((holder.resource_type, name))
         if target is None:
             return Link(location=holder.at(name), note=note, fix=SCAN_CONFIGURATION)
         types, kind = target
-        candidates = [record for record in self.records if record.type in types]
         module = holder.scope.module
         where = module or "the root module"
-        local = [record for record in candidates if record.module == module]
+        local = [record for type_ in sorted(types) for record in self.by_kind.get((module, type_), ())]
         if len(local) == 1:
             return self._matched(holder, name, local[0], f"{note}: the only {kind} in {where}")
         if types is _TARGET_GROUPS and holder.resource_type in _LISTENER_TYPES:
@@ -301,24 +350,29 @@ class _Plan:
                 return self._matched(holder, name, record, f"{note}: the {kind} {argument} names")
         port = holder.values.get("container_port")
         shortlist = local
-        if types is _TARGET_GROUPS and holder.resource_type == "aws_ecs_service" and isinstance(port, int):
-            by_port = [
-                record
-                for record in candidates
-                if record.values.get("port") == port and record.values.get("target_type") != "lambda"
-            ]
-            if len(by_port) == 1:
-                return self._matched(
-                    holder, name, by_port[0], f"{note}: the only {kind} in the plan with port {port}"
-                )
-            shortlist = shortlist or by_port
-        if shortlist is local and local:
-            among = f"{where} has {len(local)} {kind}s"
-        elif shortlist:
-            among = f"the plan has {len(shortlist)} {kind}s with port {port}"
-        else:
-            shortlist = candidates
-            among = f"the plan has {len(candidates)} {kind}s" if candidates else f"the plan has no {kind}"
+        among = f"{where} has {len(local)} {kind}s"
+        if not local:
+            candidates = [record for type_ in sorted(types) for record in self.by_type.get(type_, ())]
+            shortlist, among = candidates, f"the plan has {len(candidates)} {kind}s"
+            if not candidates:
+                among = f"the plan has no {kind}"
+            elif (
+                types is _TARGET_GROUPS
+                and holder.resource_type == "aws_ecs_service"
+                and isinstance(port, int)
+            ):
+                # No target group in the service's own module: one elsewhere in the plan, by its port
+                by_port = [
+                    record
+                    for record in candidates
+                    if record.values.get("port") == port and record.values.get("target_type") != "lambda"
+                ]
+                if len(by_port) == 1:
+                    return self._matched(
+                        holder, name, by_port[0], f"{note}: the only {kind} in the plan with port {port}"
+                    )
+                if by_port:
+                    shortlist, among = by_port, f"the plan has {len(by_port)} {kind}s with port {port}"
         if shortlist:
             shown = ", ".join(record.address for record in shortlist[:5])
             among += f" ({shown}{', ...' if len(shortlist) > 5 else ''})"
@@ -420,12 +474,19 @@ class PlanResource:
         expression = _dict((self.expressions or {}).get(name))
         return [str(item) for item in _list(expression.get("references"))]
 
-    def _references(self, name: str) -> set[str]:
+    def _resolved(self, name: str) -> _Resolved:
         references = self._configured_references(name)
-        return self.plan.resolve(references, self.scope, self.key) if references else set()
+        return self.plan.resolve(references, self.scope, self.key) if references else _Resolved()
+
+    def _references(self, name: str) -> set[str]:
+        """The resources attribute `name` designates; none when which ones is not known."""
+        resolved = self._resolved(name)
+        return set() if resolved.unknown else resolved.found
 
     def _unknown(self, name: str) -> Unknown:
-        return Unknown(f"{name} is known only after apply", frozenset(self._references(name)))
+        return Unknown(
+            f"{name} is known only after apply", frozenset(self._references(name)), fix=SCAN_CONFIGURATION
+        )
 
     def written(self, name: str) -> Location | None:
         if self.expressions is not None:  # set in the configuration, not only computed by the provider
@@ -454,7 +515,7 @@ class PlanResource:
         where = self.at(name)
         in_plan = f" in {self.plan.path}" if self.block is not None else ""
         if self._is_unknown(name):
-            return Setting.unknown(where, f"{name} is known only after apply{in_plan}")
+            return Setting.unknown(where, f"{name} is known only after apply{in_plan}", SCAN_CONFIGURATION)
         value = self.values.get(name)
         if value is None:
             if default is None:
@@ -480,10 +541,27 @@ class PlanResource:
         value = self.values.get(name)
         if value in (None, "") and not unknown:
             return []
-        refs = frozenset(self._references(name))
+        resolved = self._resolved(name)
+        refs = frozenset() if resolved.unknown else frozenset(resolved.found)  # a literal still links
         where = self.at(name)
+        why = "; ".join(resolved.unknown)  # which resource the references designate is not known
+        if why and unknown:
+            # No link rather than a wrong one.
+            return [
+                Link(
+                    location=where, note=f"{name} is known only after apply and {why}", fix=SCAN_CONFIGURATION
+                )
+            ]
         if unknown:
             if not refs:
+                unfollowed = self._unfollowed(name)
+                if unfollowed:
+                    # Not guessed from what else the plan holds: the references say where it comes from.
+                    note = (
+                        f"{name} is known only after apply and comes through {', '.join(unfollowed)}, "
+                        "which the plan does not describe"
+                    )
+                    return [Link(location=where, note=note, fix=SCAN_CONFIGURATION)]
                 return [self.plan.fallback(self, name, self._unrecorded(name))]
             return [Link(refs, location=where, note=f"{name} is known only after apply")]
         if not isinstance(value, list):
@@ -494,10 +572,23 @@ class PlanResource:
         for index in range(max(len(value), len(flags))):
             item = value[index] if index < len(value) else None
             if index < len(flags) and flags[index] is True:
-                links.append(Link(refs, location=where, note=f"{name}[{index}] is known only after apply"))
+                note = f"{name}[{index}] is known only after apply"
+                fix = SCAN_CONFIGURATION if why else ""
+                links.append(Link(refs, location=where, note=f"{note} and {why}" if why else note, fix=fix))
             elif item is not None:
                 links.append(self._link(item, refs, where))
         return links
+
+    def _unfollowed(self, name: str) -> list[str]:
+        """The configured references of attribute `name` the plan cannot follow: locals (not in the
+        plan's configuration) and modules without an output named (`module.svc[each.key]`)."""
+        references = self._configured_references(name)
+        return [
+            reference
+            for reference in references
+            if reference.startswith("local.")
+            or (reference.startswith("module.") and not _MODULE_OUTPUT.match(reference))
+        ]
 
     def _unrecorded(self, name: str) -> str:
         """Why the configuration gives no reference to follow for attribute `name`."""
@@ -531,7 +622,7 @@ class PlanResource:
         if unknown is True and not written:
             # The whole list of blocks is known only after apply: one per configured block.
             written = [{} for _ in configured or [{}]]
-        matched = _align(written, configured)
+        matched = _align(written, configured, self._designated)
         found = []
         for index, values in enumerate(written):
             unknowns = _list(unknown)
@@ -554,6 +645,24 @@ class PlanResource:
                 )
             )
         return found
+
+    def _designated(self, values: dict[str, Any], expressions: dict[str, Any]) -> bool | None:
+        """Whether planned block `values` is configured block `expressions` by what they designate: None
+        when its values hold no known ARN or id of a planned resource; else whether the configured
+        references lead to that resource."""
+        known = {
+            name: self.plan.by_literal[value]
+            for name, value in values.items()
+            if isinstance(value, str) and value in self.plan.by_literal
+        }
+        if not known:
+            return None
+        for name, address in known.items():
+            references = [str(item) for item in _list(_dict(expressions.get(name)).get("references"))]
+            resolved = self.plan.resolve(references, self.scope, self.key) if references else _Resolved()
+            if address in resolved.found:
+                return True
+        return False
 
     def _nested(self, block_type: str, choice: int | None, configured: int) -> Block | None:
         """The `.tf` block a planned nested block is written as: the configured block `choice` of the
@@ -579,27 +688,48 @@ def _constant(expression: Any) -> tuple[bool, Any]:
     return ("constant_value" in expression, expression.get("constant_value"))
 
 
-def _align(written: list[dict[str, Any]], configured: list[dict[str, Any]] | None) -> list[int | None]:
+def _align(
+    written: list[dict[str, Any]],
+    configured: list[dict[str, Any]] | None,
+    designated: Callable[[dict[str, Any], dict[str, Any]], bool | None],
+) -> list[int | None]:
     """The index of the configured block each planned block comes from. Blocks that are sets (an ECS
-    service's `load_balancer`, a forward's `target_group`) are planned in an order of their own, so a
-    block is matched to the first unused configured block whose constant attributes it agrees with."""
+    service's `load_balancer`, a forward's `target_group`) are planned in an order of their own. A block
+    holding the known ARN of a planned resource is matched first to the configured block whose
+    references lead to that resource (`designated`); then each other block to the first unused
+    configured block whose constant attributes it agrees with."""
     if configured is None:
         return [None] * len(written)
     unused = list(range(len(configured)))
-    matched: list[int | None] = []
-    for values in written:
+    matched: list[int | None] = [None] * len(written)
 
-        def agrees(index: int, values: dict[str, Any] = values) -> bool:
-            for name, expression in configured[index].items():
-                is_constant, constant = _constant(expression)
-                if is_constant and name in values and values[name] != constant:
-                    return False
-            return True
+    def agrees(index: int, values: dict[str, Any]) -> bool:
+        for name, expression in configured[index].items():
+            is_constant, constant = _constant(expression)
+            if is_constant and name in values and values[name] != constant:
+                return False
+        return True
 
-        choice = next((index for index in unused if agrees(index)), None)
+    pending = []
+    for position, values in enumerate(written):
+        if designated(values, {}) is None:  # no known ARN to match by
+            pending.append(position)
+            continue
+        choice = next(
+            (index for index in unused if designated(values, configured[index]) and agrees(index, values)),
+            None,
+        )
+        if choice is None:
+            pending.append(position)
+            continue
+        unused.remove(choice)
+        matched[position] = choice
+    for position in pending:
+        values = written[position]
+        choice = next((index for index in unused if agrees(index, values)), None)
         if choice is not None:
             unused.remove(choice)
-        matched.append(choice)
+        matched[position] = choice
     return matched
 
 
@@ -647,6 +777,7 @@ def _records(document: dict[str, Any], changes: dict[str, dict[str, Any]]) -> li
             _dict(_dict(change.get("change")).get("after")),
         )
         for address, change in changes.items()
+        if isinstance(_dict(change.get("change")).get("after"), dict)  # null: deleted or forgotten
     ]
 
 
@@ -673,6 +804,12 @@ def _read_plan(plan: _Plan, out: Collected) -> None:
 
     records = [record for record in _records(document, changes) if not deleted(record.address)]
     plan.records = records
+    for record in records:
+        plan.by_kind.setdefault((record.module, record.type), []).append(record)
+        plan.by_type.setdefault(record.type, []).append(record)
+        if record.key is not None and record.address.endswith("]"):
+            base = record.address[: record.address.rindex('["' if isinstance(record.key, str) else "[")]
+            plan.instances.setdefault(base, set()).add(record.address)
     plan.addresses.update(record.address for record in records)
     plan.modules.update(record.module for record in records if record.module)
     for record in records:

@@ -69,14 +69,18 @@ class KeepaliveUnknown:
                     (
                         f"the idle timeout of {chain.load_balancer.id} is unknown: {idle.note}",
                         idle.location,
-                        _VALUE_FIX,
+                        idle.fix or _VALUE_FIX,
                     )
                 )
         if chain.container is not None or chain.registration is not None:
             delay, name, owner = delay_of(target)
             if delay is not None and delay.value is None:
                 problems.append(
-                    (f"the {name} of {owner} is unknown: {delay.note}", delay.location, _VALUE_FIX)
+                    (
+                        f"the {name} of {owner} is unknown: {delay.note}",
+                        delay.location,
+                        delay.fix or _VALUE_FIX,
+                    )
                 )
             elif delay is not None and longest_request(target)[0] is None and chain.gap is None:
                 problems.append(

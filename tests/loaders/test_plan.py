@@ -355,11 +355,12 @@ def test_alb_module_listeners_built_in_dynamic_blocks_are_linked_by_what_the_pla
     paths = sorted(target.chain.path() for target in result.targets)
     assert paths == [
         'module.alb.aws_lb.this[0] → module.alb.aws_lb_target_group.this["ex_admin"] → '
-        'module.admin_service.aws_ecs_service.this[0] → container "admin"',
+        "module.admin_service.aws_ecs_service.this[0]",
         'module.alb.aws_lb.this[0] → module.alb.aws_lb_target_group.this["ex_ecs"] → '
-        'module.app_service.aws_ecs_service.this[0] → container "app"',
+        "module.app_service.aws_ecs_service.this[0]",
     ]
-    assert sorted(rules_of(result)) == ["DR001", "KA001"]
+    # task_definition = local.task_definition: locals are not in the plan, so the container stays unknown
+    assert sorted(rules_of(result)) == ["KA002", "KA002"]
     inventory = load([ALB_V9])
     forwards = {
         listener.id.address: [sorted(forward.target_group.refs) for forward in listener.forwards]
@@ -375,8 +376,12 @@ def test_alb_module_listeners_built_in_dynamic_blocks_are_linked_by_what_the_pla
     )
     services = {service.id.address: service for service in inventory.services}
     app = services["module.app_service.aws_ecs_service.this[0]"]
-    # task_definition = local.task_definition: locals are not in the plan; the module's only one
-    assert app.task_definition.refs == {"module.app_service.aws_ecs_task_definition.this[0]"}
+    # task_definition = local.task_definition: not guessed as the module's only task definition
+    assert app.task_definition.refs == set()
+    assert app.task_definition.note == (
+        "task_definition is known only after apply and comes through local.task_definition, which the "
+        "plan does not describe"
+    )
     assert app.attachments[0].target_group is not None
     assert app.attachments[0].target_group.note.endswith("the only target group in the plan with port 8000")
 
@@ -649,3 +654,329 @@ def test_a_state_is_audited_like_a_plan(in_tmp: Path) -> None:
     assert errors(result) == []
     finding = only(result, "KA001")
     assert 'uvicorn in container "web" of aws_ecs_service.web' in finding.message
+
+
+# --- links the plan does not determine: no guess -----------------------------------------------------
+
+
+def _resource(
+    address: str,
+    values: dict[str, Any],
+    unknown: dict[str, Any] | None = None,
+    expressions: dict[str, Any] | None = None,
+    index: Any = None,
+) -> dict[str, Any]:
+    return {
+        "address": address,
+        "values": values,
+        "unknown": unknown or {},
+        "expressions": expressions,
+        "index": index,
+    }
+
+
+def _split(address: str) -> tuple[str, str, str]:
+    """`module.a.aws_lb.x["k"]` → ("module.a", "aws_lb", "x")."""
+    parts = address.split("[")[0].split(".") if not address.startswith("module.") else None
+    if parts is not None:
+        return "", parts[0], parts[1]
+    module, _, local = address.rpartition(".aws_")
+    kind, name = ("aws_" + local).split("[")[0].split(".")
+    return module, kind, name
+
+
+def build_plan(
+    resources: list[dict[str, Any]], calls: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A plan of `resources` (see `_resource`), in the root module or in `module.<call>` instances whose
+    calls (`expressions`, `outputs`) are `calls`."""
+    root: dict[str, Any] = {"resources": [], "child_modules": []}
+    children: dict[str, dict[str, Any]] = {}
+    changes, configured = [], {}
+    config_root: dict[str, Any] = {"resources": [], "module_calls": {}}
+    for call, content in (calls or {}).items():
+        config_root["module_calls"][call] = {
+            "source": f"./{call}",
+            "expressions": content.get("expressions", {}),
+            "module": {"resources": [], "outputs": content.get("outputs", {})},
+        }
+    for item in resources:
+        module, kind, name = _split(item["address"])
+        planned_resource = {"address": item["address"], "mode": "managed", "type": kind, "name": name}
+        planned_resource["values"] = item["values"]
+        if item["index"] is not None:
+            planned_resource["index"] = item["index"]
+        if module:
+            children.setdefault(module, {"address": module, "resources": []})["resources"].append(
+                planned_resource
+            )
+        else:
+            root["resources"].append(planned_resource)
+        entry = {"address": item["address"], "mode": "managed", "type": kind, "name": name}
+        if module:
+            entry["module_address"] = module
+        changes.append({**entry, "change": {"actions": ["create"], "after_unknown": item["unknown"]}})
+        call = module.split(".")[1].split("[")[0] if module else ""
+        target = config_root["module_calls"][call]["module"] if call else config_root
+        if item["expressions"] is not None and (call, kind, name) not in configured:
+            configured[(call, kind, name)] = True
+            target["resources"].append(
+                {
+                    "address": f"{kind}.{name}",
+                    "mode": "managed",
+                    "type": kind,
+                    "name": name,
+                    "expressions": item["expressions"],
+                }
+            )
+    root["child_modules"] = list(children.values())
+    return {
+        "format_version": "1.2",
+        "planned_values": {"root_module": root},
+        "resource_changes": changes,
+        "configuration": {"root_module": config_root},
+    }
+
+
+def _forwarding_listener(address: str, references: list[str], index: Any = None) -> dict[str, Any]:
+    return _resource(
+        address,
+        {"port": 80, "default_action": [{"type": "forward", "forward": []}]},
+        {"arn": True, "default_action": [{"target_group_arn": True}]},
+        {
+            "default_action": [
+                {"type": {"constant_value": "forward"}, "target_group_arn": {"references": references}}
+            ]
+        },
+        index,
+    )
+
+
+def _target_group(
+    address: str, port: int = 8000, index: Any = None, arn: str | None = None
+) -> dict[str, Any]:
+    values: dict[str, Any] = {"name": address, "port": port, "target_type": "ip"}
+    if arn is not None:
+        values |= {"arn": arn, "id": arn}
+    return _resource(
+        address, values, {} if arn else {"arn": True, "id": True}, {"port": {"constant_value": port}}, index
+    )
+
+
+def _forwards(path: Path) -> dict[str, list[tuple[list[str], str]]]:
+    return {
+        listener.id.address: [(sorted(f.target_group.refs), f.target_group.note) for f in listener.forwards]
+        for listener in load([path]).listeners
+    }
+
+
+def test_an_index_by_each_value_is_unknown_not_every_instance(tmp_path: Path) -> None:
+    tgs = [_target_group(f'aws_lb_target_group.tg["{key}"]', index=key) for key in ("a", "b")]
+    listener = _forwarding_listener(
+        'aws_lb_listener.l["a"]', ["aws_lb_target_group.tg", "each.value.tg", "each.value"], "a"
+    )
+    forwards = _forwards(write_plan(tmp_path / "plan.json", build_plan([*tgs, listener])))
+    assert forwards == {
+        'aws_lb_listener.l["a"]': [
+            (
+                [],
+                "target_group_arn is known only after apply and which instance of aws_lb_target_group.tg it "
+                "designates is unknown: the index is each.value.tg and each.value in an expression the plan "
+                "does not record",
+            )
+        ]
+    }
+
+
+def test_an_index_by_count_index_is_not_taken_for_the_same_index(tmp_path: Path) -> None:
+    # tg[count.index + 1] and tg[count.index] have the same references: which one, the plan does not say
+    tgs = [_target_group(f"aws_lb_target_group.tg[{index}]", index=index) for index in (0, 1)]
+    listener = _forwarding_listener("aws_lb_listener.l[0]", ["aws_lb_target_group.tg", "count.index"], 0)
+    ((refs, note),) = _forwards(write_plan(tmp_path / "plan.json", build_plan([*tgs, listener])))[
+        "aws_lb_listener.l[0]"
+    ]
+    assert refs == []
+    assert note.endswith("the index is count.index in an expression the plan does not record")
+
+
+def _dynamic_service(address: str, port: int) -> dict[str, Any]:
+    # load_balancer in a dynamic block: the configuration has no expression for it
+    return _resource(
+        address,
+        {"name": "svc", "load_balancer": [{"container_name": "app", "container_port": port}]},
+        {"load_balancer": [{"target_group_arn": True}]},
+        {"name": {"constant_value": "svc"}},
+    )
+
+
+def test_the_port_fallback_stays_in_a_module_with_target_groups_of_its_own(tmp_path: Path) -> None:
+    resources = [
+        _target_group("module.a.aws_lb_target_group.blue", 80),
+        _target_group("module.a.aws_lb_target_group.green", 80),
+        _target_group("module.b.aws_lb_target_group.app", 8080),
+        _dynamic_service("module.a.aws_ecs_service.this", 8080),
+    ]
+    path = write_plan(tmp_path / "plan.json", build_plan(resources, {"a": {}, "b": {}}))
+    (service,) = load([path]).services
+    target_group = service.attachments[0].target_group
+    assert target_group is not None
+    assert target_group.refs == set()
+    assert target_group.note.endswith(
+        "nothing in the plan tells which: module.a has 2 target groups "
+        "(module.a.aws_lb_target_group.blue, module.a.aws_lb_target_group.green)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("references", "through"),
+    [(["local.app_tg"], "local.app_tg"), (["module.svc", "each.key"], "module.svc")],
+)
+def test_references_the_plan_cannot_follow_are_not_replaced_by_the_only_target_group(
+    tmp_path: Path, references: list[str], through: str
+) -> None:
+    resources = [
+        _target_group("aws_lb_target_group.maintenance"),
+        _forwarding_listener("aws_lb_listener.http", references),
+    ]
+    forwards = _forwards(write_plan(tmp_path / "plan.json", build_plan(resources)))
+    assert forwards == {
+        "aws_lb_listener.http": [
+            (
+                [],
+                f"target_group_arn is known only after apply and comes through {through}, which the plan does not describe",
+            )
+        ]
+    }
+    result = scan([tmp_path / "plan.json"])
+    assert all(finding.fix.startswith("Scan the Terraform configuration") for finding in result.findings)
+
+
+def test_a_set_block_with_a_known_arn_is_matched_to_the_block_referring_to_it(tmp_path: Path) -> None:
+    arn = "arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/old/1"
+    service = _resource(
+        "aws_ecs_service.app",
+        {
+            "name": "app",
+            "load_balancer": [
+                {"container_name": "app", "container_port": 8000},
+                {"container_name": "app", "container_port": 8000, "target_group_arn": arn},
+            ],
+        },
+        {"load_balancer": [{"target_group_arn": True}, {}]},
+        {
+            "load_balancer": [
+                {
+                    "target_group_arn": {
+                        "references": [f"aws_lb_target_group.{name}.arn", f"aws_lb_target_group.{name}"]
+                    },
+                    "container_name": {"constant_value": "app"},
+                    "container_port": {"constant_value": 8000},
+                }
+                for name in ("old", "app")
+            ]
+        },
+    )
+    resources = [
+        _target_group("aws_lb_target_group.app"),
+        _target_group("aws_lb_target_group.old", arn=arn),
+        service,
+    ]
+    (loaded,) = load([write_plan(tmp_path / "plan.json", build_plan(resources))]).services
+    links = [attachment.target_group for attachment in loaded.attachments]
+    assert [sorted(link.refs) if link else None for link in links] == [
+        ["aws_lb_target_group.app"],
+        ["aws_lb_target_group.old"],
+    ]
+
+
+def test_a_module_output_indexed_by_the_caller_links_the_instance_of_that_key(tmp_path: Path) -> None:
+    tgs = [
+        _target_group(f'module.alb.aws_lb_target_group.this["{key}"]', index=key) for key in ("app", "admin")
+    ]
+    references = [
+        'module.alb.target_groups["app"].arn',
+        'module.alb.target_groups["app"]',
+        "module.alb.target_groups",
+        "module.alb",
+    ]
+    service = _resource(
+        "aws_ecs_service.app",
+        {"name": "app", "load_balancer": [{"container_name": "app", "container_port": 8000}]},
+        {"load_balancer": [{"target_group_arn": True}]},
+        {
+            "load_balancer": [
+                {
+                    "target_group_arn": {"references": references},
+                    "container_name": {"constant_value": "app"},
+                    "container_port": {"constant_value": 8000},
+                }
+            ]
+        },
+    )
+    outputs = {"target_groups": {"expression": {"references": ["aws_lb_target_group.this"]}}}
+    path = write_plan(tmp_path / "plan.json", build_plan([*tgs, service], {"alb": {"outputs": outputs}}))
+    (loaded,) = load([path]).services
+    target_group = loaded.attachments[0].target_group
+    assert target_group is not None
+    assert target_group.refs == {'module.alb.aws_lb_target_group.this["app"]'}
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['{"format_version":"1.0"}', '{"format_version":"1.0","terraform_version":"1.9.5","values":null}'],
+)
+def test_an_empty_state_is_read_as_nothing_deployed(tmp_path: Path, content: str) -> None:
+    (tmp_path / "state.json").write_text(content)
+    result = scan([tmp_path / "state.json"])
+    assert errors(result) == []
+    assert result.targets == ()
+    assert len(result.inputs) == 1  # read, not skipped
+
+
+def test_without_planned_values_a_change_with_no_after_is_gone(tmp_path: Path) -> None:
+    data = document(CHAIN)
+    del data["planned_values"]
+    data["resource_changes"].append(
+        {
+            "address": "aws_lb.legacy",
+            "mode": "managed",
+            "type": "aws_lb",
+            "name": "legacy",
+            "change": {
+                "actions": ["forget"],
+                "before": {"name": "legacy"},
+                "after": None,
+                "after_unknown": {},
+            },
+        }
+    )
+    names = [
+        balancer.id.address for balancer in load([write_plan(tmp_path / "plan.json", data)]).load_balancers
+    ]
+    assert names == ["aws_lb.web"]
+
+
+def test_values_known_only_after_apply_get_the_plans_fix_not_var_files(tmp_path: Path) -> None:
+    data = document(CHAIN)
+    del planned(data, "aws_lb.web")["idle_timeout"]
+    change(data, "aws_lb.web")["after_unknown"]["idle_timeout"] = True
+    for resource in data["configuration"]["root_module"]["resources"]:
+        if resource["address"] == "aws_lb.web":
+            resource["expressions"]["idle_timeout"] = {"references": ["var.idle_timeout"]}
+    finding = only(scan([write_plan(tmp_path / "plan.json", data)]), "KA002")
+    assert finding.fix.startswith("Scan the Terraform configuration the plan was made from")
+    assert "--var-file" not in finding.fix
+
+
+def test_container_definitions_known_only_after_apply_get_the_plans_fix(tmp_path: Path) -> None:
+    data = document(CHAIN)
+    del planned(data, "aws_ecs_task_definition.app")["container_definitions"]
+    change(data, "aws_ecs_task_definition.app")["after_unknown"]["container_definitions"] = True
+    for resource in data["configuration"]["root_module"]["resources"]:
+        if resource["address"] == "aws_ecs_task_definition.app":
+            resource["expressions"]["container_definitions"] = {
+                "references": ["aws_ecr_repository.app.repository_url"]
+            }
+    finding = only(scan([write_plan(tmp_path / "plan.json", data)]), "KA002")
+    assert "container_definitions is known only after apply" in finding.message
+    assert finding.fix.startswith("Scan the Terraform configuration the plan was made from")

@@ -420,8 +420,9 @@ def _task_definition(found: Resource, out: Collected) -> None:
         if error_at is not None and isinstance(data, Unknown):
             found.error(error_at, data.reason)
         containers, note = read_containers(data, written)
+    fix = data.fix if containers is None and isinstance(data, Unknown) else ""
     family = _text(found.value("family"))
-    out.task_definitions.append(TaskDefinition(found.id, family, containers, note, error_at))
+    out.task_definitions.append(TaskDefinition(found.id, family, containers, note, error_at, fix))
 
 
 def _deployment_group(found: Resource, out: Collected) -> None:

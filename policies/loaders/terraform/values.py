@@ -26,6 +26,7 @@ class Unknown:
     # a marker (see `hole`), so JSON written in a heredoc stays readable around an unknown image tag.
     partial: Text | None = field(default=None, compare=False)
     holes: tuple[Unknown, ...] = field(default=(), compare=False)
+    fix: str = field(default="", compare=False)  # what would make it known, when the loader knows better
 
     @staticmethod
     def merge(values: Iterable[Unknown], reason: str | None = None) -> Unknown:
