@@ -218,7 +218,7 @@ class _Dockerfile:
         return _Words(text, variables, self.escape).words()
 
     def stage_named(self, name: str) -> _Stage | None:
-        if name.isdigit():
+        if name.isdecimal():
             return self.stages[int(name)] if int(name) < len(self.stages) else None
         return next((stage for stage in reversed(self.stages) if stage.name == name.lower()), None)
 
@@ -249,7 +249,7 @@ class _Dockerfile:
         words = [word for word in self.words(rest, None) if not word.startswith("--")]
         reference = words[0] if words else UNKNOWN_PART
         name = words[2].lower() if len(words) >= 3 and words[1].lower() == "as" else None
-        parent = self.stage_named(reference) if not reference.isdigit() else None
+        parent = self.stage_named(reference) if not reference.isdecimal() else None
         location = self.at(line)
         if parent is not None:
             stage = copying.deepcopy(parent)

@@ -244,9 +244,9 @@ class _Reader:
         stock file may have been changed by a step keepalive-guard cannot see: the images' documented
         way to change it is `RUN sed` on that file, so another port is taken to be possible."""
         port = address.rpartition(":")[2]
-        if port.isdigit():
+        if port.isdecimal():
             self.listens.add(int(port))
-        if not port.isdigit() or stock:
+        if not port.isdecimal() or stock:
             self.unsure_listens.append(show(written))
 
     def expand(self, text: str) -> str:
@@ -298,7 +298,7 @@ def _vhost_ports(addresses: list[str]) -> frozenset[int] | None:
     for address in addresses:
         port = address.rpartition("]")[2] if address.startswith("[") else address
         _, colon, digits = port.rpartition(":")
-        if not colon or not digits.isdigit():
+        if not colon or not digits.isdecimal():
             return None
         ports.add(int(digits))
     return frozenset(ports)

@@ -123,7 +123,7 @@ class _Lexer:
                 index += 1
             self.position = index + 1
             value = UNKNOWN_PART  # command substitution: its output is not known statically
-        elif following in ("@", "*") or following.isdigit():
+        elif following in ("@", "*") or following.isdecimal():
             self.position = start + 2
             value = self._parameter(following, quoted, None, "")
             if value is None:
@@ -155,7 +155,7 @@ class _Lexer:
             return " ".join(self.positional)
         if name == "0":
             return self.zero
-        if name.isdigit():
+        if name.isdecimal():
             index = int(name)
             given = self.positional[index - 1] if 0 < index <= len(self.positional) else None
             if operator in (":-", "-", ":=", "=") and (given is None or (given == "" and operator[0] == ":")):
@@ -248,7 +248,7 @@ class _Lexer:
 
     def redirection(self) -> None:
         """Drop `>file`, `2>&1`, `<input` and the like: they are not arguments."""
-        if self.word is not None and "".join(self.word).isdigit():
+        if self.word is not None and "".join(self.word).isdecimal():
             self.word = None  # the descriptor number before >
         script = self.script
         start = self.position
@@ -259,7 +259,7 @@ class _Lexer:
         while self.position < len(script) and script[self.position] in " \t":
             self.position += 1
         if script[self.position - 1 : self.position] == "&":
-            while self.position < len(script) and script[self.position].isdigit():
+            while self.position < len(script) and script[self.position].isdecimal():
                 self.position += 1
             return
         target = self.position

@@ -94,7 +94,7 @@ def _ports(listener: Node) -> frozenset[int]:
     addresses += [child(each, "address") for each in more] if isinstance(more, list) else []
     values = [child(address, "socket_address", "port_value") for address in addresses]
     return frozenset(
-        int(value.text) for value in values if isinstance(value, Scalar) and value.text.isdigit()
+        int(value.text) for value in values if isinstance(value, Scalar) and value.text.isdecimal()
     )
 
 

@@ -226,7 +226,7 @@ def _binds(section: _Section, port: int) -> bool | None:
             _, colon, ports = rest.rpartition(":")
             low, _, high = ports.partition("-")
             high = high or low
-            tcp = family in _TCP_FAMILIES and colon and low.isdigit() and high.isdigit()
+            tcp = family in _TCP_FAMILIES and colon and low.isdecimal() and high.isdecimal()
             if tcp and int(low) <= port <= int(high):
                 return True
     return None if unsure else False

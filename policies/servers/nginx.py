@@ -410,8 +410,8 @@ def _listen_port(address: str) -> int | None:
         address = address.partition("]")[2] or ":80"
     _, colon, port = address.rpartition(":")
     if colon:
-        return int(port) if port.isdigit() else None
-    return int(address) if address.isdigit() else 80  # a port alone, or an address alone
+        return int(port) if port.isdecimal() else None
+    return int(address) if address.isdecimal() else 80  # a port alone, or an address alone
 
 
 def _ports(server: _Directive) -> tuple[frozenset[int], str]:

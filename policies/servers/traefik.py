@@ -239,7 +239,7 @@ def _port(entry: _EntryPoint) -> int | None:
     it is not known (no address, or one not visible)."""
     text = entry.address.text.lower().removesuffix("/tcp") if entry.address is not None else ""
     _, colon, digits = text.rpartition(":")
-    return int(digits) if colon and digits.isdigit() else None
+    return int(digits) if colon and digits.isdecimal() else None
 
 
 def _not_served(port: int, entry_points: list[_EntryPoint], source: _Source) -> str:

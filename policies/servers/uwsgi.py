@@ -287,7 +287,7 @@ def _atoi(text: str) -> int:
     """C atoi: leading digits, else 0 (uWSGI's uwsgi_opt_set_int)."""
     digits = ""
     for char in text.strip():
-        if not char.isdigit():
+        if not char.isdecimal():
             break
         digits += char
     return int(digits) if digits else 0
