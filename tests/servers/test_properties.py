@@ -16,7 +16,10 @@ from policies.servers.argv import split_script
 from policies.servers.base import KeepAlive
 
 HERE = Location("main.tf", 1)
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: the same examples on every run, so CI never fails on an example no one saw locally
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
 
 
 def container(
