@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from policies.model import UNKNOWN_PART, Location, show
 from policies.servers import units
-from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, Server
+from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, Server, library_image
 
 NAME = "apache"
 RECOGNISED = (
@@ -43,10 +43,8 @@ _HTTPD_CONF = "https://github.com/apache/httpd/blob/2.4.x/docs/conf/httpd.conf.i
 # Official images: docker-library/httpd 2.4/Dockerfile `CMD ["httpd-foreground"]` (httpd-foreground ends
 # in `exec httpd -DFOREGROUND "$@"`); docker-library/php */apache/Dockerfile `CMD ["apache2-foreground"]`
 # (apache2-foreground ends in `exec apache2 -DFOREGROUND "$@"`).
-_HTTPD_IMAGE = re.compile(r"^(docker\.io/|public\.ecr\.aws/docker/library/)?(library/)?httpd(:|@|$)")
-_PHP_APACHE_IMAGE = re.compile(
-    r"^(docker\.io/|public\.ecr\.aws/docker/library/)?(library/)?php:([^@]*-)?apache(-[^@]*)?(@.*)?$"
-)
+_HTTPD_IMAGE = library_image("httpd")
+_PHP_APACHE_IMAGE = library_image("php", r":([^@]*-)?apache(-[^@]*)?(@.*)?$")
 _HTTPD_PROGRAMS = frozenset({"httpd", "httpd-foreground", "apachectl"})
 _DEBIAN_PROGRAMS = frozenset({"apache2", "apache2-foreground", "apache2ctl"})
 MAX_INCLUDE_DEPTH = 8

@@ -7,6 +7,7 @@ decided it, where it was written, and (for defaults) the source of that default.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -156,6 +157,16 @@ class Invocation:
     @property
     def args(self) -> tuple[str, ...]:
         return self.argv[1:]
+
+
+# Where Docker's official images are pulled from: Docker Hub (`name`, `library/name`,
+# `docker.io/library/name`) and its ECR Public mirror (`public.ecr.aws/docker/library/name`).
+LIBRARY = r"(docker\.io/|public\.ecr\.aws/docker/library/)?(library/)?"
+
+
+def library_image(name: str, tag: str = r"(:|@|$)") -> re.Pattern[str]:
+    """A pattern for Docker's official image `name`, any tag or digest unless `tag` narrows it."""
+    return re.compile(f"^{LIBRARY}{name}{tag}")
 
 
 @dataclass(frozen=True)

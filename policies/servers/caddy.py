@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from policies.model import UNKNOWN_PART, ImageFile, Location, show
 from policies.servers import units
 from policies.servers.argv import option
-from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, Server
+from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, Server, library_image
 
 NAME = "caddy"
 RECOGNISED = (
@@ -35,9 +35,7 @@ DEFAULT_IDLE, DEFAULT_SINCE = 300, (2, 3)
 # "--adapter", "caddyfile"]`; /etc/caddy/Caddyfile is caddyserver/dist config/Caddyfile, a file server on
 # :80 without global options.
 _IMAGE_CONFIG = "/etc/caddy/Caddyfile"
-_OFFICIAL = re.compile(
-    r"^(docker\.io/|public\.ecr\.aws/docker/library/)?(library/)?caddy(:(?!builder)[^@]*)?(@.*)?$"
-)
+_OFFICIAL = library_image("caddy", r"(:(?!builder)[^@]*)?(@.*)?$")
 _BUILT_IN = frozenset({"reverse-proxy", "file-server", "respond"})
 
 FACTS = (

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from policies.model import UNKNOWN_PART, Location, show
 from policies.servers import units
-from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, Server
+from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, Server, library_image
 
 NAME = "haproxy"
 RECOGNISED = (
@@ -39,7 +39,7 @@ _MODE_DOCS = "https://docs.haproxy.org/3.0/configuration.html#4.2-mode"
 # docker-library/haproxy */Dockerfile: `CMD ["haproxy", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]`
 # (docker-entrypoint.sh adds -W -db); no haproxy.cfg in the image.
 _IMAGE_CONFIG = "/usr/local/etc/haproxy/haproxy.cfg"
-_OFFICIAL = re.compile(r"^(docker\.io/|public\.ecr\.aws/docker/library/)?(library/)?haproxy(:|@|$)")
+_OFFICIAL = library_image("haproxy")
 # The keywords that start a section (doc/configuration.txt, sections 3 and 4 and the others).
 _SECTIONS = frozenset(
     {

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from policies.model import UNKNOWN_PART, ImageFile, Location, show
 from policies.servers import units
-from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, Server
+from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, Server, library_image
 
 NAME = "spring"
 # Spring Boot reference, "Externalized Configuration": the PropertySource order (command-line arguments >
@@ -135,7 +135,7 @@ _VALUE_OPTIONS = frozenset(
 # Read by the JVM (JAVA_TOOL_OPTIONS, by JNI_CreateJavaVM) and the `java` launcher (JDK_JAVA_OPTIONS, JDK
 # 9+), both ahead of the command line's own options, so a `-D` on the command line wins over them.
 _JVM_VARIABLES = ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS")
-_OFFICIAL_TOMCAT = re.compile(r"^(docker\.io/|public\.ecr\.aws/docker/library/)?(library/)?tomcat(:|@|$)")
+_OFFICIAL_TOMCAT = library_image("tomcat")
 
 RECOGNISED = (
     "`java -jar`, `java <main class>` (Jib), Spring Boot launchers: Spring Boot when a launcher, its starters or jars, `server.*`/"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from policies.model import UNKNOWN_PART, ImageFile, Location, show
 from policies.servers import units
-from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, Server
+from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Mode, Server, library_image
 from policies.servers.documents import Node, Scalar, from_json, load_yaml
 
 NAME = "traefik"
@@ -39,7 +39,7 @@ _READ_DOCS = "https://doc.traefik.io/traefik/migration/v2/#v2112"
 _LOADERS = "https://doc.traefik.io/traefik/getting-started/configuration-overview/#the-static-configuration"
 # traefik/traefik-library-image v3.x/alpine/Dockerfile: `ENTRYPOINT ["/entrypoint.sh"]`, `CMD ["traefik"]`;
 # no configuration file in the image.
-_OFFICIAL = re.compile(r"^(docker\.io/|public\.ecr\.aws/docker/library/)?(library/)?traefik(:|@|$)")
+_OFFICIAL = library_image("traefik")
 # pkg/cli/loader_file.go: Finder{BasePaths: /etc/traefik/traefik, $XDG_CONFIG_HOME/traefik,
 # $HOME/.config/traefik, ./traefik; Extensions: toml, yaml, yml}.
 _DEFAULT_FILES = tuple(
