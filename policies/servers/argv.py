@@ -611,7 +611,7 @@ def invocations(container: Container) -> tuple[list[Invocation], str]:
                 workdir=posixpath.join(start, directory) if directory else start,
             )
         )
-    text = " ".join(_quote(word) for word in words)
+    text = " ".join(shell_quote(word) for word in words)
     return found, "" if found else f"the command `{show(text)}` runs nothing"
 
 
@@ -640,8 +640,9 @@ def script_invocations(
     return found
 
 
-def _quote(word: str) -> str:
-    return word if word and not re.search(r"[\s\"'$\\]", word) else "'" + word.replace("'", "'\\''") + "'"
+def shell_quote(word: str) -> str:
+    """`word` as a shell reads it back as one word: bare when it holds only safe characters."""
+    return word if re.fullmatch(r"[\w@%+=:,./-]+", word) else "'" + word.replace("'", "'\\''") + "'"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from policies.model import UNKNOWN_PART, ImageFile, Location, show
-from policies.servers.argv import number, option, script_invocations
+from policies.servers.argv import number, option, script_invocations, shell_quote
 from policies.servers.base import Evidence, Fact, Invocation, KeepAlive, Server
 
 NAME = "node"
@@ -268,12 +268,8 @@ def _package_script(invocation: Invocation) -> list[Invocation] | None:
         command, location = "node server.js", Location(found.location.path, 1)
     else:
         return None
-    line = " ".join([command, *(_shell_quote(arg) for arg in extra)])
+    line = " ".join([command, *(shell_quote(arg) for arg in extra)])
     return script_invocations(invocation, line, location, runner)
-
-
-def _shell_quote(word: str) -> str:
-    return word if re.fullmatch(r"[\w@%+=:,./-]+", word) else "'" + word.replace("'", "'\\''") + "'"
 
 
 def _pm2(invocation: Invocation) -> list[Invocation] | None:
