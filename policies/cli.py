@@ -108,9 +108,10 @@ def _parser() -> argparse.ArgumentParser:
         "--repo-root",
         type=Path,
         metavar="DIR",
-        help="the directory the plan JSON was made in (its root module, after terraform init): findings "
-        "in plans then point at the .tf file and line of each resource and attribute; modules are found "
-        "through the plan's module sources (local ones relative to their caller, others through "
+        help="the directory the plan JSON was made in (its root module, after terraform init; default: "
+        "the plan's own directory when it holds .tf files): findings in plans then point at the .tf file "
+        "and line of each resource and attribute, and locals are followed; modules are found through the "
+        "plan's module sources (local ones relative to their caller, others through "
         ".terraform/modules/modules.json)",
     )
     scan.add_argument(

@@ -63,5 +63,5 @@ def scan(
         tuple(sorted(inventory.errors, key=lambda error: (error.path, error.line or 0, error.message))),
         tuple(targets),
         topology.skipped,
-        inventory.inputs,
+        tuple(dict.fromkeys(inventory.inputs)),  # a file read by two loaders is one input
     )

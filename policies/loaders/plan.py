@@ -33,7 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from policies.loaders.plan_config import Configuration, encoded_shape, relocate
+from policies.loaders.plan_config import (
+    Configuration,
+    encoded_shape,
+    references,
+    relocate,
+    repo_root_error,
+)
 from policies.loaders.terraform.config import Block
 from policies.loaders.terraform.resources import DATA_READERS, READERS, Collected
 from policies.loaders.terraform.values import Encoded, EvalError, NeedKnown, Unknown
@@ -49,6 +55,7 @@ MAX_DEPTH = 32
 _NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
 _INDEX = r"(\[[^\]]*\])?"
 _VAR = re.compile(rf"^var\.({_NAME})")
+_LOCAL = re.compile(rf"^local\.({_NAME})")
 _MODULE_OUTPUT = re.compile(rf"^module\.({_NAME}){_INDEX}\.({_NAME}){_INDEX}")
 _DATA = re.compile(rf"^data\.({_NAME})\.({_NAME}){_INDEX}")
 _RESOURCE = re.compile(rf"^({_NAME})\.({_NAME}){_INDEX}")
@@ -68,6 +75,10 @@ _FALLBACK_TARGETS: dict[tuple[str, str], tuple[frozenset[str], str]] = {
     ("aws_ecs_service", "target_group_arn"): (_TARGET_GROUPS, "target group"),
     ("aws_ecs_service", "task_definition"): (frozenset({"aws_ecs_task_definition"}), "task definition"),
 }
+FOLLOW_LOCALS = (
+    "scan the plan next to the .tf files it was made from, after `terraform init` (or name that "
+    "directory with --repo-root DIR), so that locals are followed through the modules' sources"
+)
 SCAN_CONFIGURATION = (
     "scan the Terraform configuration the plan was made from (after `terraform init`), where dynamic "
     "blocks and locals are evaluated, or set the attribute from a resource reference or a known ARN"
@@ -209,6 +220,7 @@ class _Plan:
     by_type: dict[str, list[_Record]] = field(default_factory=dict)
     instances: dict[str, set[str]] = field(default_factory=dict)  # resource address → its instances
     source: Configuration | None = None  # the .tf files the plan was made from (--repo-root)
+    followed_locals: dict[tuple[str, str], _Resolved] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # The first "address" of a resource is in planned_values, which comes before resource_changes.
@@ -257,6 +269,8 @@ class _Plan:
         for reference in references:
             if match := _VAR.match(reference):
                 resolved |= self._variable(match.group(1), scope, depth)
+            elif match := _LOCAL.match(reference):
+                resolved |= self._local(match.group(1), scope, depth)
             elif match := _MODULE_OUTPUT.match(reference):
                 output = (match.group(1), match.group(2) or "", match.group(3))
                 outputs.setdefault(output, set()).add(match.group(4) or "")
@@ -293,6 +307,24 @@ class _Plan:
         expression = _dict(_dict(call.get("expressions")).get(name))
         references = [str(item) for item in _list(expression.get("references"))]
         return self.resolve(references, scope.parent, scope.key, depth + 1)
+
+    def local_written(self, name: str, scope: _Scope) -> Location | None:
+        """Where local `name` of module instance `scope` is written, when the configuration is read."""
+        if self.source is None:
+            return None
+        attribute = self.source.local([call for call, _ in _module_steps(scope.module)], name)
+        return attribute.location if attribute is not None else None
+
+    def _local(self, name: str, scope: _Scope, depth: int) -> _Resolved:
+        """Where local `name` leads, through its expression in the `.tf` files (with --repo-root)."""
+        memo = (scope.module, name)
+        if memo in self.followed_locals or self.source is None:
+            return self.followed_locals.get(memo, _Resolved())  # a cycle of locals leads nowhere more
+        self.followed_locals[memo] = _Resolved()
+        attribute = self.source.local([call for call, _ in _module_steps(scope.module)], name)
+        if attribute is not None:
+            self.followed_locals[memo] = self.resolve(references(attribute.node), scope, None, depth + 1)
+        return self.followed_locals[memo]
 
     def _output(
         self, call: str, key: str | None, output: str, index: str, scope: _Scope, depth: int
@@ -557,11 +589,10 @@ class PlanResource:
                 unfollowed = self._unfollowed(name)
                 if unfollowed:
                     # Not guessed from what else the plan holds: the references say where it comes from.
-                    note = (
-                        f"{name} is known only after apply and comes through {', '.join(unfollowed)}, "
-                        "which the plan does not describe"
-                    )
-                    return [Link(location=where, note=note, fix=SCAN_CONFIGURATION)]
+                    fix = SCAN_CONFIGURATION
+                    if self.plan.source is None and any(item.startswith("local.") for item in unfollowed):
+                        fix = FOLLOW_LOCALS
+                    return [Link(location=where, note=self._through(name, unfollowed), fix=fix)]
                 return [self.plan.fallback(self, name, self._unrecorded(name))]
             return [Link(refs, location=where, note=f"{name} is known only after apply")]
         if not isinstance(value, list):
@@ -589,6 +620,21 @@ class PlanResource:
             if reference.startswith("local.")
             or (reference.startswith("module.") and not _MODULE_OUTPUT.match(reference))
         ]
+
+    def _through(self, name: str, unfollowed: list[str]) -> str:
+        """Why attribute `name`, known only after apply, links nothing: it comes through `unfollowed`."""
+        read = {
+            reference: written
+            for reference in unfollowed
+            if (match := _LOCAL.match(reference))
+            and (written := self.plan.local_written(match.group(1), self.scope)) is not None
+        }
+        described = [f"{reference} ({read[reference]})" for reference in unfollowed if reference in read]
+        missing = [reference for reference in unfollowed if reference not in read]
+        parts = [f"{', '.join(described)}, which leads to no resource in the plan"] if described else []
+        if missing:
+            parts.append(f"{', '.join(missing)}, which the plan does not describe")
+        return f"{name} is known only after apply and comes through {'; and '.join(parts)}"
 
     def _unrecorded(self, name: str) -> str:
         """Why the configuration gives no reference to follow for attribute `name`."""
@@ -846,9 +892,10 @@ def load_plans(
     paths: Sequence[Path], explicit: Sequence[Path] = (), repo_root: Path | None = None
 ) -> Inventory:
     """The inventory of the plan files `paths`; those in `explicit` were named on the command line, so
-    one that is not a plan is an error (the others are skipped silently). With `repo_root`, the
-    directory the plans were made in, resources are located in its `.tf` files where they are found
-    there (`policies.loaders.plan_config`)."""
+    one that is not a plan is an error (the others are skipped silently). Resources are located in the
+    `.tf` files of the directory the plan was made in, where they are found there, and locals are
+    followed through them (`policies.loaders.plan_config`): `repo_root` when given, else the plan's own
+    directory when it holds `.tf` files (CI writes plan.json where it ran `terraform plan`)."""
     named = {path.resolve() for path in explicit}
     inventory = Inventory()
     for path in paths:
@@ -860,8 +907,11 @@ def load_plans(
             continue
         text, document = read
         plan = _Plan(shown_path(path), text, document)
-        if repo_root is not None:
-            plan.source = Configuration(repo_root, _dict(document.get("configuration")))
+        root = repo_root
+        if root is None and repo_root_error(path.parent) is None:
+            root = path.parent
+        if root is not None:
+            plan.source = Configuration(root, _dict(document.get("configuration")))
         out = Collected()
         _read_plan(plan, out)
         files = plan.source.files if plan.source is not None else ()

@@ -8,16 +8,21 @@ under DIR, as `terraform init` left it. Instance keys (`module.api["x"]`, `aws_l
 the same block. Blocks and attributes are found by parsing the `.tf` files only, never by evaluating
 them; the values stay the plan's. Where a module or block is not found (not downloaded, or a file that
 does not parse), the resource keeps its place in the plan.
+
+The plan's configuration leaves out `locals` (terraform-aws-modules/ecs passes its task definition as
+`task_definition = local.task_definition`); a local is followed through the references its expression
+in the module's `.tf` files makes (`references`), as Terraform itself lists them for other expressions.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lark import Token
+from lark import Token, Tree
 
 from policies.loaders.terraform.config import Attribute, Block
 from policies.loaders.terraform.evaluate import Node, line_of, subtrees
@@ -79,10 +84,83 @@ class Configuration:
         table = module.data if mode == "data" else module.resources
         return table.get((resource_type, name))
 
+    def local(self, calls: Sequence[str], name: str) -> Attribute | None:
+        """The `locals` entry `name` of the module the chain of module `calls` loads, when found."""
+        module = self.module(calls)
+        return module.locals.get(name) if module is not None else None
+
     @property
     def files(self) -> tuple[str, ...]:
         """The `.tf` files read, as findings name them."""
         return tuple(dict.fromkeys(self.loader.read_files))
+
+
+# --- what an expression refers to, as the plan's `references` lists it -------------------------------
+
+_TRAVERSALS = frozenset({"get_attr_expr_term", "index_expr_term"})
+
+
+def references(node: Node) -> list[str]:
+    """The references an HCL expression makes, written as `terraform show -json` writes them: the
+    traversal from a name through attributes and constant indexes (`aws_ecs_task_definition.this[0]
+    .family`, `module.alb.target_groups["app"]`, `local.x`), stopping at a computed index, whose own
+    references are listed too. Names a `for` expression binds are not references."""
+    found: list[str] = []
+    _collect(node, frozenset(), found)
+    return list(dict.fromkeys(found))
+
+
+def _collect(node: Node, bound: frozenset[str], found: list[str]) -> None:
+    if node.data in ("for_tuple_expr", "for_object_expr"):
+        intro = next(child for child in subtrees(node) if child.data == "for_intro")
+        names = {str(child.children[0]) for child in subtrees(intro) if child.data == "identifier"}
+        for child in subtrees(intro):
+            if child.data != "identifier":
+                _collect(child, bound, found)  # the collection: outside the loop's names
+        for child in subtrees(node):
+            if child is not intro:
+                _collect(child, bound | names, found)
+        return
+    if node.data not in _TRAVERSALS:
+        for child in subtrees(node):
+            _collect(child, bound, found)
+        return
+    steps: list[Node] = []
+    base = node
+    while base.data in _TRAVERSALS:
+        target, accessor = subtrees(base)
+        steps.insert(0, accessor)
+        base = _unwrap(target)
+    if base.data != "identifier":
+        _collect(base, bound, found)
+    elif str(base.children[0]) not in bound:
+        text, constant = str(base.children[0]), True
+        for accessor in steps:
+            if accessor.data == "get_attr" and constant:
+                text += "." + str(subtrees(accessor)[0].children[0])
+            elif accessor.data != "get_attr" and constant:
+                key = _constant_index(accessor)
+                constant = key is not None
+                text += key or ""
+        found.append(text)
+    for accessor in steps:
+        if accessor.data != "get_attr":
+            for child in subtrees(accessor):
+                _collect(child, bound, found)
+
+
+def _constant_index(accessor: Node) -> str | None:
+    """`[0]` or `["api"]` for an index written as a number or a plain string; None for anything else."""
+    inner = [_unwrap(child) for child in subtrees(accessor)]
+    if len(inner) != 1:
+        return None
+    if inner[0].data == "int_lit":
+        return f"[{inner[0].children[0]}]"
+    if inner[0].data == "string" and all(part.data == "string_part" for part in subtrees(inner[0])):
+        text = "".join(str(token) for part in subtrees(inner[0]) for token in part.children)
+        if not any(isinstance(token, Tree) for part in subtrees(inner[0]) for token in part.children):
+            return "[" + json.dumps(text) + "]"
+    return None
 
 
 # --- where inside an attribute: `container_definitions = jsonencode([{ command = [...] }])` ---------

@@ -14,7 +14,7 @@ import pytest
 
 from policies.cli import main
 from policies.loaders import LoadOptions, load
-from policies.model import Origin
+from policies.model import Location, Origin
 from policies.rules import Options
 from policies.scan import Result, scan
 from tests.helpers import FIXTURES, line_of, only, rules_of, service_tf
@@ -448,7 +448,10 @@ def test_a_plan_next_to_its_root_module_stands_for_it(in_tmp: Path) -> None:
     result = scan([in_tmp])
     assert errors(result) == []
     finding = only(result, "KA001")
-    assert finding.location.path == "plan.json"
+    # located in the .tf files the plan sits with, its values the plan's
+    assert finding.location == Location("main.tf", 36)
+    assert "as planned in plan.json" in finding.message
+    assert result.inputs == ("main.tf", "plan.json")
     (skipped,) = [item for item in result.skipped if item.id.address == "."]
     assert skipped.reason == (
         "the Terraform configuration in . is read from the plan plan.json found next to it, not from "
@@ -552,10 +555,94 @@ def test_an_address_whose_configuration_is_missing_keeps_the_plan_location(
     assert "as planned in" not in worker.message  # the plan's own lines name it already
 
 
-def test_without_repo_root_findings_stay_in_the_plan(in_tmp: Path) -> None:
+def test_a_plan_away_from_its_configuration_stays_in_the_plan(in_tmp: Path) -> None:
+    shutil.move(infra(in_tmp) / "plan.json", in_tmp / "plan.json")
+    result = scan([in_tmp / "plan.json"])
+    assert {finding.location.path for finding in result.findings} == {"plan.json"}
+    assert result.inputs == ("plan.json",)
+
+
+def test_a_plan_next_to_its_configuration_is_located_in_it(in_tmp: Path) -> None:
+    # `terraform show -json tfplan > plan.json` where the plan was made: no --repo-root needed
     result = scan([infra(in_tmp) / "plan.json"])
-    assert {finding.location.path for finding in result.findings} == {"infra/plan.json"}
-    assert result.inputs == ("infra/plan.json",)
+    assert {finding.location.path for finding in result.findings} == {API, SERVICE, WORKER}
+
+
+# --- locals, which the plan's configuration leaves out ---------------------------------------------
+
+# terraform-aws-modules/ecs//modules/service: `task_definition = local.task_definition`, a local that
+# names the module's own task definition through other locals.
+TASK_DEFINITION_LOCALS = """
+variable "task_definition_arn" {
+  type    = string
+  default = null
+}
+
+locals {
+  create_task_definition = var.task_definition_arn == null
+  max_revision           = max(aws_ecs_task_definition.this.revision, 1)
+  task_definition = (local.create_task_definition
+    ? "${aws_ecs_task_definition.this.family}:${local.max_revision}"
+    : var.task_definition_arn)
+}
+"""
+
+
+def through_a_local(root: Path, locals_text: str, local: str = "local.task_definition") -> None:
+    """The worker service of the repo_root plan, its task_definition written as `local`."""
+    module = root / ".terraform/modules/worker/main.tf"
+    text = module.read_text().replace(
+        "task_definition = aws_ecs_task_definition.this.arn", f"task_definition = {local}"
+    )
+    module.write_text(text + locals_text)
+    plan = json.loads((root / "plan.json").read_text())
+    worker = plan["configuration"]["root_module"]["module_calls"]["worker"]["module"]
+    (service,) = [item for item in worker["resources"] if item["type"] == "aws_ecs_service"]
+    service["expressions"]["task_definition"] = {"references": [local]}
+    (root / "plan.json").write_text(json.dumps(plan))
+
+
+def test_a_local_is_followed_through_the_configuration(in_tmp: Path) -> None:
+    root = infra(in_tmp)
+    through_a_local(root, TASK_DEFINITION_LOCALS)
+    result = scan([root / "plan.json"])
+    assert errors(result) == []
+    worker = next(finding for finding in result.findings if "gunicorn" in finding.message)
+    assert worker.rule == "KA001"
+    assert str(worker.location) == at(WORKER, "command")
+
+
+def test_without_the_configuration_a_local_is_not_guessed(in_tmp: Path) -> None:
+    root = infra(in_tmp)
+    through_a_local(root, TASK_DEFINITION_LOCALS)
+    shutil.move(root / "plan.json", in_tmp / "plan.json")
+    result = scan([in_tmp / "plan.json"])
+    assert not any("gunicorn" in finding.message for finding in result.findings)
+    unknown = [finding for finding in result.findings if "module.worker" in finding.message]
+    assert unknown and {finding.rule for finding in unknown} == {"KA002"}
+    assert "comes through local.task_definition, which the plan does not describe" in unknown[0].message
+
+
+@pytest.mark.parametrize(
+    "locals_text",
+    [
+        "locals {\n  task_definition = var.task_definition_arn\n}\n"
+        'variable "task_definition_arn" {\n  type = string\n}\n',
+        "locals {\n  task_definition = local.other\n  other = local.task_definition\n}\n",
+    ],
+    ids=["a variable the call does not set", "a cycle of locals"],
+)
+def test_a_local_that_leads_to_no_resource_links_nothing(in_tmp: Path, locals_text: str) -> None:
+    root = infra(in_tmp)
+    through_a_local(root, locals_text)
+    result = scan([root / "plan.json"])
+    assert not any("gunicorn" in finding.message for finding in result.findings)
+    unknown = [finding for finding in result.findings if "module.worker" in finding.message]
+    assert unknown and {finding.rule for finding in unknown} == {"KA002"}
+    written = at(WORKER, "task_definition = ", "locals {")
+    assert f"comes through local.task_definition ({written}), which leads to no resource in the plan" in (
+        unknown[0].message
+    )
 
 
 @pytest.mark.parametrize(
@@ -577,10 +664,11 @@ def test_a_bad_repo_root_is_one_line_and_exit_2(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == f"keepalive-guard: --repo-root {repo_root}: {message}\n"
-    # through the API, the same reason is an input error and the plan is scanned as it is
+    # through the API, the same reason is an input error and the plan is scanned without it: located
+    # in the configuration it sits with
     result = scan_with_root(in_tmp / "infra", in_tmp / repo_root)
     assert errors(result) == [f"{repo_root}: --repo-root: {message}"]
-    assert {finding.location.path for finding in result.findings} == {"infra/plan.json"}
+    assert {finding.location.path for finding in result.findings} == {API, SERVICE, WORKER}
 
 
 def test_repo_root_through_the_command_line(in_tmp: Path) -> None:
