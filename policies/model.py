@@ -91,6 +91,9 @@ class Link:
     location: Location | None = None
     note: str = ""  # why the link could not be expressed, when refs and literal are both empty
     fix: str = ""  # what would make an unfollowable link followable, when the loader knows better
+    # How the link was matched when the inputs record none (a plan's `dynamic` blocks): every finding
+    # on a chain through it says so.
+    inferred: str = ""
 
     @property
     def empty(self) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from policies.loaders import LoadOptions, load
@@ -35,6 +35,16 @@ def _same_fix(finding: Finding) -> tuple[object, ...]:
     return (finding.rule, finding.fix, *pair)
 
 
+def _with_inferences(finding: Finding) -> Finding:
+    """The finding, saying which links of its chain were matched without a reference to follow."""
+    inferences = finding.chain.inferences()
+    if not inferences:
+        return finding
+    said = "; ".join(inferences)
+    said = f"{finding.message} Links the inputs record no reference for were matched: {said}."
+    return replace(finding, message=said)
+
+
 def _order(finding: Finding) -> tuple[object, ...]:
     location = finding.location
     return (
@@ -55,7 +65,12 @@ def scan(
         port = chain.attachment.container_port.value if chain.attachment else None
         server = identify(chain.container, port) if chain.container is not None else None
         targets.append(Target(chain, server))
-    findings = [finding for target in targets for rule in RULES for finding in rule.check(target, options)]
+    findings = [
+        _with_inferences(finding)
+        for target in targets
+        for rule in RULES
+        for finding in rule.check(target, options)
+    ]
     # Two targets of one target group can call for the very same fix (one deregistration delay): once.
     findings = list({_same_fix(finding): finding for finding in reversed(findings)}.values())
     return Result(

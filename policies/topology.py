@@ -72,6 +72,23 @@ class Chain:
         attachment = str(self.attachment.location) if self.attachment else ""
         return (self.unit, *parts, container, attachment, self.gap.text if self.gap else "")
 
+    def inferences(self) -> list[str]:
+        """How the links of the chain that the inputs do not record were matched."""
+        links = []
+        if self.target_group is not None:
+            address = self.target_group.id.address
+            links += [
+                forward.target_group
+                for listener in self.listeners
+                for forward in listener.forwards
+                if address in forward.target_group.refs
+            ]
+        if self.attachment is not None and self.attachment.target_group is not None:
+            links.append(self.attachment.target_group)
+        if self.service is not None:
+            links.append(self.service.task_definition)
+        return list(dict.fromkeys(link.inferred for link in links if link.inferred))
+
     def path(self) -> str:
         """The chain for people: aws_lb.web → aws_lb_target_group.app → aws_ecs_service.app → container "app"."""
         steps = [

@@ -374,12 +374,12 @@ class _Plan:
         where = module or "the root module"
         local = [record for type_ in sorted(types) for record in self.by_kind.get((module, type_), ())]
         if len(local) == 1:
-            return self._matched(holder, name, local[0], f"{note}: the only {kind} in {where}")
+            return self._matched(holder, name, local[0], note, f"the only {kind} in {where}")
         if types is _TARGET_GROUPS and holder.resource_type in _LISTENER_TYPES:
             named = self._named_by_call(holder, local)
             if len(named) == 1:
                 record, argument = named[0]
-                return self._matched(holder, name, record, f"{note}: the {kind} {argument} names")
+                return self._matched(holder, name, record, note, f"the {kind} {argument} names")
         port = holder.values.get("container_port")
         shortlist = local
         among = f"{where} has {len(local)} {kind}s"
@@ -401,7 +401,7 @@ class _Plan:
                 ]
                 if len(by_port) == 1:
                     return self._matched(
-                        holder, name, by_port[0], f"{note}: the only {kind} in the plan with port {port}"
+                        holder, name, by_port[0], note, f"the only {kind} in the plan with port {port}"
                     )
                 if by_port:
                     shortlist, among = by_port, f"the plan has {len(by_port)} {kind}s with port {port}"
@@ -414,8 +414,12 @@ class _Plan:
             fix=SCAN_CONFIGURATION,
         )
 
-    def _matched(self, holder: PlanResource, name: str, record: _Record, note: str) -> Link:
-        return Link(frozenset({record.address}), location=holder.at(name), note=note)
+    def _matched(self, holder: PlanResource, name: str, record: _Record, note: str, reason: str) -> Link:
+        """The link to `record`, the one resource that `reason` says the attribute designates."""
+        inferred = f"{name} of {holder.address} is taken to be {record.address}, {reason}"
+        return Link(
+            frozenset({record.address}), location=holder.at(name), note=f"{note}: {reason}", inferred=inferred
+        )
 
     def _named_by_call(self, holder: PlanResource, local: list[_Record]) -> list[tuple[_Record, str]]:
         """Target groups of the listener's module whose for_each key is a string in the calling module's

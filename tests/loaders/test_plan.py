@@ -361,6 +361,15 @@ def test_alb_module_listeners_built_in_dynamic_blocks_are_linked_by_what_the_pla
     ]
     # task_definition = local.task_definition: locals are not in the plan, so the container stays unknown
     assert sorted(rules_of(result)) == ["KA002", "KA002"]
+    # every finding says which of its links were matched without a reference
+    app_finding = next(finding for finding in result.findings if "app_service" in finding.message)
+    assert app_finding.message.endswith(
+        " Links the inputs record no reference for were matched: target_group_arn of "
+        'module.alb.aws_lb_listener.this["ex_http"] is taken to be module.alb.aws_lb_target_group.this["ex_ecs"], '
+        'the target group listeners["ex_http"] of the call of module.alb names; target_group_arn of '
+        "module.app_service.aws_ecs_service.this[0] is taken to be "
+        'module.alb.aws_lb_target_group.this["ex_ecs"], the only target group in the plan with port 8000.'
+    )
     inventory = load([ALB_V9])
     forwards = {
         listener.id.address: [sorted(forward.target_group.refs) for forward in listener.forwards]
