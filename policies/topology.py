@@ -38,6 +38,7 @@ from policies.model import (
 SCAN_TOGETHER = "scan the configuration that defines it together with this one"
 INIT_MODULES = "run `terraform init` so that .terraform/modules holds the module"
 GIVE_VALUES = "give the variables it depends on values (terraform.tfvars, --var, --var-file)"
+NAME_ONE = "write the reference so that it names one resource (a condition or index the scan cannot resolve leaves several)"
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,8 @@ def _by_literal(literal: str, kind: type[R], candidates: Sequence[R]) -> list[R]
 
 def _unfollowed(link: Link | None, what: str) -> tuple[str, str]:
     """Why a link could not be followed, and what would make it followable."""
+    if link is not None and link.empty and link.fix == NAME_ONE:
+        return f"{what} is ambiguous: {link.note}", NAME_ONE
     if link is None or link.empty:
         note = f" ({link.note})" if link is not None and link.note else ""
         return f"{what} is not set or not resolvable{note}", (
@@ -276,8 +279,9 @@ class _Linker:
         # Every link is resolved once, here; the walk below only looks relations up.
         self.balancers_of: dict[ResourceId, list[LoadBalancer]] = {}
         self.listeners_of: dict[ResourceId, list[Listener]] = defaultdict(list)  # of a load balancer
+        self.load_balancer_of: dict[ResourceId, Link] = {}  # a listener's link, saying when it is ambiguous
         for listener in self.listeners:
-            balancers = self.index.resolve(
+            balancers, self.load_balancer_of[listener.id] = self.one(
                 listener.load_balancer, listener.id.unit, LoadBalancer, inventory.load_balancers
             )
             self.balancers_of[listener.id] = balancers
@@ -286,7 +290,9 @@ class _Linker:
         self.parents_of: dict[ResourceId, list[Listener]] = {}  # the listener of a rule
         self.rules_of: dict[ResourceId, list[Listener]] = defaultdict(list)
         for rule in self.rules:
-            parents = self.index.resolve(rule.load_balancer, rule.id.unit, Listener, self.listeners)
+            parents, self.load_balancer_of[rule.id] = self.one(
+                rule.load_balancer, rule.id.unit, Listener, self.listeners
+            )
             self.parents_of[rule.id] = parents
             for parent in parents:
                 self.rules_of[parent.id].append(rule)
@@ -310,16 +316,28 @@ class _Linker:
             for target in targets:
                 self.registered_in[target.id].append(registration)
 
+    def one(self, link: Link, unit: str, kind: type[R], candidates: Sequence[R]) -> tuple[list[R], Link]:
+        """What a link to one resource designates: that resource, or nothing when it designates several
+        (a condition or an index the scan cannot resolve): then a link that says which, never a guess."""
+        found = self.index.resolve(link, unit, kind, candidates)
+        if len(found) <= 1:
+            return found, link
+        shown = ", ".join(str(item.id) for item in found)
+        note = f"it designates one of {shown}, and which one is not known"
+        return [], Link(location=link.location, note=note, fix=NAME_ONE)
+
     def attach(self, service: Service, attachment: ServiceAttachment) -> None:
         unit, inventory = service.id.unit, self.inventory
         if attachment.target_group is not None:
-            link, what = attachment.target_group, f"the target group of {service.id}"
-            targets: list[TargetGroup | LoadBalancer] = list(
-                self.index.resolve(link, unit, TargetGroup, inventory.target_groups)
-            )
+            what = f"the target group of {service.id}"
+            groups, link = self.one(attachment.target_group, unit, TargetGroup, inventory.target_groups)
+            targets: list[TargetGroup | LoadBalancer] = list(groups)
         elif attachment.load_balancer_name is not None:
-            link, what = attachment.load_balancer_name, f"the Classic ELB of {service.id}"
-            targets = list(self.index.resolve(link, unit, LoadBalancer, inventory.load_balancers))
+            what = f"the Classic ELB of {service.id}"
+            balancers, link = self.one(
+                attachment.load_balancer_name, unit, LoadBalancer, inventory.load_balancers
+            )
+            targets = list(balancers)
         else:
             return
         for target in targets:
@@ -377,12 +395,10 @@ class _Linker:
         """The target groups a listener or rule forwards to (None where a forward cannot be followed)."""
         found: list[tuple[TargetGroup | None, Link]] = []
         for forward in step.forwards:
-            groups = self.index.resolve(
+            groups, link = self.one(
                 forward.target_group, step.id.unit, TargetGroup, self.inventory.target_groups
             )
-            found.extend((group, forward.target_group) for group in groups) if groups else found.append(
-                (None, forward.target_group)
-            )
+            found.extend((group, link) for group in groups) if groups else found.append((None, link))
         return found
 
     def link(self) -> Topology:
@@ -451,8 +467,9 @@ class _Linker:
 
     def front_without_load_balancer(self, listener: Listener, steps: Iterable[Listener]) -> None:
         """A listener (or rule) whose load balancer is not in the scanned files: a shared ALB looked up with data."""
-        text, fix = _unfollowed(listener.load_balancer, f"the load balancer of {listener.id}")
-        gap = Gap(text, listener.load_balancer.location or listener.id.location, fix)
+        link = self.load_balancer_of[listener.id]
+        text, fix = _unfollowed(link, f"the load balancer of {listener.id}")
+        gap = Gap(text, link.location or listener.id.location, fix)
         for step in steps:
             for group, _ in self.groups(step):
                 if group is not None:
@@ -521,12 +538,12 @@ class _Linker:
 
     def container_of(self, service: Service, attachment: ServiceAttachment) -> _Back:
         unit = service.id.unit
-        definitions = self.index.resolve(
+        definitions, link = self.one(
             service.task_definition, unit, TaskDefinition, self.inventory.task_definitions
         )
         if not definitions:
-            text, fix = _unfollowed(service.task_definition, f"the task definition of {service.id}")
-            location = service.task_definition.location or service.id.location
+            text, fix = _unfollowed(link, f"the task definition of {service.id}")
+            location = link.location or service.id.location
             return _Back(service, attachment, gap=Gap(text, location, fix))
         definition = definitions[0]
         if definition.containers is None:

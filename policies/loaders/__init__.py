@@ -96,14 +96,11 @@ def discover(paths: Sequence[Path]) -> Discovered:
     )
 
 
-def _planned_roots(discovered: Discovered) -> tuple[list[Path], list[Opaque]]:
-    """Module directories that hold a plan, which stands for them (see the module docstring)."""
-    plans_in: dict[Path, list[Path]] = {}
-    for plan in discovered.plans:
-        plans_in.setdefault(plan.resolve().parent, []).append(plan)
+def _planned_roots(directories: list[Path], roots: dict[Path, list[Path]]) -> tuple[list[Path], list[Opaque]]:
+    """Module directories that a plan was made from, which stands for them (see the module docstring)."""
     planned, skipped = [], []
-    for directory in discovered.directories:
-        plans = plans_in.get(directory)
+    for directory in directories:
+        plans = roots.get(directory)
         if not plans:
             continue
         planned.append(directory)
@@ -119,15 +116,17 @@ def _planned_roots(discovered: Discovered) -> tuple[list[Path], list[Opaque]]:
 def load(paths: Sequence[Path], options: LoadOptions = LoadOptions()) -> Inventory:
     discovered = discover(paths)
     errors, directories = discovered.errors, discovered.directories
-    planned, replaced = _planned_roots(discovered)
-    inventory = load_terraform(directories, options.variables, planned) if directories else Inventory()
-    inventory += Inventory(opaque=tuple(replaced))
     repo_root = options.repo_root
     if repo_root is not None and (why := repo_root_error(repo_root)) is not None:
         errors.append(InputError(shown_path(repo_root), f"--repo-root: {why}"))
         repo_root = None
+    inventory, roots = Inventory(), dict[Path, list[Path]]()
     if discovered.plans:
-        inventory += load_plans(discovered.plans, discovered.named, repo_root)
+        inventory, roots = load_plans(discovered.plans, discovered.named, repo_root)
+    planned, replaced = _planned_roots(directories, roots)
+    if directories:
+        inventory = load_terraform(directories, options.variables, planned) + inventory
+    inventory += Inventory(opaque=tuple(replaced))
     for var_file in options.variables:
         if isinstance(var_file, Path) and not var_file.is_file():
             errors.append(InputError(shown_path(var_file), "--var-file: no such file"))

@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 from policies.loaders.plan_config import (
     Configuration,
     encoded_shape,
+    member,
     references,
     relocate,
     repo_root_error,
@@ -43,7 +44,7 @@ from policies.loaders.plan_config import (
 from policies.loaders.terraform.config import Block
 from policies.loaders.terraform.resources import DATA_READERS, READERS, Collected
 from policies.loaders.terraform.values import Encoded, EvalError, NeedKnown, Unknown
-from policies.model import InputError, Inventory, Link, Location, ResourceId, Setting, shown_path
+from policies.model import InputError, Inventory, Link, Location, Opaque, ResourceId, Setting, shown_path
 
 T = TypeVar("T")
 
@@ -196,10 +197,14 @@ class _Resolved:
 
     found: set[str] = field(default_factory=set)
     unknown: list[str] = field(default_factory=list)
+    # references met on the way that lead nowhere the plan shows: a local (with where it is written,
+    # when the .tf files were read) or a whole module
+    unfollowed: dict[str, Location | None] = field(default_factory=dict)
 
     def __ior__(self, other: _Resolved) -> _Resolved:
         self.found |= other.found
         self.unknown += [reason for reason in other.unknown if reason not in self.unknown]
+        self.unfollowed.update(other.unfollowed)
         return self
 
 
@@ -218,6 +223,7 @@ class _Plan:
     records: list[_Record] = field(default_factory=list)
     by_kind: dict[tuple[str, str], list[_Record]] = field(default_factory=dict)  # (module, type) → records
     by_type: dict[str, list[_Record]] = field(default_factory=dict)
+    by_address: dict[str, _Record] = field(default_factory=dict)
     instances: dict[str, set[str]] = field(default_factory=dict)  # resource address → its instances
     source: Configuration | None = None  # the .tf files the plan was made from (--repo-root)
     followed_locals: dict[tuple[str, str], _Resolved] = field(default_factory=dict)
@@ -266,11 +272,19 @@ class _Plan:
         keys = [reference for reference in references if reference.split(".")[0] in ("each", "count")]
         indexed: dict[str, set[str]] = {}  # resource address → the instance suffixes referred to
         outputs: dict[tuple[str, str, str], set[str]] = {}  # module output → the indexes taken of it
-        for reference in references:
+        # Terraform lists every prefix of a traversal: `local.a` beside `local.a.b` says nothing more
+        deepest = [
+            reference
+            for reference in references
+            if not any(other.startswith((reference + ".", reference + "[")) for other in references)
+        ]
+        for reference in deepest:
             if match := _VAR.match(reference):
                 resolved |= self._variable(match.group(1), scope, depth)
             elif match := _LOCAL.match(reference):
-                resolved |= self._local(match.group(1), scope, depth)
+                resolved |= self._local(match.group(1), reference[match.end() :], scope, depth)
+            elif _MODULE_STEP.fullmatch(reference):
+                resolved.unfollowed[reference] = None  # a whole module object: module.svc[each.key]
             elif match := _MODULE_OUTPUT.match(reference):
                 output = (match.group(1), match.group(2) or "", match.group(3))
                 outputs.setdefault(output, set()).add(match.group(4) or "")
@@ -315,16 +329,31 @@ class _Plan:
         attribute = self.source.local([call for call, _ in _module_steps(scope.module)], name)
         return attribute.location if attribute is not None else None
 
-    def _local(self, name: str, scope: _Scope, depth: int) -> _Resolved:
-        """Where local `name` leads, through its expression in the `.tf` files (with --repo-root)."""
-        memo = (scope.module, name)
-        if memo in self.followed_locals or self.source is None:
-            return self.followed_locals.get(memo, _Resolved())  # a cycle of locals leads nowhere more
+    def _local(self, name: str, traversal: str, scope: _Scope, depth: int) -> _Resolved:
+        """Where local `name` (and the `traversal` after it: `.a`, `["b"]`) leads, through its
+        expression in the `.tf` files the plan was made from; into the member of an object or tuple
+        written out there (`tgs = { a = aws_lb_target_group.a.arn }`) as far as the traversal goes."""
+        reference = f"local.{name}{traversal}"
+        attribute = None
+        if self.source is not None:
+            attribute = self.source.local([call for call, _ in _module_steps(scope.module)], name)
+        if attribute is None:
+            return _Resolved(unfollowed={reference: None})
+        memo = (scope.module, reference)
+        if memo in self.followed_locals:
+            return self.followed_locals[memo]  # a cycle of locals leads nowhere more
         self.followed_locals[memo] = _Resolved()
-        attribute = self.source.local([call for call, _ in _module_steps(scope.module)], name)
-        if attribute is not None:
-            self.followed_locals[memo] = self.resolve(references(attribute.node), scope, None, depth + 1)
-        return self.followed_locals[memo]
+        node = member(attribute.node, _steps(traversal))
+        resolved = self.resolve(references(node), scope, None, depth + 1)
+        if not resolved.found and not resolved.unknown:
+            # nowhere: said of this local, unless what stops it is something the plan does not show
+            unread: dict[str, Location | None] = {
+                item: where for item, where in resolved.unfollowed.items() if where is None
+            }
+            nowhere: dict[str, Location | None] = {reference: attribute.location}
+            resolved = _Resolved(unfollowed=unread or nowhere)
+        self.followed_locals[memo] = resolved
+        return resolved
 
     def _output(
         self, call: str, key: str | None, output: str, index: str, scope: _Scope, depth: int
@@ -357,13 +386,14 @@ class _Plan:
     # --- what the configuration does not record -------------------------------------------------
 
     def fallback(self, holder: PlanResource, name: str, why: str) -> Link:
-        """The link of an attribute known only after apply whose configuration gives no reference to
-        follow (`why`: a `dynamic` block, whose expressions the plan leaves out).
+        """The link of an attribute known only after apply whose configuration records no reference
+        (`why`: a `dynamic` block, whose expressions the plan leaves out).
         It is matched by what the plan does know, only when that designates exactly one resource: the
-        one resource of the kind in the same module instance; for a listener's forward, the one target
-        group whose key the module call's constant argument for the listener names; for an ECS
-        service's load_balancer block in a module instance with no target group of its own, the one
-        target group of the plan with its container_port.
+        one resource of the kind in the module instance or passed to it by the module call's
+        arguments (whose references the plan records: `load_balancer = { tg = module.alb.target_groups
+        ["app"].arn }`); for a listener's forward, the one target group of the module whose key the
+        call's constant argument for the listener names; for an ECS service's load_balancer block, the
+        one target group with its container_port among those (or, when there are none, in the plan).
         Otherwise the link stays empty, with a note saying why and what would make it known."""
         note = f"{name} is known only after apply and {why}"
         target = _FALLBACK_TARGETS.get((holder.resource_type, name))
@@ -373,38 +403,47 @@ class _Plan:
         module = holder.scope.module
         where = module or "the root module"
         local = [record for type_ in sorted(types) for record in self.by_kind.get((module, type_), ())]
-        if len(local) == 1:
-            return self._matched(holder, name, local[0], note, f"the only {kind} in {where}")
+        passed, arguments = self._passed(holder, types)
+        pool = local + [record for record in passed if record not in local]
+        among = f"{where} has {len(local)} {kind}s"
+        if passed:
+            among = f"{len(pool)} {kind}s are in {where} or passed to it ({', '.join(arguments)})"
+        if len(pool) == 1:
+            reason = f"the only {kind} in {where}"
+            if passed:
+                reason = f"the only {kind} the call of {module} passes it ({', '.join(arguments)})"
+            return self._matched(holder, name, pool[0], note, reason)
         if types is _TARGET_GROUPS and holder.resource_type in _LISTENER_TYPES:
             named = self._named_by_call(holder, local)
             if len(named) == 1:
                 record, argument = named[0]
                 return self._matched(holder, name, record, note, f"the {kind} {argument} names")
         port = holder.values.get("container_port")
-        shortlist = local
-        among = f"{where} has {len(local)} {kind}s"
-        if not local:
-            candidates = [record for type_ in sorted(types) for record in self.by_type.get(type_, ())]
-            shortlist, among = candidates, f"the plan has {len(candidates)} {kind}s"
-            if not candidates:
-                among = f"the plan has no {kind}"
-            elif (
-                types is _TARGET_GROUPS
-                and holder.resource_type == "aws_ecs_service"
-                and isinstance(port, int)
-            ):
-                # No target group in the service's own module: one elsewhere in the plan, by its port
-                by_port = [
-                    record
-                    for record in candidates
-                    if record.values.get("port") == port and record.values.get("target_type") != "lambda"
-                ]
-                if len(by_port) == 1:
-                    return self._matched(
-                        holder, name, by_port[0], note, f"the only {kind} in the plan with port {port}"
-                    )
-                if by_port:
-                    shortlist, among = by_port, f"the plan has {len(by_port)} {kind}s with port {port}"
+        shortlist = pool
+        if not pool:
+            shortlist = [record for type_ in sorted(types) for record in self.by_type.get(type_, ())]
+            among = f"the plan has {len(shortlist)} {kind}s" if shortlist else f"the plan has no {kind}"
+        if (
+            shortlist
+            and types is _TARGET_GROUPS
+            and holder.resource_type == "aws_ecs_service"
+            and isinstance(port, int)
+        ):
+            # The target group that serves the container's port
+            by_port = [
+                record
+                for record in shortlist
+                if record.values.get("port") == port and record.values.get("target_type") != "lambda"
+            ]
+            within = "among those" if pool else "in the plan"
+            if len(by_port) == 1:
+                reason = f"the only {kind} {within} with port {port}"
+                if pool:
+                    reason = f"the only {kind} with port {port} among those in {where} or passed to it"
+                return self._matched(holder, name, by_port[0], note, reason)
+            if by_port:
+                shortlist = by_port
+                among += f", {len(by_port)} with port {port}"
         if shortlist:
             shown = ", ".join(record.address for record in shortlist[:5])
             among += f" ({shown}{', ...' if len(shortlist) > 5 else ''})"
@@ -413,6 +452,30 @@ class _Plan:
             note=f"{note}, and nothing in the plan tells which: {among}",
             fix=SCAN_CONFIGURATION,
         )
+
+    def _passed(self, holder: PlanResource, types: frozenset[str]) -> tuple[list[_Record], list[str]]:
+        """Resources of `types` that the arguments of the call of the holder's module refer to, and
+        those arguments."""
+        scope = holder.scope
+        if scope.parent is None:
+            return [], []
+        call = _dict(_dict(scope.parent.config.get("module_calls")).get(scope.call))
+        records: list[_Record] = []
+        arguments: list[str] = []
+        for argument, expression in sorted(_dict(call.get("expressions")).items()):
+            references = [str(item) for item in _list(_dict(expression).get("references"))]
+            found = self.resolve(references, scope.parent, scope.key).found if references else set()
+            chosen = [
+                record
+                for address in sorted(found)
+                if (record := self.by_address.get(address)) is not None
+                and record.mode == "managed"
+                and record.type in types
+            ]
+            if chosen:
+                arguments.append(argument)
+                records += [record for record in chosen if record not in records]
+        return records, arguments
 
     def _matched(self, holder: PlanResource, name: str, record: _Record, note: str, reason: str) -> Link:
         """The link to `record`, the one resource that `reason` says the attribute designates."""
@@ -439,6 +502,20 @@ class _Plan:
                         entry = f"{argument}[{json.dumps(holder.key)}] of the call of {scope.module}"
                         found.setdefault(keyed[text].address, (keyed[text], entry))
         return list(found.values())
+
+
+_STEP = re.compile(r'\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+|"(?:[^"\\]|\\.)*")\]')
+
+
+def _steps(traversal: str) -> list[str | int]:
+    """`.a["b"][0]` → ["a", "b", 0]; stops at anything else."""
+    steps: list[str | int] = []
+    position = 0
+    while match := _STEP.match(traversal, position):
+        name, index = match.groups()
+        steps.append(name if name is not None else json.loads(index))
+        position = match.end()
+    return steps
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -590,14 +667,23 @@ class PlanResource:
             ]
         if unknown:
             if not refs:
-                unfollowed = self._unfollowed(name)
-                if unfollowed:
-                    # Not guessed from what else the plan holds: the references say where it comes from.
+                # Not guessed from what else the plan holds when references say where it comes from.
+                references = self._configured_references(name)
+                if resolved.unfollowed:
                     fix = SCAN_CONFIGURATION
-                    if self.plan.source is None and any(item.startswith("local.") for item in unfollowed):
+                    if any(
+                        where is None and item.startswith("local.")
+                        for item, where in resolved.unfollowed.items()
+                    ):
                         fix = FOLLOW_LOCALS
-                    return [Link(location=where, note=self._through(name, unfollowed), fix=fix)]
-                return [self.plan.fallback(self, name, self._unrecorded(name))]
+                    return [Link(location=where, note=self._through(name, resolved.unfollowed), fix=fix)]
+                if references:
+                    note = (
+                        f"{name} is known only after apply and its references ({', '.join(references)}) "
+                        "lead to no resource in the plan"
+                    )
+                    return [Link(location=where, note=note, fix=SCAN_CONFIGURATION)]
+                return [self.plan.fallback(self, name, self._unrecorded())]
             return [Link(refs, location=where, note=f"{name} is known only after apply")]
         if not isinstance(value, list):
             return [self._link(value, refs, where)]
@@ -614,39 +700,19 @@ class PlanResource:
                 links.append(self._link(item, refs, where))
         return links
 
-    def _unfollowed(self, name: str) -> list[str]:
-        """The configured references of attribute `name` the plan cannot follow: locals (not in the
-        plan's configuration) and modules without an output named (`module.svc[each.key]`)."""
-        references = self._configured_references(name)
-        return [
-            reference
-            for reference in references
-            if reference.startswith("local.")
-            or (reference.startswith("module.") and not _MODULE_OUTPUT.match(reference))
-        ]
-
-    def _through(self, name: str, unfollowed: list[str]) -> str:
+    def _through(self, name: str, unfollowed: dict[str, Location | None]) -> str:
         """Why attribute `name`, known only after apply, links nothing: it comes through `unfollowed`."""
-        read = {
-            reference: written
-            for reference in unfollowed
-            if (match := _LOCAL.match(reference))
-            and (written := self.plan.local_written(match.group(1), self.scope)) is not None
-        }
-        described = [f"{reference} ({read[reference]})" for reference in unfollowed if reference in read]
-        missing = [reference for reference in unfollowed if reference not in read]
-        parts = [f"{', '.join(described)}, which leads to no resource in the plan"] if described else []
+        read = [f"{reference} ({where})" for reference, where in unfollowed.items() if where is not None]
+        missing = [reference for reference, where in unfollowed.items() if where is None]
+        parts = [f"{', '.join(read)}, which leads to no resource in the plan"] if read else []
         if missing:
             parts.append(f"{', '.join(missing)}, which the plan does not describe")
         return f"{name} is known only after apply and comes through {'; and '.join(parts)}"
 
-    def _unrecorded(self, name: str) -> str:
-        """Why the configuration gives no reference to follow for attribute `name`."""
+    def _unrecorded(self) -> str:
+        """Why the configuration gives no reference to follow for an attribute."""
         if self.expressions is None:
             return "is set in a `dynamic` block, whose expressions `terraform show -json` leaves out"
-        references = self._configured_references(name)
-        if references:
-            return f"its references ({', '.join(references)}) cannot be followed in the plan"
         return "the plan's configuration gives no reference to follow"
 
     def _link(self, value: Any, refs: frozenset[str], where: Location) -> Link:
@@ -855,8 +921,10 @@ def _read_plan(plan: _Plan, out: Collected) -> None:
     records = [record for record in _records(document, changes) if not deleted(record.address)]
     plan.records = records
     for record in records:
-        plan.by_kind.setdefault((record.module, record.type), []).append(record)
-        plan.by_type.setdefault(record.type, []).append(record)
+        plan.by_address[record.address] = record
+        if record.mode == "managed":  # a data source looks a resource up; it is not one more candidate
+            plan.by_kind.setdefault((record.module, record.type), []).append(record)
+            plan.by_type.setdefault(record.type, []).append(record)
         if record.key is not None and record.address.endswith("]"):
             base = record.address[: record.address.rindex('["' if isinstance(record.key, str) else "[")]
             plan.instances.setdefault(base, set()).add(record.address)
@@ -892,16 +960,26 @@ def _read_plan(plan: _Plan, out: Collected) -> None:
         reader(resource, out)
 
 
+def plan_directory(path: Path) -> Path:
+    """The directory a plan file is in (its own symlink not followed: a plan linked into a root
+    module's directory is that root's), as Terraform module directories are named."""
+    return path.absolute().parent.resolve()
+
+
 def load_plans(
     paths: Sequence[Path], explicit: Sequence[Path] = (), repo_root: Path | None = None
-) -> Inventory:
-    """The inventory of the plan files `paths`; those in `explicit` were named on the command line, so
-    one that is not a plan is an error (the others are skipped silently). Resources are located in the
-    `.tf` files of the directory the plan was made in, where they are found there, and locals are
-    followed through them (`policies.loaders.plan_config`): `repo_root` when given, else the plan's own
-    directory when it holds `.tf` files (CI writes plan.json where it ran `terraform plan`)."""
+) -> tuple[Inventory, dict[Path, list[Path]]]:
+    """The inventory of the plan files `paths`, and the root module directories whose plans they are.
+
+    Those in `explicit` were named on the command line, so one that is not a plan is an error (the
+    others are skipped silently). Resources are located in the `.tf` files of the directory the plan
+    was made in, and locals are followed through them (`policies.loaders.plan_config`): `repo_root`
+    when given; else the plan's own directory when its `.tf` files are the root module the plan was
+    made from (CI writes plan.json where it ran `terraform plan`): the plan then stands for that root.
+    A plan next to other `.tf` files is read alone, and verbose output says why."""
     named = {path.resolve() for path in explicit}
     inventory = Inventory()
+    roots: dict[Path, list[Path]] = {}
     for path in paths:
         read = read_plan(path, path.resolve() in named)
         if read is None:
@@ -911,13 +989,26 @@ def load_plans(
             continue
         text, document = read
         plan = _Plan(shown_path(path), text, document)
-        root = repo_root
-        if root is None and repo_root_error(path.parent) is None:
-            root = path.parent
-        if root is not None:
-            plan.source = Configuration(root, _dict(document.get("configuration")))
+        configuration = _dict(document.get("configuration"))
+        if repo_root is not None:
+            plan.source = Configuration(repo_root, configuration)
+        directory = plan_directory(path)
+        if repo_root_error(directory) is None:
+            beside = Configuration(directory, configuration)
+            why = beside.differs(document)
+            if why is None:
+                roots.setdefault(directory, []).append(path)
+                plan.source = plan.source or beside
+            else:
+                shown = shown_path(directory)
+                reason = (
+                    f"{plan.path} is not a plan of the Terraform configuration in {shown} ({why}): "
+                    "both are scanned, each on its own"
+                )
+                at = ResourceId(plan.path, plan.path, Location(plan.path))
+                inventory += Inventory(opaque=(Opaque(at, reason, False),))
         out = Collected()
         _read_plan(plan, out)
         files = plan.source.files if plan.source is not None else ()
         inventory += out.inventory() + Inventory(errors=tuple(plan.errors), inputs=(plan.path, *files))
-    return inventory
+    return inventory, roots

@@ -17,6 +17,7 @@ in the module's `.tf` files makes (`references`), as Terraform itself lists them
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +26,16 @@ from typing import Any
 from lark import Token, Tree
 
 from policies.loaders.terraform.config import Attribute, Block
-from policies.loaders.terraform.evaluate import Node, line_of, subtrees
+from policies.loaders.terraform.evaluate import Node, line_of, subtrees, unescape
 from policies.loaders.terraform.module import Loader, Module, source_directory
 from policies.loaders.terraform.values import Obj, located
 from policies.model import Location
+
+_CALL = re.compile(r"^module\.([A-Za-z_][A-Za-z0-9_-]*)")
+
+
+def _few(items: list[str]) -> str:
+    return ", ".join(items[:3]) + (f" and {len(items) - 3} more" if len(items) > 3 else "")
 
 
 def repo_root_error(path: Path) -> str | None:
@@ -84,6 +91,51 @@ class Configuration:
         table = module.data if mode == "data" else module.resources
         return table.get((resource_type, name))
 
+    def differs(self, document: dict[str, Any]) -> str | None:
+        """Why the root module's `.tf` files are not what the plan (or state) `document` was made
+        from; None when they are: a plan configures the same resources, data sources and module calls
+        in its root module, a state holds only resources and module calls the files configure."""
+        module = self.module(())
+        if module is None or any(file.error is not None for file in module.files):
+            return "its .tf files do not parse"
+        written = {("managed", *key) for key in module.resources} | {("data", *key) for key in module.data}
+        calls = set(module.calls)
+        configured = _dict(document.get("configuration")).get("root_module")
+        if isinstance(configured, dict):
+            planned = {
+                (str(item.get("mode", "managed")), str(item.get("type")), str(item.get("name")))
+                for item in map(_dict, configured.get("resources") or [])
+            }
+            planned_calls = set(_dict(configured.get("module_calls")))
+            exact = True
+        else:
+            state = _dict(_dict(_dict(document.get("values")).get("root_module")))
+            planned = {
+                (str(item.get("mode", "managed")), str(item.get("type")), str(item.get("name")))
+                for item in map(_dict, state.get("resources") or [])
+            }
+            planned_calls = {
+                match.group(1)
+                for child in map(_dict, state.get("child_modules") or [])
+                if (match := _CALL.match(str(child.get("address", ""))))
+            }
+            exact = False
+        missing = sorted(".".join(part for part in key if part != "managed") for key in planned - written)
+        missing += sorted(f"module.{call}" for call in planned_calls - calls)
+        extra = sorted(".".join(part for part in key if part != "managed") for key in written - planned)
+        extra += sorted(f"module.{call}" for call in calls - planned_calls)
+        if missing:
+            return f"it has {_few(missing)}, which they do not configure"
+        if isinstance(configured, dict):
+            changed = _changed_literals(configured, module)
+            if changed:
+                return f"{_few(changed)}"
+        if exact and extra:
+            return f"they configure {_few(extra)}, which it does not have"
+        if not planned and not planned_calls:
+            return "it has no resources in its root module"
+        return None
+
     def local(self, calls: Sequence[str], name: str) -> Attribute | None:
         """The `locals` entry `name` of the module the chain of module `calls` loads, when found."""
         module = self.module(calls)
@@ -93,6 +145,62 @@ class Configuration:
     def files(self) -> tuple[str, ...]:
         """The `.tf` files read, as findings name them."""
         return tuple(dict.fromkeys(self.loader.read_files))
+
+
+def _literal(node: Node) -> tuple[bool, Any]:
+    """(True, value) for a number, plain string or boolean written as such; (False, None) otherwise."""
+    node = _unwrap(node)
+    if node.data in ("int_lit", "float_lit"):
+        number = float(str(node.children[0]))
+        return True, int(number) if number.is_integer() else number
+    if node.data == "literal_value" and str(node.children[0]) in ("true", "false"):
+        return True, str(node.children[0]) == "true"
+    if node.data == "string" and all(part.data == "string_part" for part in subtrees(node)):
+        tokens = [token for part in subtrees(node) for token in part.children]
+        if all(isinstance(token, Token) for token in tokens):
+            return True, unescape("".join(str(token) for token in tokens))
+    return False, None
+
+
+def _text(value: Any) -> str:
+    """A literal as Terraform converts it to a string: 1.0 is "1", true is "true"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _changed_literals(configured: dict[str, Any], module: Module) -> list[str]:
+    """Root resource arguments written as literals whose value the plan's configuration records
+    otherwise: the `.tf` files changed since the plan was made."""
+    changed = []
+    for item in map(_dict, configured.get("resources") or []):
+        table = module.data if item.get("mode") == "data" else module.resources
+        block = table.get((str(item.get("type")), str(item.get("name"))))
+        if block is None:
+            continue
+        for name, expression in sorted(_dict(item.get("expressions")).items()):
+            attribute = block.attributes.get(name)
+            if attribute is None:
+                continue
+            is_literal, written = _literal(attribute.node)
+            planned = _dict(expression).get("constant_value")
+            if is_literal and _dict(expression).get("references"):
+                planned_text = f"an expression of {', '.join(map(str, _dict(expression)['references']))}"
+            elif (
+                is_literal
+                and isinstance(planned, (str, int, float, bool))
+                and _text(written) != _text(planned)
+            ):
+                planned_text = json.dumps(planned)
+            else:
+                continue
+            changed.append(
+                f"{attribute.location} sets {name} = {json.dumps(written)} where the plan's configuration "
+                f"has {planned_text}"
+            )
+    return changed
 
 
 # --- what an expression refers to, as the plan's `references` lists it -------------------------------
@@ -149,6 +257,27 @@ def _collect(node: Node, bound: frozenset[str], found: list[str]) -> None:
                 _collect(child, bound, found)
 
 
+def member(node: Node, steps: Sequence[str | int]) -> Node:
+    """The part of `node` that `steps` (object keys, tuple indexes) lead to, as far as it is written out
+    as an object or tuple literal; where it is not, the expression reached so far."""
+    for step in steps:
+        inner = _unwrap(node)
+        if inner.data == "object" and isinstance(step, str):
+            found = None
+            for element in subtrees(inner):
+                key_node, value_node = subtrees(element)
+                if _literal_key(key_node) == step:
+                    found = value_node
+            if found is None:
+                return node
+            node = found
+        elif inner.data == "tuple" and isinstance(step, int) and 0 <= step < len(subtrees(inner)):
+            node = subtrees(inner)[step]
+        else:
+            return node
+    return node
+
+
 def _constant_index(accessor: Node) -> str | None:
     """`[0]` or `["api"]` for an index written as a number or a plain string; None for anything else."""
     inner = [_unwrap(child) for child in subtrees(accessor)]
@@ -159,7 +288,7 @@ def _constant_index(accessor: Node) -> str | None:
     if inner[0].data == "string" and all(part.data == "string_part" for part in subtrees(inner[0])):
         text = "".join(str(token) for part in subtrees(inner[0]) for token in part.children)
         if not any(isinstance(token, Tree) for part in subtrees(inner[0]) for token in part.children):
-            return "[" + json.dumps(text) + "]"
+            return "[" + json.dumps(unescape(text)) + "]"
     return None
 
 

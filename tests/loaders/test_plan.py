@@ -368,7 +368,8 @@ def test_alb_module_listeners_built_in_dynamic_blocks_are_linked_by_what_the_pla
         'module.alb.aws_lb_listener.this["ex_http"] is taken to be module.alb.aws_lb_target_group.this["ex_ecs"], '
         'the target group listeners["ex_http"] of the call of module.alb names; target_group_arn of '
         "module.app_service.aws_ecs_service.this[0] is taken to be "
-        'module.alb.aws_lb_target_group.this["ex_ecs"], the only target group in the plan with port 8000.'
+        'module.alb.aws_lb_target_group.this["ex_ecs"], the only target group the call of '
+        "module.app_service passes it (load_balancer)."
     )
     inventory = load([ALB_V9])
     forwards = {
@@ -392,7 +393,9 @@ def test_alb_module_listeners_built_in_dynamic_blocks_are_linked_by_what_the_pla
         "plan does not describe"
     )
     assert app.attachments[0].target_group is not None
-    assert app.attachments[0].target_group.note.endswith("the only target group in the plan with port 8000")
+    assert app.attachments[0].target_group.note.endswith(
+        "the only target group the call of module.app_service passes it (load_balancer)"
+    )
 
 
 def test_an_unnamed_dynamic_forward_in_a_module_with_one_target_group_links_to_it(tmp_path: Path) -> None:
@@ -413,6 +416,7 @@ def test_what_stays_ambiguous_is_ka002_naming_the_candidates_and_the_fix(tmp_pat
     data = alb_v9()
     module_call(data, "alb")["expressions"]["listeners"] = {"references": ["module.acm.acm_certificate_arn"]}
     planned_in(data, 'module.alb.aws_lb_target_group.this["ex_admin"]')["port"] = 8000
+    del module_call(data, "app_service")["expressions"]["load_balancer"]  # so only the port tells
     result = scan([write_plan(tmp_path / "plan.json", data)])
     assert rules_of(result) == ["KA002"] * 4
     listener = next(f for f in result.findings if 'aws_lb_listener.this["ex_http"] forwards to' in f.message)
@@ -423,7 +427,7 @@ def test_what_stays_ambiguous_is_ka002_naming_the_candidates_and_the_fix(tmp_pat
     ) in listener.message
     assert listener.fix.startswith("Scan the Terraform configuration the plan was made from")
     service = next(f for f in result.findings if "the target group of module.app_service" in f.message)
-    assert "the plan has 2 target groups with port 8000" in service.message
+    assert "the plan has 2 target groups, 2 with port 8000 (module.alb" in service.message
 
 
 # --- format versions -------------------------------------------------------------------------------
@@ -1077,3 +1081,144 @@ def test_container_definitions_known_only_after_apply_get_the_plans_fix(tmp_path
     finding = only(scan([write_plan(tmp_path / "plan.json", data)]), "KA002")
     assert "container_definitions is known only after apply" in finding.message
     assert finding.fix.startswith("Scan the Terraform configuration the plan was made from")
+
+
+# --- what stays unknown rather than guessed --------------------------------------------------------
+
+LOCALS = PLANS / "locals"
+
+
+def chains(result: Result) -> list[str]:
+    return sorted(target.chain.path() for target in result.targets)
+
+
+def test_a_local_object_leads_to_the_member_it_names(in_tmp: Path) -> None:
+    # tgs = { a = aws_lb_target_group.this["a"].arn, b = ... }; services use local.tgs.a and local.tgs["b"]
+    shutil.copytree(LOCALS / "object", in_tmp / "object")
+    result = scan([in_tmp / "object" / "plan.json"])
+    assert errors(result) == []
+    assert chains(result) == [
+        'aws_lb.this["a"] → aws_lb_target_group.this["a"] → aws_ecs_service.a → container "app"',
+        'aws_lb.this["b"] → aws_lb_target_group.this["b"] → aws_ecs_service.b → container "app"',
+    ]
+    # the same as scanning the configuration itself
+    configuration = scan([in_tmp / "object" / "main.tf"])
+    assert sorted(rules_of(result)) == sorted(rules_of(configuration))
+
+
+def test_a_local_indexed_by_an_expression_is_ambiguous_not_every_resource(in_tmp: Path) -> None:
+    # tgs = { for k, v in local.svcs : k => aws_lb_target_group.this[k].arn }; local.tgs[each.key]
+    shutil.copytree(LOCALS / "for_expression", in_tmp / "for_expression")
+    result = scan([in_tmp / "for_expression" / "plan.json"])
+    assert not [finding for finding in result.findings if finding.rule != "KA002"]
+    service = next(f for f in result.findings if 'the target group of aws_ecs_service.this["a"]' in f.message)
+    assert (
+        'the target group of aws_ecs_service.this["a"] is ambiguous: it designates one of '
+        'aws_lb_target_group.this["a"], aws_lb_target_group.this["b"], and which one is not known'
+    ) in service.message
+    assert service.fix.startswith("Write the reference so that it names one resource")
+
+
+def test_a_condition_between_two_target_groups_is_ambiguous() -> None:
+    # target_group_arn = var.blue ? aws_lb_target_group.this["a"].arn : aws_lb_target_group.this["b"].arn
+    result = scan([PLANS / "conditional" / "plan.json"])
+    assert not any("aws_ecs_service.a" in path for path in chains(result) if "→ aws_ecs_service.a" in path)
+    (finding,) = [
+        f for f in result.findings if "the target group of aws_ecs_service.a is ambiguous" in f.message
+    ]
+    assert finding.rule == "KA002"
+
+
+def test_a_variable_fed_by_the_callers_local_is_not_guessed_by_port() -> None:
+    # module "svc" { tg = local.tg }: the service's var.tg comes through a local the plan leaves out;
+    # a target group with the container's port exists but is not taken for it
+    result = scan([PLANS / "local_through_variable" / "plan.json"])
+    assert "KA001" not in rules_of(result)
+    (finding,) = [f for f in result.findings if "the target group of module.svc" in f.message]
+    assert "comes through local.tg, which the plan does not describe" in finding.message
+    assert "Links the inputs record no reference for" not in finding.message
+    assert finding.fix.startswith("Scan the plan next to the .tf files it was made from")
+
+
+def test_a_dynamic_block_takes_the_target_group_its_module_call_passes(tmp_path: Path) -> None:
+    # the ECS service module's load_balancer is dynamic, but the call passes
+    # module.alb.target_groups["ex_admin"].arn, whatever the ports say
+    data = alb_v9()
+    planned_in(data, 'module.alb.aws_lb_target_group.this["ex_admin"]')["port"] = 80
+    for module in data["planned_values"]["root_module"]["child_modules"]:
+        for resource in module["resources"]:
+            if resource["address"] == "module.admin_service.aws_ecs_service.this[0]":
+                resource["values"]["load_balancer"][0]["container_port"] = 8000
+    result = scan([write_plan(tmp_path / "plan.json", data)])
+    assert (
+        'module.alb.aws_lb_target_group.this["ex_admin"] → module.admin_service.aws_ecs_service.this[0]'
+        in (" ".join(chains(result)))
+    )
+    admin = next(f for f in result.findings if "admin_service" in f.message)
+    assert (
+        "target_group_arn of module.admin_service.aws_ecs_service.this[0] is taken to be "
+        'module.alb.aws_lb_target_group.this["ex_admin"], the only target group the call of '
+        "module.admin_service passes it (load_balancer)"
+    ) in admin.message
+
+
+def test_a_data_source_is_not_a_candidate_target_group(tmp_path: Path) -> None:
+    data = alb_v9()
+    del module_call(data, "app_service")["expressions"]["load_balancer"]
+    del module_call(data, "admin_service")["expressions"]["load_balancer"]
+    looked_up = {
+        "address": "data.aws_lb_target_group.shared",
+        "mode": "data",
+        "type": "aws_lb_target_group",
+        "name": "shared",
+        "values": {"name": "shared", "port": 8000},
+    }
+    data["planned_values"]["root_module"].setdefault("resources", []).append(looked_up)
+    inventory = load([write_plan(tmp_path / "plan.json", data)])
+    app = next(item for item in inventory.services if item.id.address.startswith("module.app_service"))
+    assert app.attachments[0].target_group is not None
+    assert app.attachments[0].target_group.refs == {'module.alb.aws_lb_target_group.this["ex_ecs"]'}
+
+
+# --- which configuration a plan is of ---------------------------------------------------------------
+
+
+def test_other_json_with_a_format_version_does_not_stand_for_a_root(in_tmp: Path) -> None:
+    (in_tmp / "main.tf").write_text(service_tf(command=["gunicorn", "--threads", "4", "app:app"]))
+    validate = {
+        "format_version": "1.0",
+        "valid": True,
+        "error_count": 0,
+        "warning_count": 0,
+        "diagnostics": [],
+    }
+    (in_tmp / "validate.json").write_text(json.dumps(validate))
+    result = scan([in_tmp])
+    assert errors(result) == []
+    assert "KA001" in rules_of(result)
+    assert {finding.location.path for finding in result.findings} == {"main.tf"}
+
+
+def test_a_plan_of_another_configuration_leaves_the_tf_files_to_be_scanned(in_tmp: Path) -> None:
+    shutil.copytree(LOCALS / "object", in_tmp / "object")
+    main = in_tmp / "object" / "main.tf"
+    main.write_text(main.read_text().replace("idle_timeout       = each.value", "idle_timeout       = 4000"))
+    result = scan([in_tmp / "object"])
+    units = {target.chain.unit for target in result.targets}
+    assert units == {"object", "object/plan.json"}  # both, each on its own
+    (note,) = [item for item in result.skipped if item.id.address == "object/plan.json"]
+    assert note.reason == (
+        f"object/plan.json is not a plan of the Terraform configuration in object ({at('object/main.tf', 'idle_timeout')} "
+        "sets idle_timeout = 4000 where the plan's configuration has an expression of each.value): both are "
+        "scanned, each on its own"
+    )
+
+
+def test_a_plan_linked_into_its_root_stands_for_it_once(in_tmp: Path) -> None:
+    shutil.copytree(LOCALS / "object", in_tmp / "root")
+    (in_tmp / "artifacts").mkdir()
+    shutil.move(in_tmp / "root" / "plan.json", in_tmp / "artifacts" / "plan.json")
+    (in_tmp / "root" / "plan.json").symlink_to("../artifacts/plan.json")
+    result = scan([in_tmp / "root"])
+    assert {target.chain.unit for target in result.targets} == {"root/plan.json"}
+    assert len(result.targets) == 2
