@@ -6,8 +6,9 @@ plan (`terraform show -json tfplan`) is read as one (other JSON is skipped). A `
 module directory; a `.json` file, or any file whose content looks like a plan, must be a plan.
 
 A plan in a directory that also holds a root module's `.tf` files is taken to be that root's plan (CI
-runs `terraform show -json tfplan > plan.json` where it planned): the root is read from the plan only,
-not from its `.tf` files too, which would report every finding twice. That holds whether the plan was
+runs `terraform show -json tfplan > plan.json` where it planned) when it was made from them (the same
+resources, module calls and literal arguments; `Configuration.differs`): the root is read from the
+plan only, not from its `.tf` files too, which would report every finding twice. That holds whether the plan was
 found or named; verbose output lists the root as skipped, naming the plan. Modules the root calls are
 read through the plan as well. A plan written elsewhere is not matched to any configuration: scan
 either the plan or the configuration. `--repo-root DIR` (`LoadOptions.repo_root`) names the directory
