@@ -10,8 +10,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from policies import __version__
+
+if TYPE_CHECKING:
+    from policies.model import Location
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE = 0, 1, 2
 
@@ -57,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         type=Path,
         metavar="PATH",
-        help="a directory (searched recursively), a .tf file, or a plan JSON file",
+        help="a directory (searched recursively), a .tf file, a plan JSON file or a CloudFormation template",
     )
     scan.add_argument(
         "--format", choices=("text", "json"), default="text", help="output format (default: text)"
@@ -90,6 +94,24 @@ def _parser() -> argparse.ArgumentParser:
         type=_variable,
         metavar="NAME=VALUE",
         help="a Terraform variable for root modules (repeatable; later ones win)",
+    )
+    # --parameters and --parameter share one list too: later values win.
+    scan.add_argument(
+        "--parameters",
+        action="append",
+        dest="parameters",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="CloudFormation parameter values, a JSON file as the AWS CLI or CodePipeline takes it (repeatable)",
+    )
+    scan.add_argument(
+        "--parameter",
+        action="append",
+        dest="parameters",
+        type=_variable,
+        metavar="NAME=VALUE",
+        help="a CloudFormation parameter value (repeatable); parameters not given take their Default",
     )
     scan.add_argument(
         "--dockerfile",
@@ -158,6 +180,10 @@ def _scan(arguments: argparse.Namespace) -> int:
     if arguments.repo_root is not None and (why := repo_root_error(arguments.repo_root)) is not None:
         print(f"keepalive-guard: --repo-root {arguments.repo_root}: {why}", file=sys.stderr)
         return EXIT_INCOMPLETE
+    parameters = _parameters(arguments.parameters)
+    if isinstance(parameters, str):
+        print(f"keepalive-guard: {parameters}", file=sys.stderr)
+        return EXIT_INCOMPLETE
     result = scan(
         arguments.paths,
         Options(min_margin=arguments.min_margin, strict=arguments.strict),
@@ -165,6 +191,7 @@ def _scan(arguments: argparse.Namespace) -> int:
             tuple(arguments.variables),
             (*settings.dockerfiles, *arguments.dockerfiles),
             arguments.repo_root,
+            parameters,
         ),
     )
     report = FORMATS[arguments.format](result, arguments.verbose)
@@ -182,6 +209,24 @@ def _scan(arguments: argparse.Namespace) -> int:
     if result.count(Severity.ERROR):
         return EXIT_FINDINGS
     return EXIT_INCOMPLETE if result.errors else EXIT_CLEAN
+
+
+def _parameters(given: list[Path | tuple[str, str]]) -> dict[str, tuple[str, Location]] | str:
+    """CloudFormation parameter values in command-line order (later ones win), or why a file is bad."""
+    from policies.loaders.cloudformation.template import read_parameters
+    from policies.model import Location
+
+    values: dict[str, tuple[str, Location]] = {}
+    for item in given:
+        if isinstance(item, Path):
+            read = read_parameters(item)
+            if isinstance(read, str):
+                return f"--parameters {item}: {read}"
+            values.update(read)
+        else:
+            name, value = item
+            values[name] = (value, Location(f"--parameter {name}"))
+    return values
 
 
 def _servers(arguments: argparse.Namespace) -> int:

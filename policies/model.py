@@ -64,6 +64,9 @@ class Setting(Generic[T]):
     # For a sequence (an argv): where each element was written, when it differs from `location`.
     parts: tuple[Location | None, ...] = ()
     fix: str = ""  # what would make an unknown value known, when the loader knows better than the rules
+    # What the input calls the setting, for messages and fixes (`idle_timeout` in Terraform,
+    # `idle_timeout.timeout_seconds` in CloudFormation); "" when the rules' Terraform name fits.
+    name: str = ""
 
     @property
     def known(self) -> bool:

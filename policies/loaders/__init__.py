@@ -19,16 +19,18 @@ a plan was made in: its `.tf` files are then read for locations only, so finding
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from policies.loaders.cloudformation.template import TEMPLATE_SUFFIXES, looks_like_template
 from policies.loaders.dockerfile import load_dockerfile
 from policies.loaders.plan import load_plans, looks_like_plan
 from policies.loaders.plan_config import repo_root_error
 from policies.loaders.terraform import load_terraform
 from policies.model import InputError, Inventory, Location, Opaque, ResourceId, shown_path
 
+_TERRAFORM_JSON = (".tf.json", ".tfvars.json")
 SKIPPED_DIRECTORIES = frozenset({".terraform", "node_modules", ".git", ".hg", ".svn"})
 
 
@@ -42,32 +44,47 @@ class LoadOptions:
     # The directory the plans were made in (the root module, after `terraform init`): plan resources are
     # located in its .tf files.
     repo_root: Path | None = None
+    # CloudFormation parameter values given (NAME → (value, where it was given)); the rest take their Default.
+    parameters: Mapping[str, tuple[str, Location]] = field(default_factory=dict)
 
 
-def _walk(top: Path) -> tuple[list[Path], list[Path]]:
-    """Terraform module directories under `top`, and the `.json` files that may be plans."""
+def _walk(top: Path) -> tuple[list[Path], list[Path], list[Path]]:
+    """Terraform module directories under `top`, the `.json` files that may be plans, and the files
+    that may be CloudFormation templates."""
     directories: list[Path] = []
     plans: list[Path] = []
+    templates: list[Path] = []
     for directory, subdirectories, files in os.walk(top, followlinks=False):
         subdirectories[:] = sorted(name for name in subdirectories if name not in SKIPPED_DIRECTORIES)
         if any(name.endswith((".tf", ".tf.json")) for name in files):
             directories.append(Path(directory))
-        plans.extend(Path(directory, name) for name in sorted(files) if name.endswith(".json"))
-    return directories, [path for path in plans if looks_like_plan(path)]
+        for name in sorted(files):
+            path = Path(directory, name)
+            if name.endswith(".json") and looks_like_plan(path):
+                plans.append(path)
+            elif (
+                name.endswith(TEMPLATE_SUFFIXES)
+                and not name.endswith(_TERRAFORM_JSON)
+                and looks_like_template(path)
+            ):
+                templates.append(path)
+    return directories, plans, templates
 
 
 @dataclass(frozen=True)
 class Discovered:
     directories: list[Path]  # Terraform module directories
     plans: list[Path]  # files to read as plan JSON
-    named: list[Path]  # the plans named on the command line: not being a plan is an error for them
+    named: list[Path]  # plans and templates named on the command line: not being one is an error
     errors: list[InputError]
+    templates: list[Path] = field(default_factory=list)  # CloudFormation templates
 
 
 def discover(paths: Sequence[Path]) -> Discovered:
     """Terraform module directories and plan files under `paths`, and the paths that cannot be scanned."""
     directories: list[Path] = []
     plans: list[Path] = []
+    templates: list[Path] = []
     named: list[Path] = []
     errors: list[InputError] = []
     for path in paths:
@@ -75,25 +92,31 @@ def discover(paths: Sequence[Path]) -> Discovered:
         if not path.exists():
             errors.append(InputError(shown, "no such file or directory"))
         elif path.is_dir():
-            found, found_plans = _walk(path)
-            if not found and not found_plans:
-                errors.append(InputError(shown, "no Terraform (.tf) files found"))
+            found, found_plans, found_templates = _walk(path)
+            if not found and not found_plans and not found_templates:
+                errors.append(
+                    InputError(shown, "no Terraform (.tf) files, plan JSON or CloudFormation templates found")
+                )
             directories.extend(found)
             plans.extend(found_plans)
+            templates.extend(found_templates)
         elif path.suffix == ".tf":
             directories.append(path.parent)
-        elif looks_like_plan(path) or (
-            path.suffix == ".json" and not path.name.endswith((".tf.json", ".tfvars.json"))
-        ):
+        elif looks_like_plan(path):
             plans.append(path)
             named.append(path)
+        elif path.suffix in TEMPLATE_SUFFIXES and not path.name.endswith(_TERRAFORM_JSON):
+            (templates if path.suffix != ".json" or looks_like_template(path) else plans).append(path)
+            named.append(path)
         else:
-            errors.append(InputError(shown, "not a Terraform .tf file or a directory"))
+            message = "not a Terraform .tf file, plan JSON, CloudFormation template or directory"
+            errors.append(InputError(shown, message))
     return Discovered(
         list(dict.fromkeys(directory.resolve() for directory in directories)),
         list({plan.resolve(): plan for plan in plans}.values()),
         named,
         errors,
+        list({template.resolve(): template for template in templates}.values()),
     )
 
 
@@ -124,6 +147,10 @@ def load(paths: Sequence[Path], options: LoadOptions = LoadOptions()) -> Invento
     inventory, roots = Inventory(), dict[Path, list[Path]]()
     if discovered.plans:
         inventory, roots = load_plans(discovered.plans, discovered.named, repo_root)
+    if discovered.templates:
+        from policies.loaders.cloudformation import load_templates  # cfn-lint only for templates
+
+        inventory += load_templates(discovered.templates, discovered.named, options.parameters)
     planned, replaced = _planned_roots(directories, roots)
     if directories:
         inventory = load_terraform(directories, options.variables, planned) + inventory

@@ -69,7 +69,7 @@ def described(setting: Setting[int], name: str) -> str:
     """`idle_timeout 60 s (not set: AWS default) at main.tf:4`."""
     value = seconds(setting.value) if setting.value is not None else "unknown"
     note = f", {setting.note}" if setting.note else ""
-    return f"{name} {value} at {setting.location}{note}"
+    return f"{setting.name or name} {value} at {setting.location}{note}"
 
 
 def locations(*places: Location | None) -> tuple[Location, ...]:

@@ -101,12 +101,18 @@ class DeregistrationDelayShorterThanRequests:
             "Deploys and scale-ins will cut longer requests off with 5xx errors."
         )
         wanted = whole(longest)
-        if delay_name == "connection draining" and delay.value == 0:
-            fix = f"Enable connection_draining with connection_draining_timeout = {wanted} on {owner} at {delay.location}"
-        elif delay_name == "connection draining":
-            fix = f"Set connection_draining_timeout = {wanted} on {owner} at {delay.location}"
+        if delay_name == "connection draining":
+            name = delay.name or "connection_draining_timeout"
+            # the switch beside the timeout: connection_draining, ConnectionDrainingPolicy.Enabled
+            switch = (
+                name.removesuffix(".Timeout") + ".Enabled"
+                if name.endswith(".Timeout")
+                else name.removesuffix("_timeout")
+            )
+            enable = f"{switch} = true and " if delay.value == 0 else ""
+            fix = f"Set {enable}{name} = {wanted} on {owner} at {delay.location}"
         else:
-            fix = f"Set deregistration_delay = {wanted} on {owner} at {delay.location}"
+            fix = f"Set {delay.name or 'deregistration_delay'} = {wanted} on {owner} at {delay.location}"
         return [
             Finding(
                 self.id,

@@ -82,7 +82,7 @@ class KeepaliveNotLongerThanIdleTimeout:
         fixes = [text for text in (remedy(server, wanted_keep_alive(chain, options)),) if text]
         lowered = whole(keep_alive - options.min_margin) - 1
         if lowered >= 30 or (not server.remedy and lowered >= 1):
-            fixes.append(f"lower idle_timeout to {lowered} at {idle.location}")
+            fixes.append(f"lower {idle.name or 'idle_timeout'} to {lowered} at {idle.location}")
         fix = (
             ", or ".join(fixes)
             if fixes

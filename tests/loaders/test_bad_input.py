@@ -99,7 +99,10 @@ def test_invalid_json_in_container_definitions(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("nothing-here", "no such file or directory"), ("notes.txt", "not a Terraform .tf file or a directory")],
+    [
+        ("nothing-here", "no such file or directory"),
+        ("notes.txt", "not a Terraform .tf file, plan JSON, CloudFormation template or directory"),
+    ],
 )
 def test_bad_paths(tmp_path: Path, name: str, message: str) -> None:
     (tmp_path / "notes.txt").write_text("hello")
@@ -109,7 +112,9 @@ def test_bad_paths(tmp_path: Path, name: str, message: str) -> None:
 
 def test_directory_without_terraform(tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text("# nothing")
-    assert [error.message for error in scan([tmp_path]).errors] == ["no Terraform (.tf) files found"]
+    assert [error.message for error in scan([tmp_path]).errors] == [
+        "no Terraform (.tf) files, plan JSON or CloudFormation templates found"
+    ]
 
 
 def test_broken_tfvars(tmp_path: Path) -> None:

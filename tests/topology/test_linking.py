@@ -64,7 +64,7 @@ def test_classic_elb_follows_elb_name_and_draining() -> None:
     assert str(finding.chain.load_balancer.id) == "aws_elb.legacy"  # type: ignore[union-attr]
     assert "connection_draining is not enabled (the default)" in finding.message
     assert finding.fix.startswith(
-        "Enable connection_draining with connection_draining_timeout = 20 on aws_elb.legacy"
+        "Set connection_draining = true and connection_draining_timeout = 20 on aws_elb.legacy"
     )
 
 

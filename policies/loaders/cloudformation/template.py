@@ -1,0 +1,486 @@
+"""CloudFormation templates: decoding with line numbers, and the intrinsic functions evaluated statically.
+
+Templates are decoded by cfn-lint (`cfnlint.decode`, imported only when a template is read), which
+marks every string, list and mapping with its position; numbers and booleans carry none and take the
+line of their key. Values come out as the Terraform loaders' values (`policies.loaders.terraform.values`):
+located strings and numbers, `Obj` mappings that remember each key's line, and `Unknown` for what only
+a deployment knows, keeping the logical ids it depends on (`!GetAtt TargetGroup.TargetGroupArn` is
+unknown, but it names the target group). Intrinsics:
+https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference.html
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from policies.loaders.terraform.values import Obj, Unknown, located, where_of
+from policies.model import InputError, Location
+
+TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
+# Sniffed from the start of a file before it is decoded: a template names its format version, or has
+# resources of AWS types.
+SNIFF_BYTES = 65536
+_CLAIMS = re.compile(
+    r"""AWSTemplateFormatVersion|["']?Resources["']?\s*:[\s\S]*["']?Type["']?\s*:\s*["']?AWS::[A-Za-z0-9]+::"""
+)
+MAX_DEPTH = 64  # intrinsics nested deeper than this are unknown (a guard, not a limit real templates meet)
+MAX_SIZE = 8 << 20  # the largest template to decode (CloudFormation accepts 1 MB; cdk.out may be larger)
+
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/pseudo-parameter-reference.html
+_PSEUDO = frozenset(
+    {
+        "AWS::AccountId",
+        "AWS::NotificationARNs",
+        "AWS::Partition",
+        "AWS::Region",
+        "AWS::StackId",
+        "AWS::StackName",
+        "AWS::URLSuffix",
+    }
+)
+NO_VALUE = "AWS::NoValue"
+_SUB = re.compile(r"\$\{(!?)([^}]*)\}")
+# What a deployment decides: told as such, with what would make it known.
+GIVE_PARAMETERS = "give the parameter a value (--parameter NAME=VALUE or a parameters file)"
+
+
+class _Removed:
+    """`Ref: AWS::NoValue`: the property (or list element) is removed."""
+
+
+REMOVED = _Removed()
+
+
+def read_parameters(path: Path) -> dict[str, tuple[str, Location]] | str:
+    """Parameter values from a JSON file, in any of the shapes the AWS tools write: the CLI's
+    `[{"ParameterKey": K, "ParameterValue": V}]`, a CodePipeline template configuration
+    `{"Parameters": {K: V}}`, or a plain `{K: V}`. Why not, when it is none of them."""
+    shown = str(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except OSError as error:
+        return f"cannot be read: {error.strerror or error}"
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        return f"not valid JSON: {getattr(error, 'msg', error)}"
+    if isinstance(data, dict) and isinstance(data.get("Parameters"), dict):
+        data = data["Parameters"]
+    pairs: list[tuple[Any, Any]] = []
+    if isinstance(data, list):
+        for entry in data:
+            if not isinstance(entry, dict) or "ParameterKey" not in entry:
+                return 'expected [{"ParameterKey": ..., "ParameterValue": ...}]'
+            pairs.append((entry["ParameterKey"], entry.get("ParameterValue")))
+    elif isinstance(data, dict):
+        pairs = list(data.items())
+    else:
+        return "expected a JSON object or list of parameters"
+    values: dict[str, tuple[str, Location]] = {}
+    for key, value in pairs:
+        if not isinstance(key, str) or isinstance(value, (dict, list)) or value is None:
+            return f"parameter {key!r}: expected a string value"
+        text = (
+            ",".join(value)
+            if isinstance(value, list)
+            else str(value).lower()
+            if isinstance(value, bool)
+            else str(value)
+        )
+        values[key] = (text, Location(shown))
+    return values
+
+
+def looks_like_template(path: Path) -> bool:
+    """Whether a .yaml/.yml/.json/.template file's beginning claims a CloudFormation template."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError:
+        return False
+    return bool(_CLAIMS.search(head.decode("utf-8", "replace")))
+
+
+def is_template(data: Any) -> bool:
+    """A decoded document that is a template: a format version, or resources of AWS types."""
+    if not isinstance(data, dict):
+        return False
+    if "AWSTemplateFormatVersion" in data:
+        return True
+    resources = data.get("Resources")
+    return isinstance(resources, dict) and any(
+        isinstance(item, dict) and str(item.get("Type", "")).startswith("AWS::")
+        for item in resources.values()
+    )
+
+
+def decode(path: Path, shown: str) -> tuple[dict[str, Any] | None, InputError | None]:
+    """The decoded template, or the first error cfn-lint reports (one line, with its line number)."""
+    try:
+        if path.stat().st_size > MAX_SIZE:
+            return None, InputError(shown, f"larger than {MAX_SIZE >> 20} MB: not read")
+    except OSError as error:
+        return None, InputError(shown, f"cannot be read: {error.strerror or error}")
+    from cfnlint.decode import decode as cfn_decode  # heavy: imported only when a template is read
+
+    try:
+        data, matches = cfn_decode(str(path))
+    except RecursionError:
+        return None, InputError(shown, "nested too deeply to decode")
+    except Exception as error:  # cfn-lint's decoder raising is its bug: never a traceback here
+        return None, InputError(
+            shown, f"cannot be decoded: {str(error).splitlines()[0] if str(error) else error}"
+        )
+    if matches:
+        match = matches[0]
+        message = " ".join(str(match.message).split()) or "not a valid template"
+        line = getattr(match, "linenumber", None)
+        return None, InputError(
+            shown, f"not a valid template: {message}", line if isinstance(line, int) else None
+        )
+    if not isinstance(data, dict):
+        return None, InputError(shown, "not a valid template: the document is not a mapping")
+    return data, None
+
+
+def line_of(node: Any) -> int | None:
+    """The 1-based line a decoded node starts on; None for scalars without a mark."""
+    mark = getattr(node, "start_mark", None)
+    line = getattr(mark, "line", None)
+    return line + 1 if isinstance(line, int) else None
+
+
+def items(mapping: Any) -> Iterator[tuple[str, Any]]:
+    """The entries of a decoded mapping (nothing for anything else)."""
+    if isinstance(mapping, dict):
+        yield from ((str(key), value) for key, value in mapping.items())
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    value: Any  # located value, or Unknown when it has no default and was not given
+    location: Location  # the value's Default, the override's source, or the declaration
+    given: bool = False  # given by --parameter or a parameters file
+
+
+@dataclass
+class Template:
+    """One decoded template with what its intrinsics need: parameters (defaults, overridden by the
+    values given), mappings and conditions."""
+
+    path: str  # as findings show it
+    data: dict[str, Any]
+    overrides: Mapping[str, tuple[str, Location]] = field(default_factory=dict)
+    parameters: dict[str, Parameter] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, declaration in items(self.data.get("Parameters")):
+            here = self.at(declaration)
+            if name in self.overrides:
+                text, where = self.overrides[name]
+                self.parameters[name] = Parameter(
+                    name, self._typed(declaration, located(text, where)), where, True
+                )
+                continue
+            default = declaration.get("Default") if isinstance(declaration, dict) else None
+            if default is None:
+                unknown = Unknown(
+                    f"parameter {name} has no Default and no value was given", fix=GIVE_PARAMETERS
+                )
+                self.parameters[name] = Parameter(name, unknown, here)
+                continue
+            where = self.key_location(declaration, "Default", here)
+            self.parameters[name] = Parameter(
+                name, self._typed(declaration, self.scalar(default, where)), where
+            )
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        resources = self.data.get("Resources")
+        return resources if isinstance(resources, dict) else {}
+
+    def at(self, node: Any, fallback: Location | None = None) -> Location:
+        line = line_of(node)
+        if line is None and fallback is not None:
+            return fallback
+        return Location(self.path, line)
+
+    def key_location(self, mapping: Any, key: str, fallback: Location) -> Location:
+        """Where `key` is written in a decoded mapping (its value when the key has no mark)."""
+        if isinstance(mapping, dict):
+            for written, value in mapping.items():
+                if written == key:
+                    line = line_of(written) or line_of(value)
+                    return Location(self.path, line) if line else fallback
+        return fallback
+
+    def scalar(self, value: Any, where: Location) -> Any:
+        if isinstance(value, str):
+            return located(str(value), self.at(value, where))
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return located(value, where)
+        return value
+
+    def _typed(self, declaration: Any, value: Any) -> Any:
+        """A list parameter's value is a list (CommaDelimitedList, List<...>)."""
+        kind = str(declaration.get("Type", "")) if isinstance(declaration, dict) else ""
+        if isinstance(value, str) and (kind == "CommaDelimitedList" or kind.startswith("List<")):
+            where = where_of(value)
+            return located([located(part.strip(), where) for part in value.split(",")], where)
+        return value
+
+
+@dataclass
+class Evaluator:
+    """Evaluates property values of one template, intrinsics included."""
+
+    template: Template
+
+    def value(self, node: Any, where: Location, depth: int = 0) -> Any:
+        """The value of a decoded node written at `where` (the line of its key when it has none)."""
+        if depth > MAX_DEPTH:
+            return Unknown("nested too deeply")
+        if isinstance(node, dict):
+            if len(node) == 1:
+                ((key, argument),) = node.items()
+                if key == "Ref" or (isinstance(key, str) and key.startswith("Fn::")) or key == "Condition":
+                    here = self.template.at(node, where)
+                    return self.intrinsic(str(key), argument, here, depth + 1)
+            result = Obj()
+            for key, item in node.items():
+                at = self.template.key_location(node, key, where)
+                value = self.value(item, at, depth + 1)
+                if value is REMOVED:
+                    continue
+                result[str(key)] = value
+                result.where[str(key)] = at
+            return result
+        if isinstance(node, list):
+            here = self.template.at(node, where)
+            values = [self.value(item, self.template.at(item, here), depth + 1) for item in node]
+            return located([value for value in values if value is not REMOVED], here)
+        return self.template.scalar(node, where)
+
+    # --- intrinsic functions ---------------------------------------------------------------------
+
+    def intrinsic(self, name: str, argument: Any, where: Location, depth: int) -> Any:
+        handler = _INTRINSICS.get(name)
+        if handler is None:
+            return Unknown(f"{name} is evaluated only by CloudFormation")
+        try:
+            return handler(self, argument, where, depth)
+        except _Invalid as error:
+            return Unknown(f"{name}: {error}")
+
+    def ref(self, name: Any, where: Location, depth: int) -> Any:
+        if not isinstance(name, str):
+            raise _Invalid("expects a name")
+        if name == NO_VALUE:
+            return REMOVED
+        if name in self.template.parameters:
+            parameter = self.template.parameters[name]
+            return parameter.value
+        if name in _PSEUDO:
+            return Unknown(f"{name} is known only when the stack is deployed")
+        if name in self.template.resources:
+            return Unknown(f"Ref {name} is known only when the stack is deployed", frozenset({name}))
+        return Unknown(f"Ref {name}: no such parameter or resource in {self.template.path}")
+
+    def get_att(self, argument: Any, where: Location, depth: int) -> Any:
+        if isinstance(argument, str):
+            argument = argument.split(".", 1)
+        if not isinstance(argument, list) or len(argument) != 2 or not isinstance(argument[0], str):
+            raise _Invalid("expects [resource, attribute]")
+        resource = argument[0]
+        refs = frozenset({resource}) if resource in self.template.resources else frozenset()
+        return Unknown(f"Fn::GetAtt {resource}.{argument[1]} is known only when the stack is deployed", refs)
+
+    def sub(self, argument: Any, where: Location, depth: int) -> Any:
+        variables: dict[str, Any] = {}
+        if isinstance(argument, list):
+            if len(argument) != 2 or not isinstance(argument[1], dict):
+                raise _Invalid("expects a string, or [string, variables]")
+            text, mapping = argument
+            for key, node in mapping.items():
+                variables[str(key)] = self.value(node, self.template.at(node, where), depth + 1)
+        else:
+            text = argument
+        if not isinstance(text, str):
+            raise _Invalid("expects a string")
+        here = self.template.at(text, where)
+        parts: list[Any] = []
+        position = 0
+        for match in _SUB.finditer(text):
+            parts.append(text[position : match.start()])
+            position = match.end()
+            literal, name = match.groups()
+            if literal:  # ${!Literal} is written as ${Literal}
+                parts.append("${" + name + "}")
+            elif name in variables:
+                parts.append(variables[name])
+            elif "." in name and name.split(".", 1)[0] in self.template.resources:
+                parts.append(self.get_att(name.split(".", 1), here, depth))
+            else:
+                parts.append(self.ref(name, here, depth))
+        parts.append(text[position:])
+        return _joined(parts, here)
+
+    def join(self, argument: Any, where: Location, depth: int) -> Any:
+        if not isinstance(argument, list) or len(argument) != 2 or not isinstance(argument[0], str):
+            raise _Invalid("expects [delimiter, list]")
+        elements = self.value(argument[1], where, depth + 1)
+        if isinstance(elements, Unknown):
+            return elements
+        if not isinstance(elements, list):
+            raise _Invalid("expects a list to join")
+        parts: list[Any] = []
+        for index, element in enumerate(elements):
+            if index:
+                parts.append(argument[0])
+            parts.append(element)
+        return _joined(parts, self.template.at(argument, where))
+
+    def split(self, argument: Any, where: Location, depth: int) -> Any:
+        if not isinstance(argument, list) or len(argument) != 2 or not isinstance(argument[0], str):
+            raise _Invalid("expects [delimiter, string]")
+        text = self.value(argument[1], where, depth + 1)
+        if isinstance(text, Unknown):
+            return text
+        if not isinstance(text, str):
+            raise _Invalid("expects a string to split")
+        here = where_of(text) or where
+        return located([located(part, here) for part in str(text).split(argument[0])], here)
+
+    def select(self, argument: Any, where: Location, depth: int) -> Any:
+        if not isinstance(argument, list) or len(argument) != 2:
+            raise _Invalid("expects [index, list]")
+        index = self.value(argument[0], where, depth + 1)
+        elements = self.value(argument[1], where, depth + 1)
+        for value in (index, elements):
+            if isinstance(value, Unknown):
+                return value
+        try:
+            position = int(str(index))
+        except ValueError:
+            raise _Invalid(f"the index {index!r} is not a number") from None
+        if not isinstance(elements, list) or not 0 <= position < len(elements):
+            raise _Invalid(f"index {position} is not in the list")
+        return elements[position]
+
+    def find_in_map(self, argument: Any, where: Location, depth: int) -> Any:
+        if not isinstance(argument, list) or len(argument) not in (3, 4):
+            raise _Invalid("expects [map, top-level key, second-level key]")
+        keys = [self.value(item, where, depth + 1) for item in argument[:3]]
+        for key in keys:
+            if isinstance(key, Unknown):
+                return key
+        mappings = self.template.data.get("Mappings")
+        entry: Any = mappings
+        at = where
+        for key in [str(key) for key in keys]:
+            parent = entry
+            entry = parent.get(key) if isinstance(parent, dict) else None
+            at = self.template.key_location(parent, key, at)
+        if entry is None:
+            if len(argument) == 4 and isinstance(argument[3], dict) and "DefaultValue" in argument[3]:
+                return self.value(argument[3]["DefaultValue"], where, depth + 1)
+            raise _Invalid(f"{'/'.join(str(key) for key in keys)} is not in Mappings")
+        return self.value(entry, self.template.at(entry, at), depth + 1)
+
+    def if_(self, argument: Any, where: Location, depth: int) -> Any:
+        if not isinstance(argument, list) or len(argument) != 3 or not isinstance(argument[0], str):
+            raise _Invalid("expects [condition, value if true, value if false]")
+        decided = self.condition(argument[0], depth + 1)
+        if isinstance(decided, Unknown):
+            return decided
+        branch = argument[1] if decided else argument[2]
+        return self.value(branch, self.template.at(branch, where), depth + 1)
+
+    def import_value(self, argument: Any, where: Location, depth: int) -> Any:
+        name = self.value(argument, where, depth + 1)
+        shown = name if isinstance(name, str) else "a value"
+        return Unknown(
+            f"Fn::ImportValue {shown}: an export of another stack",
+            fix="scan the stack that exports it together with this one",
+        )
+
+    # --- conditions ------------------------------------------------------------------------------
+
+    def condition(self, name: str, depth: int) -> bool | Unknown:
+        conditions = self.template.data.get("Conditions")
+        node = conditions.get(name) if isinstance(conditions, dict) else None
+        if node is None:
+            return Unknown(f"condition {name} is not defined")
+        if depth > MAX_DEPTH:
+            return Unknown("conditions nested too deeply")
+        return self.truth(node, depth + 1)
+
+    def truth(self, node: Any, depth: int) -> bool | Unknown:
+        if isinstance(node, dict) and len(node) == 1:
+            ((key, argument),) = node.items()
+            if key == "Condition" and isinstance(argument, str):
+                return self.condition(argument, depth + 1)
+            if key == "Fn::Equals" and isinstance(argument, list) and len(argument) == 2:
+                left, right = (self.value(item, self.template.at(item), depth + 1) for item in argument)
+                for side in (left, right):
+                    if isinstance(side, Unknown):
+                        return side
+                return bool(_canonical(left) == _canonical(right))
+            if key == "Fn::Not" and isinstance(argument, list) and len(argument) == 1:
+                inner = self.truth(argument[0], depth + 1)
+                return inner if isinstance(inner, Unknown) else not inner
+            if key in ("Fn::And", "Fn::Or") and isinstance(argument, list):
+                values = [self.truth(item, depth + 1) for item in argument]
+                decided = [value for value in values if not isinstance(value, Unknown)]
+                if key == "Fn::And" and False in decided:
+                    return False
+                if key == "Fn::Or" and True in decided:
+                    return True
+                unknown = [value for value in values if isinstance(value, Unknown)]
+                return unknown[0] if unknown else key == "Fn::And"
+        return Unknown("a condition that is not Fn::Equals, Fn::Not, Fn::And, Fn::Or or Condition")
+
+
+class _Invalid(Exception):
+    """An intrinsic written in a way CloudFormation would reject."""
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_canonical(item) for item in value]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _joined(parts: list[Any], where: Location) -> Any:
+    """Strings joined; unknown when a part is, keeping the resources every unknown part names."""
+    unknown = [part for part in parts if isinstance(part, Unknown)]
+    if unknown:
+        refs = frozenset(ref for part in unknown for ref in part.refs)
+        return Unknown(unknown[0].reason, refs, fix=unknown[0].fix)
+    texts = []
+    for part in parts:
+        if part is REMOVED:
+            continue
+        if isinstance(part, (dict, list)):
+            raise _Invalid(f"cannot join {json.dumps(part)[:40]}")
+        texts.append("true" if part is True else "false" if part is False else str(part))
+    return located("".join(texts), where)
+
+
+_INTRINSICS = {
+    "Ref": Evaluator.ref,
+    "Fn::GetAtt": Evaluator.get_att,
+    "Fn::Sub": Evaluator.sub,
+    "Fn::Join": Evaluator.join,
+    "Fn::Select": Evaluator.select,
+    "Fn::Split": Evaluator.split,
+    "Fn::FindInMap": Evaluator.find_in_map,
+    "Fn::If": Evaluator.if_,
+    "Fn::ImportValue": Evaluator.import_value,
+}
