@@ -61,7 +61,9 @@ def test_scanning_all_examples_prints_the_story() -> None:
     assert "comes through local.task_definition, which the plan does not describe" in " ".join(
         result.stdout.split()
     )
-    assert result.stdout.splitlines()[-1] == "3 errors, 2 warnings in 5 load balancer targets (8 files read)"
+    # a CloudFormation template: gunicorn's --keep-alive=5 behind the ALB's default 60 s
+    assert "examples/cloudformation/web.yaml:55: error KA001" in result.stdout
+    assert result.stdout.splitlines()[-1] == "4 errors, 2 warnings in 6 load balancer targets (9 files read)"
 
 
 def test_generated_documentation_is_current() -> None:
