@@ -160,6 +160,11 @@ def _parser() -> argparse.ArgumentParser:
     rules = commands.add_parser("rules", help="list the rules, or show one rule's documentation")
     rules.add_argument("rule", nargs="?", metavar="ID", help="a rule id such as KA001")
     rules.set_defaults(handler=_rules)
+    lint_rules = commands.add_parser(
+        "cfn-lint-rules",
+        help="print the directory of the cfn-lint rules: cfn-lint template.yaml --append-rules DIR",
+    )
+    lint_rules.set_defaults(handler=_cfn_lint_rules)
     return parser
 
 
@@ -229,6 +234,11 @@ def _parameters(given: list[Path | tuple[str, str]]) -> dict[str, tuple[str, Loc
     return values
 
 
+def _cfn_lint_rules(arguments: argparse.Namespace) -> int:
+    print(Path(__file__).parent / "cfn_lint_rules")
+    return EXIT_CLEAN
+
+
 def _servers(arguments: argparse.Namespace) -> int:
     import json
 
@@ -253,7 +263,7 @@ def _rules(arguments: argparse.Namespace) -> int:
 
     if arguments.rule is None:
         for rule in RULES:
-            print(f"{rule.id}  {rule.severity.value:<7}  {rule.name}: {rule.summary}")  # type: ignore[attr-defined]
+            print(f"{rule.id}  {rule.severity.value:<7}  {rule.name}: {rule.summary}")
         return EXIT_CLEAN
     for rule in RULES:
         if rule.id.lower() == arguments.rule.lower():

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def rules_table() -> str:
     rows = ["| id | name | severity | reports when |", "|---|---|---|---|"]
     for rule in RULES:
-        summary = rule.summary  # type: ignore[attr-defined]
+        summary = rule.summary
         rows.append(
             f"| [{rule.id}](docs/rules/{rule.id}.md) | {rule.name} | {rule.severity.value} | {summary} |"
         )

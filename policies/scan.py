@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from policies.loaders import LoadOptions, load
-from policies.model import InputError
+from policies.model import InputError, Inventory
 from policies.rules import RULES, Finding, Options, Severity, Target
 from policies.servers import identify
 from policies.topology import Skipped, link
@@ -58,7 +58,12 @@ def _order(finding: Finding) -> tuple[object, ...]:
 def scan(
     paths: Sequence[Path], options: Options = Options(), load_options: LoadOptions = LoadOptions()
 ) -> Result:
-    inventory = load(paths, load_options)
+    return check(load(paths, load_options), options)
+
+
+def check(inventory: Inventory, options: Options = Options()) -> Result:
+    """Topology, server catalog and rules over what the loaders found (the cfn-lint plugin and the
+    CDK guard come in here with inventories of their own)."""
     topology = link(inventory)
     targets = []
     for chain in topology.chains:

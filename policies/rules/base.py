@@ -52,6 +52,7 @@ class Rule(Protocol):
     id: str
     name: str
     severity: Severity
+    summary: str  # "reports when ...", one line
 
     def check(self, target: Target, options: Options) -> list[Finding]: ...
 

@@ -23,7 +23,7 @@ from policies.loaders.cloudformation.template import (
 from policies.loaders.terraform.resources import Collected
 from policies.model import InputError, Inventory, Location, Opaque, ResourceId, shown_path
 
-__all__ = ["load_templates", "looks_like_template"]
+__all__ = ["load_templates", "looks_like_template", "read_template"]
 
 
 def load_templates(
@@ -45,11 +45,12 @@ def load_templates(
                 inventory += Inventory(errors=(InputError(shown, message),))
             continue
         assert data is not None
-        inventory += _read(Template(shown, data, parameters)) + Inventory(inputs=(shown,))
+        inventory += read_template(Template(shown, data, parameters)) + Inventory(inputs=(shown,))
     return inventory
 
 
-def _read(template: Template) -> Inventory:
+def read_template(template: Template) -> Inventory:
+    """The resources of one decoded template, in model form."""
     evaluator = Evaluator(template)
     out = Collected()
     skipped = []
