@@ -62,6 +62,9 @@ class CfnResource:
         return value if isinstance(value, Obj) else Obj()
 
 
+Reader = Callable[[CfnResource, Collected], None]
+
+
 def _where(mapping: Any, key: str, fallback: Location) -> Location:
     """Where `key` is written in an evaluated mapping (not where its value came from)."""
     if isinstance(mapping, Obj) and key in mapping.where:
@@ -274,36 +277,26 @@ def _forwards(actions: Any, here: Location) -> list[Forward]:
     return forwards
 
 
-def _listener(resource: CfnResource, out: Collected) -> None:
-    properties = resource.properties
-    here = resource.location
-    balancer = properties.get("LoadBalancerArn")
-    out.listeners.append(
-        Listener(
-            resource.id,
-            load_balancer=_link(balancer, _where(properties, "LoadBalancerArn", here))
-            if balancer is not None
-            else Link(note="LoadBalancerArn is not set"),
-            forwards=tuple(_forwards(properties.get("DefaultActions"), here)),
-            port=_number(properties.get("Port")),
-        )
-    )
+def _forwarding(parent: str, actions: str, is_rule: bool) -> Reader:
+    """A Listener (LoadBalancerArn, DefaultActions) or ListenerRule (ListenerArn, Actions) reader."""
 
-
-def _listener_rule(resource: CfnResource, out: Collected) -> None:
-    properties = resource.properties
-    here = resource.location
-    listener = properties.get("ListenerArn")
-    out.listeners.append(
-        Listener(
-            resource.id,
-            load_balancer=_link(listener, _where(properties, "ListenerArn", here))
-            if listener is not None
-            else Link(note="ListenerArn is not set"),
-            forwards=tuple(_forwards(properties.get("Actions"), here)),
-            is_rule=True,
+    def read(resource: CfnResource, out: Collected) -> None:
+        properties = resource.properties
+        here = resource.location
+        value = properties.get(parent)
+        out.listeners.append(
+            Listener(
+                resource.id,
+                load_balancer=_link(value, _where(properties, parent, here))
+                if value is not None
+                else Link(note=f"{parent} is not set"),
+                forwards=tuple(_forwards(properties.get(actions), here)),
+                is_rule=is_rule,
+                port=None if is_rule else _number(properties.get("Port")),
+            )
         )
-    )
+
+    return read
 
 
 def _target_group(resource: CfnResource, out: Collected) -> None:
@@ -417,13 +410,11 @@ def _autoscaling_group(resource: CfnResource, out: Collected) -> None:
             out.registrations.append(Registration(resource.id, link, RegistrationKind.AUTOSCALING_GROUP))
 
 
-Reader = Callable[[CfnResource, Collected], None]
-
 READERS: dict[str, Reader] = {
     "AWS::ElasticLoadBalancingV2::LoadBalancer": _load_balancer,
     "AWS::ElasticLoadBalancing::LoadBalancer": _classic_load_balancer,
-    "AWS::ElasticLoadBalancingV2::Listener": _listener,
-    "AWS::ElasticLoadBalancingV2::ListenerRule": _listener_rule,
+    "AWS::ElasticLoadBalancingV2::Listener": _forwarding("LoadBalancerArn", "DefaultActions", False),
+    "AWS::ElasticLoadBalancingV2::ListenerRule": _forwarding("ListenerArn", "Actions", True),
     "AWS::ElasticLoadBalancingV2::TargetGroup": _target_group,
     "AWS::ECS::Service": _service,
     "AWS::ECS::TaskDefinition": _task_definition,
