@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from policies.loaders.cloudformation import load_templates
 from policies.loaders.cloudformation.template import TEMPLATE_SUFFIXES, looks_like_template
 from policies.loaders.dockerfile import load_dockerfile
 from policies.loaders.plan import load_plans, looks_like_plan
@@ -148,8 +149,6 @@ def load(paths: Sequence[Path], options: LoadOptions = LoadOptions()) -> Invento
     if discovered.plans:
         inventory, roots = load_plans(discovered.plans, discovered.named, repo_root)
     if discovered.templates:
-        from policies.loaders.cloudformation import load_templates  # cfn-lint only for templates
-
         inventory += load_templates(discovered.templates, discovered.named, options.parameters)
     planned, replaced = _planned_roots(directories, roots)
     if directories:

@@ -322,13 +322,6 @@ class _Plan:
         references = [str(item) for item in _list(expression.get("references"))]
         return self.resolve(references, scope.parent, scope.key, depth + 1)
 
-    def local_written(self, name: str, scope: _Scope) -> Location | None:
-        """Where local `name` of module instance `scope` is written, when the configuration is read."""
-        if self.source is None:
-            return None
-        attribute = self.source.local([call for call, _ in _module_steps(scope.module)], name)
-        return attribute.location if attribute is not None else None
-
     def _local(self, name: str, traversal: str, scope: _Scope, depth: int) -> _Resolved:
         """Where local `name` (and the `traversal` after it: `.a`, `["b"]`) leads, through its
         expression in the `.tf` files the plan was made from; into the member of an object or tuple

@@ -28,7 +28,7 @@ from lark import Token, Tree
 from policies.loaders.terraform.config import Attribute, Block
 from policies.loaders.terraform.evaluate import Node, line_of, subtrees, unescape
 from policies.loaders.terraform.module import Loader, Module, source_directory
-from policies.loaders.terraform.values import Obj, located
+from policies.loaders.terraform.values import Obj, located, to_string
 from policies.model import Location
 
 _CALL = re.compile(r"^module\.([A-Za-z_][A-Za-z0-9_-]*)")
@@ -162,15 +162,6 @@ def _literal(node: Node) -> tuple[bool, Any]:
     return False, None
 
 
-def _text(value: Any) -> str:
-    """A literal as Terraform converts it to a string: 1.0 is "1", true is "true"."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _changed_literals(configured: dict[str, Any], module: Module) -> list[str]:
     """Root resource arguments written as literals whose value the plan's configuration records
     otherwise: the `.tf` files changed since the plan was made."""
@@ -191,7 +182,7 @@ def _changed_literals(configured: dict[str, Any], module: Module) -> list[str]:
             elif (
                 is_literal
                 and isinstance(planned, (str, int, float, bool))
-                and _text(written) != _text(planned)
+                and to_string(written) != to_string(planned)
             ):
                 planned_text = json.dumps(planned)
             else:

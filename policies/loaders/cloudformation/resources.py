@@ -145,6 +145,7 @@ def _attributes(properties: Obj, name: str, here: Location) -> dict[str, tuple[A
 
 
 def _attribute(
+    properties: Obj,
     resource: CfnResource,
     list_name: str,
     key: str,
@@ -152,7 +153,6 @@ def _attribute(
     default: T,
     source: str,
 ) -> Setting[T]:
-    properties = resource.properties
     here = _where(properties, list_name, resource.location)
     value, where = _attributes(properties, list_name, here).get(key, (None, here))
     return _setting(value, where, key, convert, default, f"not set: the AWS default, {source}")
@@ -178,6 +178,7 @@ def _load_balancer(resource: CfnResource, out: Collected) -> None:
             # LoadBalancerAttribute idle_timeout.timeout_seconds: "The valid range is 1-4000 seconds. The
             # default is 60 seconds."
             idle_timeout=_attribute(
+                properties,
                 resource,
                 "LoadBalancerAttributes",
                 "idle_timeout.timeout_seconds",
@@ -317,6 +318,7 @@ def _target_group(resource: CfnResource, out: Collected) -> None:
             # TargetGroupAttribute deregistration_delay.timeout_seconds: "The range is 0-3600 seconds. The
             # default value is 300 seconds."
             deregistration_delay=_attribute(
+                properties,
                 resource,
                 "TargetGroupAttributes",
                 "deregistration_delay.timeout_seconds",

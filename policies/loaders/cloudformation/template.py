@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,20 +153,6 @@ def line_of(node: Any) -> int | None:
     return line + 1 if isinstance(line, int) else None
 
 
-def items(mapping: Any) -> Iterator[tuple[str, Any]]:
-    """The entries of a decoded mapping (nothing for anything else)."""
-    if isinstance(mapping, dict):
-        yield from ((str(key), value) for key, value in mapping.items())
-
-
-@dataclass(frozen=True)
-class Parameter:
-    name: str
-    value: Any  # located value, or Unknown when it has no default and was not given
-    location: Location  # the value's Default, the override's source, or the declaration
-    given: bool = False  # given by --parameter or a parameters file
-
-
 @dataclass
 class Template:
     """One decoded template with what its intrinsics need: parameters (defaults, overridden by the
@@ -175,28 +161,25 @@ class Template:
     path: str  # as findings show it
     data: dict[str, Any]
     overrides: Mapping[str, tuple[str, Location]] = field(default_factory=dict)
-    parameters: dict[str, Parameter] = field(default_factory=dict)
+    # name → value: the one given, else the Default (located where written), else an Unknown
+    parameters: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name, declaration in items(self.data.get("Parameters")):
-            here = self.at(declaration)
+        declarations = self.data.get("Parameters")
+        for key, declaration in declarations.items() if isinstance(declarations, dict) else ():
+            name = str(key)
             if name in self.overrides:
                 text, where = self.overrides[name]
-                self.parameters[name] = Parameter(
-                    name, self._typed(declaration, located(text, where)), where, True
-                )
+                self.parameters[name] = self._typed(declaration, located(text, where))
                 continue
             default = declaration.get("Default") if isinstance(declaration, dict) else None
             if default is None:
-                unknown = Unknown(
+                self.parameters[name] = Unknown(
                     f"parameter {name} has no Default and no value was given", fix=GIVE_PARAMETERS
                 )
-                self.parameters[name] = Parameter(name, unknown, here)
                 continue
-            where = self.key_location(declaration, "Default", here)
-            self.parameters[name] = Parameter(
-                name, self._typed(declaration, self.scalar(default, where)), where
-            )
+            where = self.key_location(declaration, "Default", self.at(declaration))
+            self.parameters[name] = self._typed(declaration, self.scalar(default, where))
 
     @property
     def resources(self) -> dict[str, Any]:
@@ -214,9 +197,13 @@ class Template:
         if isinstance(mapping, dict):
             for written, value in mapping.items():
                 if written == key:
-                    line = line_of(written) or line_of(value)
-                    return Location(self.path, line) if line else fallback
+                    return self.entry_location(written, value, fallback)
         return fallback
+
+    def entry_location(self, key: Any, value: Any, fallback: Location) -> Location:
+        """Where a mapping entry is written: its key's line, else its value's."""
+        line = line_of(key) or line_of(value)
+        return Location(self.path, line) if line else fallback
 
     def scalar(self, value: Any, where: Location) -> Any:
         if isinstance(value, str):
@@ -252,7 +239,7 @@ class Evaluator:
                     return self.intrinsic(str(key), argument, here, depth + 1)
             result = Obj()
             for key, item in node.items():
-                at = self.template.key_location(node, key, where)
+                at = self.template.entry_location(key, item, where)
                 value = self.value(item, at, depth + 1)
                 if value is REMOVED:
                     continue
@@ -282,8 +269,7 @@ class Evaluator:
         if name == NO_VALUE:
             return REMOVED
         if name in self.template.parameters:
-            parameter = self.template.parameters[name]
-            return parameter.value
+            return self.template.parameters[name]
         if name in _PSEUDO:
             return Unknown(f"{name} is known only when the stack is deployed")
         if name in self.template.resources:
