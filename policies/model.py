@@ -110,9 +110,10 @@ class ResourceId:
     unit: str
     address: str
     location: Location
+    label: str = field(default="", compare=False)  # a CDK construct path, shown beside the logical id
 
     def __str__(self) -> str:
-        return self.address
+        return f"{self.address} ({self.label})" if self.label else self.address
 
 
 class LoadBalancerKind(Enum):
@@ -441,6 +442,27 @@ class Opaque:
     id: ResourceId
     reason: str
     may_hide_targets: bool  # its name or source suggests load balancers or ECS services inside
+    fix: str = ""  # what would let the scan see inside, when the loader knows
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One combination of the condition values of a CloudFormation template, read as a unit of its own;
+    `stack` is the unit all the template's variants stand for (findings are merged across them)."""
+
+    unit: str
+    stack: str
+    conditions: tuple[tuple[str, bool], ...]
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """A finding acknowledged on a resource of its chain (CloudFormation `Metadata`), with the reason."""
+
+    resource: ResourceId
+    rule: str
+    reason: str
+    location: Location
 
 
 @dataclass(frozen=True)
@@ -470,6 +492,8 @@ class Inventory:
     lookups: tuple[Lookup, ...] = ()
     opaque: tuple[Opaque, ...] = ()
     builds: tuple[ImageBuild, ...] = ()
+    variants: tuple[Variant, ...] = ()
+    suppressions: tuple[Suppression, ...] = ()
     errors: tuple[InputError, ...] = ()
     inputs: tuple[str, ...] = field(default=())  # files that were read
 

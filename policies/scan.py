@@ -7,10 +7,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from policies.loaders import LoadOptions, load
-from policies.model import InputError, Inventory
+from policies.model import InputError, Inventory, Suppression
 from policies.rules import RULES, Finding, Options, Severity, Target
 from policies.servers import identify
 from policies.topology import Skipped, link
+from policies.variants import merge
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,9 @@ class Result:
     targets: tuple[Target, ...]
     skipped: tuple[Skipped, ...]
     inputs: tuple[str, ...]
+    suppressed: tuple[
+        tuple[Finding, Suppression], ...
+    ] = ()  # acknowledged findings, with the acknowledgement
 
     def count(self, severity: Severity) -> int:
         return sum(1 for finding in self.findings if finding.severity is severity)
@@ -32,7 +36,20 @@ def _same_fix(finding: Finding) -> tuple[object, ...]:
         return (id(finding),)
     chain = finding.chain
     pair = [str(item.id) if item is not None else "" for item in (chain.load_balancer, chain.target_group)]
-    return (finding.rule, finding.fix, *pair)
+    return (chain.unit, finding.rule, finding.fix, *pair)
+
+
+def _suppression(
+    finding: Finding, suppressions: dict[tuple[str, str], list[Suppression]]
+) -> Suppression | None:
+    """The acknowledgement of the finding's rule on a resource of its chain, if any."""
+    chain = finding.chain
+    for part in (chain.load_balancer, chain.target_group, chain.service, chain.task_definition):
+        if part is not None:
+            for suppression in suppressions.get((part.id.unit, part.id.address), []):
+                if suppression.rule == finding.rule:
+                    return suppression
+    return None
 
 
 def _with_inferences(finding: Finding) -> Finding:
@@ -76,12 +93,31 @@ def check(inventory: Inventory, options: Options = Options()) -> Result:
         for rule in RULES
         for finding in rule.check(target, options)
     ]
+    by_resource: dict[tuple[str, str], list[Suppression]] = {}
+    for suppression in inventory.suppressions:
+        by_resource.setdefault((suppression.resource.unit, suppression.resource.address), []).append(
+            suppression
+        )
+    suppressed = {}
+    for finding in findings:
+        if (found := _suppression(finding, by_resource)) is not None:
+            suppressed[id(finding)] = found
+    acknowledged = [(finding, suppressed[id(finding)]) for finding in findings if id(finding) in suppressed]
+    findings = [finding for finding in findings if id(finding) not in suppressed]
+    findings, targets, skipped = merge(findings, targets, topology.skipped, inventory.variants)
     # Two targets of one target group can call for the very same fix (one deregistration delay): once.
     findings = list({_same_fix(finding): finding for finding in reversed(findings)}.values())
+    acknowledged = list(
+        {
+            (finding.rule, finding.message, finding.locations): (finding, why)
+            for finding, why in acknowledged
+        }.values()
+    )
     return Result(
         tuple(sorted(findings, key=_order)),
-        tuple(sorted(inventory.errors, key=lambda error: (error.path, error.line or 0, error.message))),
+        tuple(sorted(set(inventory.errors), key=lambda error: (error.path, error.line or 0, error.message))),
         tuple(targets),
-        topology.skipped,
+        tuple(skipped),
         tuple(dict.fromkeys(inventory.inputs)),  # a file read by two loaders is one input
+        tuple(sorted(acknowledged, key=lambda pair: _order(pair[0]))),
     )

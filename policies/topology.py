@@ -416,7 +416,7 @@ class _Linker:
         for opaque in self.inventory.opaque:
             if opaque.may_hide_targets:
                 text = f"{opaque.id} may define load balancers or services: {opaque.reason}"
-                fix = (
+                fix = opaque.fix or (
                     INIT_MODULES
                     if "not available locally" in opaque.reason
                     else "check the instances beyond those by hand"

@@ -23,7 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from policies.loaders.cloudformation import load_templates
+from policies.loaders.cloudformation import load_assemblies, load_templates
+from policies.loaders.cloudformation.assembly import looks_like_assembly
 from policies.loaders.cloudformation.template import TEMPLATE_SUFFIXES, looks_like_template
 from policies.loaders.dockerfile import load_dockerfile
 from policies.loaders.plan import load_plans, looks_like_plan
@@ -49,27 +50,30 @@ class LoadOptions:
     parameters: Mapping[str, tuple[str, Location]] = field(default_factory=dict)
 
 
-def _walk(top: Path) -> tuple[list[Path], list[Path], list[Path]]:
-    """Terraform module directories under `top`, the `.json` files that may be plans, and the files
-    that may be CloudFormation templates."""
-    directories: list[Path] = []
-    plans: list[Path] = []
-    templates: list[Path] = []
+def _walk(top: Path) -> Discovered:
+    """Terraform module directories under `top`, the `.json` files that may be plans, the files that
+    may be CloudFormation templates, and the cloud assemblies (read through their manifest, not file
+    by file)."""
+    found = Discovered([], [], [], [])
     for directory, subdirectories, files in os.walk(top, followlinks=False):
+        if "manifest.json" in files and looks_like_assembly(Path(directory)):
+            found.assemblies.append(Path(directory))
+            subdirectories[:] = []
+            continue
         subdirectories[:] = sorted(name for name in subdirectories if name not in SKIPPED_DIRECTORIES)
         if any(name.endswith((".tf", ".tf.json")) for name in files):
-            directories.append(Path(directory))
+            found.directories.append(Path(directory))
         for name in sorted(files):
             path = Path(directory, name)
             if name.endswith(".json") and looks_like_plan(path):
-                plans.append(path)
+                found.plans.append(path)
             elif (
                 name.endswith(TEMPLATE_SUFFIXES)
                 and not name.endswith(_TERRAFORM_JSON)
                 and looks_like_template(path)
             ):
-                templates.append(path)
-    return directories, plans, templates
+                found.templates.append(path)
+    return found
 
 
 @dataclass(frozen=True)
@@ -79,45 +83,44 @@ class Discovered:
     named: list[Path]  # plans and templates named on the command line: not being one is an error
     errors: list[InputError]
     templates: list[Path] = field(default_factory=list)  # CloudFormation templates
+    assemblies: list[Path] = field(default_factory=list)  # cloud assembly (cdk.out) directories
 
 
 def discover(paths: Sequence[Path]) -> Discovered:
-    """Terraform module directories and plan files under `paths`, and the paths that cannot be scanned."""
-    directories: list[Path] = []
-    plans: list[Path] = []
-    templates: list[Path] = []
-    named: list[Path] = []
-    errors: list[InputError] = []
+    """Terraform module directories, plan files, templates and cloud assemblies under `paths`, and the
+    paths that cannot be scanned."""
+    out = Discovered([], [], [], [])
     for path in paths:
         shown = shown_path(path)
         if not path.exists():
-            errors.append(InputError(shown, "no such file or directory"))
+            out.errors.append(InputError(shown, "no such file or directory"))
         elif path.is_dir():
-            found, found_plans, found_templates = _walk(path)
-            if not found and not found_plans and not found_templates:
-                errors.append(
-                    InputError(shown, "no Terraform (.tf) files, plan JSON or CloudFormation templates found")
-                )
-            directories.extend(found)
-            plans.extend(found_plans)
-            templates.extend(found_templates)
+            found = _walk(path)
+            if not (found.directories or found.plans or found.templates or found.assemblies):
+                message = "no Terraform (.tf) files, plan JSON, CloudFormation templates or cdk.out found"
+                out.errors.append(InputError(shown, message))
+            out.directories.extend(found.directories)
+            out.plans.extend(found.plans)
+            out.templates.extend(found.templates)
+            out.assemblies.extend(found.assemblies)
         elif path.suffix == ".tf":
-            directories.append(path.parent)
+            out.directories.append(path.parent)
         elif looks_like_plan(path):
-            plans.append(path)
-            named.append(path)
+            out.plans.append(path)
+            out.named.append(path)
         elif path.suffix in TEMPLATE_SUFFIXES and not path.name.endswith(_TERRAFORM_JSON):
-            (templates if path.suffix != ".json" or looks_like_template(path) else plans).append(path)
-            named.append(path)
+            (out.templates if path.suffix != ".json" or looks_like_template(path) else out.plans).append(path)
+            out.named.append(path)
         else:
             message = "not a Terraform .tf file, plan JSON, CloudFormation template or directory"
-            errors.append(InputError(shown, message))
+            out.errors.append(InputError(shown, message))
     return Discovered(
-        list(dict.fromkeys(directory.resolve() for directory in directories)),
-        list({plan.resolve(): plan for plan in plans}.values()),
-        named,
-        errors,
-        list({template.resolve(): template for template in templates}.values()),
+        list(dict.fromkeys(directory.resolve() for directory in out.directories)),
+        list({plan.resolve(): plan for plan in out.plans}.values()),
+        out.named,
+        out.errors,
+        list({template.resolve(): template for template in out.templates}.values()),
+        list({assembly.resolve(): assembly for assembly in out.assemblies}.values()),
     )
 
 
@@ -150,6 +153,8 @@ def load(paths: Sequence[Path], options: LoadOptions = LoadOptions()) -> Invento
         inventory, roots = load_plans(discovered.plans, discovered.named, repo_root)
     if discovered.templates:
         inventory += load_templates(discovered.templates, discovered.named, options.parameters)
+    if discovered.assemblies:
+        inventory += load_assemblies(discovered.assemblies, options.parameters)
     planned, replaced = _planned_roots(directories, roots)
     if directories:
         inventory = load_terraform(directories, options.variables, planned) + inventory

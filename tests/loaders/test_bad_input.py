@@ -113,7 +113,7 @@ def test_bad_paths(tmp_path: Path, name: str, message: str) -> None:
 def test_directory_without_terraform(tmp_path: Path) -> None:
     (tmp_path / "README.md").write_text("# nothing")
     assert [error.message for error in scan([tmp_path]).errors] == [
-        "no Terraform (.tf) files, plan JSON or CloudFormation templates found"
+        "no Terraform (.tf) files, plan JSON, CloudFormation templates or cdk.out found"
     ]
 
 

@@ -6,13 +6,14 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from policies.cli import main
 from policies.loaders import LoadOptions, load
-from policies.model import Location, Origin
+from policies.model import UNKNOWN_PART, Location, Origin
 from policies.rules import Options
 from policies.scan import Result, scan
 from tests.helpers import FIXTURES, only, rules_of
@@ -64,6 +65,19 @@ def test_a_yaml_template_is_checked_end_to_end(in_tmp: Path) -> None:
 def test_intrinsics_are_evaluated(in_tmp: Path) -> None:
     path = copy(in_tmp, "intrinsics.yaml")
     inventory = load([path])
+    # IsProduction can be true or false: both scenarios are read, the defaults' first
+    assert [variant.conditions for variant in inventory.variants] == [
+        (("IsProduction", False), ("NotProduction", True)),
+        (("IsProduction", True), ("NotProduction", False)),
+    ]
+    staging = inventory.variants[0].unit
+    inventory = replace(
+        inventory,
+        **{
+            name: tuple(item for item in getattr(inventory, name) if item.id.unit == staging)
+            for name in ("load_balancers", "listeners", "target_groups", "services", "task_definitions")
+        },
+    )
     (balancer,) = inventory.load_balancers
     # Fn::FindInMap keyed by a parameter, located at the mapping's entry
     assert balancer.idle_timeout.value == 120
@@ -85,9 +99,8 @@ def test_intrinsics_are_evaluated(in_tmp: Path) -> None:
         "app:app",
     )  # Fn::Split
     assert dict(container.environment)["WEB_CONCURRENCY"].value == "2"  # Fn::If on a decided condition
-    # pseudo parameters are known only at deploy time
-    assert container.image.value is None
-    assert "AWS::AccountId is known only when the stack is deployed" in container.image.note
+    # pseudo parameters are known only at deploy time; the rest of the image stays readable
+    assert container.image.value == f"{UNKNOWN_PART}.dkr.ecr.{UNKNOWN_PART}.amazonaws.com/web:1"
     (listener,) = inventory.listeners
     (forward,) = listener.forwards
     assert (forward.target_group.refs, forward.weight) == ({"TargetGroup"}, 100)  # ForwardConfig

@@ -1,17 +1,27 @@
-"""CloudFormation templates (YAML or JSON) as inputs: detected by content, decoded by cfn-lint.
+"""CloudFormation templates (YAML or JSON) and CDK cloud assemblies (cdk.out) as inputs.
 
 A file is a template when its beginning names `AWSTemplateFormatVersion` or has `Resources` of `AWS::`
 types; other YAML and JSON in a scanned tree (CI files, Kubernetes manifests, package.json) is left
-alone. Each template is its own unit: its logical ids link only within it. Parameters take their
-`Default` unless a value is given (`--parameter NAME=VALUE`, a parameters file).
+alone. A directory holding a cloud assembly `manifest.json` is read through it (`assembly`). Each top
+stack is its own unit: its logical ids link only within it and the stacks it nests (`nested`), whose
+templates are read through it rather than on their own. Parameters take their `Default` unless a value
+is given (`--parameter NAME=VALUE`, a parameters file); conditions are read in every combination a
+deployment can reach (`scenarios`). A resource's `Metadata` may acknowledge a finding, with a reason:
+`{"keepalive-guard": {"ignore": [{"id": "KA001", "reason": "..."}]}}`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
+from policies.loaders.cloudformation.assembly import Assembly, looks_like_assembly, read_assembly
+from policies.loaders.cloudformation.nested import nested_files
 from policies.loaders.cloudformation.resources import READERS, CfnResource
+from policies.loaders.cloudformation.scenarios import scenarios
 from policies.loaders.cloudformation.template import (
     Evaluator,
     Template,
@@ -21,19 +31,51 @@ from policies.loaders.cloudformation.template import (
     looks_like_template,
 )
 from policies.loaders.terraform.resources import Collected
-from policies.model import InputError, Inventory, Location, Opaque, ResourceId, shown_path
+from policies.model import (
+    InputError,
+    Inventory,
+    Location,
+    Opaque,
+    ResourceId,
+    Suppression,
+    Variant,
+    shown_path,
+)
 
-__all__ = ["load_templates", "looks_like_template", "read_template"]
+__all__ = ["load_assemblies", "load_templates", "looks_like_assembly", "looks_like_template", "read_template"]
+
+Parameters = Mapping[str, tuple[str, Location]]
+RULE_IDS = ("KA001", "KA002", "DR001")
+NO_PARAMETERS: Parameters = MappingProxyType({})
 
 
 def load_templates(
-    paths: Sequence[Path], explicit: Sequence[Path] = (), parameters: Mapping[str, tuple[str, Location]] = {}
+    paths: Sequence[Path], explicit: Sequence[Path] = (), parameters: Parameters = NO_PARAMETERS
 ) -> Inventory:
     """The inventory of the templates `paths`; one in `explicit` (named on the command line) that is not
     a template is an error, others are skipped silently."""
-    named = {path.resolve() for path in explicit}
+    return _load([(path, None, "") for path in paths], {path.resolve() for path in explicit}, parameters)
+
+
+def load_assemblies(directories: Sequence[Path], parameters: Parameters = NO_PARAMETERS) -> Inventory:
+    """The inventory of the stacks of the cloud assemblies in `directories`, Stages' included."""
     inventory = Inventory()
-    for path in paths:
+    sources: list[tuple[Path, Assembly | None, str]] = []
+    for directory in directories:
+        assemblies, builds, errors, read = read_assembly(directory)
+        inventory += Inventory(builds=tuple(builds), errors=tuple(errors), inputs=tuple(read))
+        sources += [
+            (stack.template, assembly, stack.scope) for assembly in assemblies for stack in assembly.stacks
+        ]
+    return inventory + _load(sources, {path.resolve() for path, _, _ in sources}, parameters)
+
+
+def _load(
+    sources: list[tuple[Path, Assembly | None, str]], named: set[Path], parameters: Parameters
+) -> Inventory:
+    inventory = Inventory()
+    templates: list[Template] = []
+    for path, assembly, scope in sources:
         shown = shown_path(path)
         data, error = decode(path, shown)
         if error is not None:
@@ -45,27 +87,91 @@ def load_templates(
                 inventory += Inventory(errors=(InputError(shown, message),))
             continue
         assert data is not None
-        inventory += read_template(Template(shown, data, parameters)) + Inventory(inputs=(shown,))
+        templates.append(
+            Template(shown, data, parameters, file=path.resolve(), assembly=assembly, scope=scope)
+        )
+    # A template another one nests is read through it, with the parameters it passes.
+    nested = {file for template in templates for file in nested_files(template)}
+    for template in templates:
+        if template.file not in nested:
+            inventory += read_template(template)
     return inventory
 
 
 def read_template(template: Template) -> Inventory:
-    """The resources of one decoded template, in model form."""
-    evaluator = Evaluator(template)
+    """The resources of one decoded template and of the stacks it nests, in model form: once per
+    scenario of its conditions when they can differ."""
+    variants = scenarios(template)
+    inventory = Inventory()
+    for variant, conditions in variants:
+        inventory += _read(Evaluator(variant))
+        if len(variants) > 1:
+            inventory += Inventory(variants=(Variant(variant.unit, template.unit, conditions),))
+    # what every scenario reads alike is said once
+    once = {name: tuple(dict.fromkeys(getattr(inventory, name))) for name in ("errors", "inputs")}
+    return replace(inventory, **once)
+
+
+def _read(evaluator: Evaluator) -> Inventory:
+    template = evaluator.template
     out = Collected()
-    skipped = []
+    inventory = Inventory(inputs=(template.path,))
     for key, node in template.resources.items():
         if not isinstance(node, dict):
             continue
-        reader = READERS.get(str(node.get("Type", "")))
-        if reader is None:
+        kind = str(node.get("Type", ""))
+        reader = READERS.get(kind)
+        if reader is None and kind != "AWS::CloudFormation::Stack":
             continue
         location = Location(template.path, line_of(key) or line_of(node))
+        resource = ResourceId(template.unit, template.prefix + str(key), location, template.label(str(key)))
         condition = node.get("Condition")
         # A resource whose condition is unknown may be created: it is checked as if it were.
         if isinstance(condition, str) and evaluator.condition(condition, 0) is False:
             reason = f"its Condition {condition} is false with the parameters' values"
-            skipped.append(Opaque(ResourceId(template.path, str(key), location), reason, False))
+            inventory += Inventory(opaque=(Opaque(resource, reason, False),))
             continue
-        reader(CfnResource(template, evaluator, str(key), node, location), out)
-    return out.inventory() + Inventory(opaque=tuple(skipped))
+        inventory += _suppressions(template, resource, node)
+        if reader is not None:
+            reader(CfnResource(template, evaluator, str(key), node, location), out)
+            continue
+        stack = evaluator.nested(str(key))
+        inventory += Inventory(
+            opaque=(stack.opaque,) if stack.opaque else (), errors=(stack.error,) if stack.error else ()
+        )
+        if stack.evaluator is not None:
+            inventory += _read(stack.evaluator)
+    return out.inventory() + inventory
+
+
+def _suppressions(template: Template, resource: ResourceId, node: dict[str, Any]) -> Inventory:
+    """`Metadata: {keepalive-guard: {ignore: [{id: KA001, reason: ...}]}}`: acknowledged findings; one
+    without a reason (or naming no rule) is not applied, and said so."""
+    metadata = node.get("Metadata")
+    section = metadata.get("keepalive-guard") if isinstance(metadata, dict) else None
+    if section is None:
+        return Inventory()
+    here = template.key_location(metadata, "keepalive-guard", resource.location)
+    entries = section.get("ignore") if isinstance(section, dict) else None
+    if not isinstance(entries, list):
+        message = "Metadata keepalive-guard: expected {ignore: [{id: RULE, reason: WHY}]}"
+        return Inventory(errors=(InputError(here.path, message, here.line),))
+    found: list[Suppression] = []
+    errors: list[InputError] = []
+    for entry in entries:
+        where = template.at(entry, here)
+        rule = entry.get("id") if isinstance(entry, dict) else None
+        reason = entry.get("reason") if isinstance(entry, dict) else None
+        if not isinstance(rule, str) or rule.upper() not in RULE_IDS:
+            message = (
+                f"Metadata keepalive-guard ignore: id must be one of {', '.join(RULE_IDS)}, not {rule!r}"
+            )
+            errors.append(InputError(where.path, message, where.line))
+        elif not isinstance(reason, str) or not reason.strip():
+            message = (
+                f"Metadata keepalive-guard ignore {rule}: a reason is required; the finding is not ignored"
+            )
+            errors.append(InputError(where.path, message, where.line))
+        else:
+            found.append(Suppression(resource, rule.upper(), " ".join(reason.split()), where))
+    return Inventory(suppressions=tuple(found), errors=tuple(errors))

@@ -49,8 +49,15 @@ class CfnResource:
     location: Location
 
     @property
+    def address(self) -> str:
+        """Its address in the unit: the logical id, after its nested stack's (`Parent/Id`)."""
+        return self.template.prefix + self.logical_id
+
+    @property
     def id(self) -> ResourceId:
-        return ResourceId(self.template.path, self.logical_id, self.location)
+        return ResourceId(
+            self.template.unit, self.address, self.location, self.template.label(self.logical_id)
+        )
 
     @property
     def properties(self) -> Obj:
@@ -258,7 +265,7 @@ def _classic_load_balancer(resource: CfnResource, out: Collected) -> None:
         )
     )
     if properties.get("Instances") is not None:
-        own = Link(frozenset({resource.logical_id}))
+        own = Link(frozenset({resource.address}))
         out.registrations.append(Registration(resource.id, own, RegistrationKind.INSTANCES))
 
 
@@ -332,7 +339,7 @@ def _target_group(resource: CfnResource, out: Collected) -> None:
         )
     )
     if properties.get("Targets") is not None:
-        own = Link(frozenset({resource.logical_id}))
+        own = Link(frozenset({resource.address}))
         out.registrations.append(Registration(resource.id, own, RegistrationKind.ATTACHMENT))
 
 

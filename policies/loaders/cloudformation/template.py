@@ -16,10 +16,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from policies.loaders.terraform.values import Obj, Unknown, located, where_of
+from policies.loaders.terraform.values import Obj, Text, Unknown, hole, located, where_of
 from policies.model import InputError, Location
+
+if TYPE_CHECKING:
+    from policies.loaders.cloudformation.assembly import Assembly
+    from policies.loaders.cloudformation.nested import Nested
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 # Sniffed from the start of a file before it is decoded: a template names its format version, or has
@@ -153,26 +157,55 @@ def line_of(node: Any) -> int | None:
     return line + 1 if isinstance(line, int) else None
 
 
+@dataclass(frozen=True)
+class OtherValue(Unknown):
+    """A parameter's value in a scenario where it is none of the values its conditions compare it with:
+    `Fn::Equals` of it and any of them is false."""
+
+
 @dataclass
 class Template:
     """One decoded template with what its intrinsics need: parameters (defaults, overridden by the
-    values given), mappings and conditions."""
+    values given), mappings and conditions; for a nested stack, the stack it is nested in."""
 
     path: str  # as findings show it
     data: dict[str, Any]
-    overrides: Mapping[str, tuple[str, Location]] = field(default_factory=dict)
+    overrides: Mapping[str, tuple[str, Location]] = field(default_factory=dict)  # given on the command line
+    # The unit its resources belong to (by default its path): a nested stack's is its top stack's, a
+    # scenario of conditions has its own.
+    unit: str = ""
+    prefix: str = ""  # before its logical ids in the unit: "Network/" in a stack nested as Network
+    file: Path | None = None  # the file it was read from: nested templates are found relative to it
+    given: Mapping[str, Any] = field(
+        default_factory=dict
+    )  # values decided already (a parent's, a scenario's)
+    assembly: Assembly | None = None  # the cloud assembly (cdk.out) it comes from
+    ancestors: tuple[Path, ...] = ()  # the templates it is nested in, outermost first
+    scope: str = ""  # its stack's construct path in a CDK app ("/Prod/Api")
     # name → value: the one given, else the Default (located where written), else an Unknown
-    parameters: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
+        self.unit = self.unit or self.path
         declarations = self.data.get("Parameters")
         for key, declaration in declarations.items() if isinstance(declarations, dict) else ():
             name = str(key)
+            if name in self.given:
+                self.parameters[name] = self._typed(declaration, self.given[name])
+                continue
             if name in self.overrides:
                 text, where = self.overrides[name]
                 self.parameters[name] = self._typed(declaration, located(text, where))
                 continue
             default = declaration.get("Default") if isinstance(declaration, dict) else None
+            kind = str(declaration.get("Type", "")) if isinstance(declaration, dict) else ""
+            if kind.startswith("AWS::SSM::Parameter::Value<") and default is not None:
+                # its Default names the SSM parameter; the value is read from it at deployment
+                self.parameters[name] = Unknown(
+                    f"parameter {name} is the value of the SSM parameter {default}, read at deployment",
+                    fix=GIVE_PARAMETERS,
+                )
+                continue
             if default is None:
                 self.parameters[name] = Unknown(
                     f"parameter {name} has no Default and no value was given", fix=GIVE_PARAMETERS
@@ -185,6 +218,24 @@ class Template:
     def resources(self) -> dict[str, Any]:
         resources = self.data.get("Resources")
         return resources if isinstance(resources, dict) else {}
+
+    def construct_path(self, logical_id: str) -> str | None:
+        """The construct path of a resource of a CDK app ("/Web/Service/LB/Resource"): its
+        `aws:cdk:path` metadata, else the assembly's record of it; None for a template written by hand."""
+        node = self.resources.get(logical_id)
+        metadata = node.get("Metadata") if isinstance(node, dict) else None
+        path = metadata.get("aws:cdk:path") if isinstance(metadata, dict) else None
+        if isinstance(path, str):
+            return "/" + str(path).lstrip("/")
+        if self.assembly is None:
+            return None
+        stack = self.ancestors[0] if self.ancestors else self.file
+        return self.assembly.path_of(stack, logical_id, self.scope)
+
+    def label(self, logical_id: str) -> str:
+        """The construct path as findings show it beside the logical id ("Web/Service/LB")."""
+        path = self.construct_path(logical_id)
+        return path.strip("/").removesuffix("/Resource") if path else ""
 
     def at(self, node: Any, fallback: Location | None = None) -> Location:
         line = line_of(node)
@@ -226,6 +277,7 @@ class Evaluator:
     """Evaluates property values of one template, intrinsics included."""
 
     template: Template
+    children: dict[str, Nested] = field(default_factory=dict)  # nested stacks by logical id, as read
 
     def value(self, node: Any, where: Location, depth: int = 0) -> Any:
         """The value of a decoded node written at `where` (the line of its key when it has none)."""
@@ -234,7 +286,8 @@ class Evaluator:
         if isinstance(node, dict):
             if len(node) == 1:
                 ((key, argument),) = node.items()
-                if key == "Ref" or (isinstance(key, str) and key.startswith("Fn::")) or key == "Condition":
+                # ({"Condition": name} is an intrinsic only inside Conditions: `truth` reads those)
+                if key == "Ref" or (isinstance(key, str) and key.startswith("Fn::")):
                     here = self.template.at(node, where)
                     return self.intrinsic(str(key), argument, here, depth + 1)
             result = Obj()
@@ -273,7 +326,8 @@ class Evaluator:
         if name in _PSEUDO:
             return Unknown(f"{name} is known only when the stack is deployed")
         if name in self.template.resources:
-            return Unknown(f"Ref {name} is known only when the stack is deployed", frozenset({name}))
+            refs = frozenset({self.template.prefix + name})
+            return Unknown(f"Ref {name} is known only when the stack is deployed", refs)
         return Unknown(f"Ref {name}: no such parameter or resource in {self.template.path}")
 
     def get_att(self, argument: Any, where: Location, depth: int) -> Any:
@@ -281,9 +335,37 @@ class Evaluator:
             argument = argument.split(".", 1)
         if not isinstance(argument, list) or len(argument) != 2 or not isinstance(argument[0], str):
             raise _Invalid("expects [resource, attribute]")
-        resource = argument[0]
-        refs = frozenset({resource}) if resource in self.template.resources else frozenset()
+        resource, attribute = argument[0], argument[1]
+        if isinstance(attribute, str) and attribute.startswith("Outputs."):
+            output = self.output(resource, attribute.removeprefix("Outputs."), depth)
+            if output is not None:
+                return output
+        refs = (
+            frozenset({self.template.prefix + resource})
+            if resource in self.template.resources
+            else frozenset()
+        )
         return Unknown(f"Fn::GetAtt {resource}.{argument[1]} is known only when the stack is deployed", refs)
+
+    def output(self, resource: str, name: str, depth: int) -> Any:
+        """An output of the nested stack `resource`, evaluated in it; None when its template is not read."""
+        child = self.nested(resource).evaluator
+        if child is None:
+            return None
+        outputs = child.template.data.get("Outputs")
+        output = outputs.get(name) if isinstance(outputs, dict) else None
+        if not isinstance(output, dict) or "Value" not in output:
+            raise _Invalid(f"the stack nested as {resource} has no output {name}")
+        node = output["Value"]
+        return child.value(node, child.template.at(node, child.template.at(output)), depth + 1)
+
+    def nested(self, logical_id: str) -> Nested:
+        """The stack nested as `logical_id` (an AWS::CloudFormation::Stack), read once."""
+        if logical_id not in self.children:
+            from policies.loaders.cloudformation.nested import read_nested  # it builds Evaluators
+
+            self.children[logical_id] = read_nested(self, logical_id)
+        return self.children[logical_id]
 
     def sub(self, argument: Any, where: Location, depth: int) -> Any:
         variables: dict[str, Any] = {}
@@ -412,6 +494,9 @@ class Evaluator:
                 return self.condition(argument, depth + 1)
             if key == "Fn::Equals" and isinstance(argument, list) and len(argument) == 2:
                 left, right = (self.value(item, self.template.at(item), depth + 1) for item in argument)
+                for one, other in ((left, right), (right, left)):
+                    if isinstance(one, OtherValue) and not isinstance(other, Unknown):
+                        return False
                 for side in (left, right):
                     if isinstance(side, Unknown):
                         return side
@@ -445,17 +530,22 @@ def _canonical(value: Any) -> Any:
 
 def _joined(parts: list[Any], where: Location) -> Any:
     """Strings joined; unknown when a part is, keeping the resources every unknown part names."""
-    unknown = [part for part in parts if isinstance(part, Unknown)]
-    if unknown:
-        refs = frozenset(ref for part in unknown for ref in part.refs)
-        return Unknown(unknown[0].reason, refs, fix=unknown[0].fix)
-    texts = []
+    texts: list[str] = []
+    holes: list[Unknown] = []
     for part in parts:
         if part is REMOVED:
             continue
-        if isinstance(part, (dict, list)):
+        if isinstance(part, Unknown):
+            texts.append(hole(len(holes)))  # the known rest stays readable (an image's tag, say)
+            holes.append(part)
+        elif isinstance(part, (dict, list)):
             raise _Invalid(f"cannot join {json.dumps(part)[:40]}")
-        texts.append("true" if part is True else "false" if part is False else str(part))
+        else:
+            texts.append("true" if part is True else "false" if part is False else str(part))
+    if holes:
+        refs = frozenset(ref for part in holes for ref in part.refs)
+        partial = Text("".join(texts), where)
+        return Unknown(holes[0].reason, refs, partial, tuple(holes), fix=holes[0].fix)
     return located("".join(texts), where)
 
 
