@@ -62,6 +62,42 @@ def _with_inferences(finding: Finding) -> Finding:
     return replace(finding, message=said)
 
 
+def _in_cdk_app(finding: Finding) -> Finding:
+    """A finding in a cloud assembly, saying where to make the change: cdk.out is written by `cdk synth`."""
+    chain = finding.chain
+    parts = [
+        part
+        for part in (
+            chain.load_balancer,
+            *chain.listeners,
+            chain.target_group,
+            chain.service,
+            chain.task_definition,
+        )
+        if part is not None and part.id.label
+    ]
+    if not parts:
+        return finding
+    constructs = []
+    for location in finding.locations:
+        within = [
+            part
+            for part in parts
+            if part.id.location.path == location.path and (part.id.location.line or 0) <= (location.line or 0)
+        ]
+        if within:
+            constructs.append(max(within, key=lambda part: part.id.location.line or 0).id.label)
+        elif "/asset." in f"/{location.path}":
+            constructs.append("the Dockerfile its image asset was copied from")
+    if not constructs:
+        return finding
+    where = ", ".join(dict.fromkeys(constructs))
+    note = (
+        f" cdk.out is written by `cdk synth`: make the change in the CDK app ({where}) and synthesize again."
+    )
+    return replace(finding, fix=finding.fix + note)
+
+
 def _order(finding: Finding) -> tuple[object, ...]:
     location = finding.location
     return (
@@ -88,23 +124,19 @@ def check(inventory: Inventory, options: Options = Options()) -> Result:
         server = identify(chain.container, port) if chain.container is not None else None
         targets.append(Target(chain, server))
     findings = [
-        _with_inferences(finding)
+        _in_cdk_app(_with_inferences(finding))
         for target in targets
         for rule in RULES
         for finding in rule.check(target, options)
     ]
+    findings, targets, skipped = merge(findings, targets, topology.skipped, inventory.variants)
     by_resource: dict[tuple[str, str], list[Suppression]] = {}
     for suppression in inventory.suppressions:
         by_resource.setdefault((suppression.resource.unit, suppression.resource.address), []).append(
             suppression
         )
-    suppressed = {}
-    for finding in findings:
-        if (found := _suppression(finding, by_resource)) is not None:
-            suppressed[id(finding)] = found
-    acknowledged = [(finding, suppressed[id(finding)]) for finding in findings if id(finding) in suppressed]
-    findings = [finding for finding in findings if id(finding) not in suppressed]
-    findings, targets, skipped = merge(findings, targets, topology.skipped, inventory.variants)
+    acknowledged = [(finding, why) for finding in findings if (why := _suppression(finding, by_resource))]
+    findings = [finding for finding in findings if not _suppression(finding, by_resource)]
     # Two targets of one target group can call for the very same fix (one deregistration delay): once.
     findings = list({_same_fix(finding): finding for finding in reversed(findings)}.values())
     acknowledged = list(

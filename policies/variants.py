@@ -3,8 +3,9 @@
 A template whose conditions can differ is read once per scenario (`loaders.cloudformation.scenarios`),
 each a unit of its own. A finding made in every scenario is the template's, as it stands; one made in
 some only says when it holds ("when IsProduction is true"), named by the fewest conditions that tell
-those scenarios from the others. Targets and skipped resources are listed once, as the first scenario
-(the parameters' defaults) has them.
+those scenarios from the others. Targets are listed once, as the first scenario to
+check them (the parameters' defaults first) has them; a resource is listed as skipped when every
+scenario skips it.
 """
 
 from __future__ import annotations
@@ -57,11 +58,15 @@ def merge(
         )
         for target in reversed(targets)
     }
+    # skipped in one scenario (a Condition false there) is not skipped when another creates it
+    skipped_in: dict[tuple[str, str, str], set[str]] = {}
+    for item in skipped:
+        skipped_in.setdefault((stack(item.id.unit), item.id.address, item.reason), set()).add(item.id.unit)
     kept_skipped = {
-        (stack(item.id.unit), item.id.address, item.reason): replace(
-            item, id=replace(item.id, unit=stack(item.id.unit))
-        )
+        entry: replace(item, id=replace(item.id, unit=entry[0]))
         for item in reversed(skipped)
+        if (entry := (stack(item.id.unit), item.id.address, item.reason))
+        and (item.id.unit not in of or len(skipped_in[entry]) == len(groups[entry[0]]))
     }
     return out, list(reversed(kept_targets.values())), list(reversed(kept_skipped.values()))
 

@@ -19,14 +19,19 @@ def _location(location: Location) -> dict[str, Any]:
 
 
 def _ids(chain: Chain) -> dict[str, Any]:
+    """The chain's resources by address (logical id), and the CDK construct paths of those that have one."""
+    parts = {
+        "load_balancer": chain.load_balancer,
+        "target_group": chain.target_group,
+        "service": chain.service,
+        "task_definition": chain.task_definition,
+    }
     return {
         "unit": chain.unit,
-        "load_balancer": str(chain.load_balancer.id) if chain.load_balancer else None,
-        "listeners": [str(listener.id) for listener in chain.listeners],
-        "target_group": str(chain.target_group.id) if chain.target_group else None,
-        "service": str(chain.service.id) if chain.service else None,
-        "task_definition": str(chain.task_definition.id) if chain.task_definition else None,
+        **{role: part.id.address if part else None for role, part in parts.items()},
+        "listeners": [listener.id.address for listener in chain.listeners],
         "container": chain.container.name if chain.container else None,
+        "construct_paths": {role: part.id.label for role, part in parts.items() if part and part.id.label},
     }
 
 
@@ -70,6 +75,17 @@ def render(result: Result, verbose: bool = False) -> str:
             {"path": error.path, "line": error.line, "message": error.message} for error in result.errors
         ],
         "targets": [_target(target) for target in result.targets],
+        "suppressed": [
+            {
+                **_finding(finding),
+                "suppression": {
+                    "reason": why.reason,
+                    "resource": why.resource.address,
+                    **_location(why.location),
+                },
+            }
+            for finding, why in result.suppressed
+        ],
         "skipped": [
             {
                 "unit": item.id.unit,
@@ -85,6 +101,7 @@ def render(result: Result, verbose: bool = False) -> str:
             "targets": len(result.targets),
             "inputs": len(result.inputs),
             "input_errors": len(result.errors),
+            "suppressed": len(result.suppressed),
         },
     }
     return json.dumps(document, indent=2) + "\n"

@@ -91,12 +91,17 @@ def render(result: Result, verbose: bool = False) -> str:
             lines.append(_wrap(f"{target.chain.path() or target.chain.unit}: {_state(target)}", "  "))
         for skipped in result.skipped:
             lines.append(_wrap(f"skipped {skipped.id} ({skipped.id.location}): {skipped.reason}", "  "))
+        for finding, why in result.suppressed:
+            text = f"acknowledged {finding.rule} on {why.resource} ({why.location}): {why.reason}"
+            lines.append(_wrap(text, "  "))
         blocks.append("\n".join(lines))
     errors, warnings = result.count(Severity.ERROR), result.count(Severity.WARNING)
     summary = (
         f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in "
         f"{_plural(len(result.targets), 'load balancer target')} ({_plural(len(result.inputs), 'file')} read)"
     )
+    if result.suppressed:
+        summary += f"; {len(result.suppressed)} acknowledged"
     if result.errors:
         summary += f"; {_plural(len(result.errors), 'input')} could not be analysed"
     blocks.append(_paint(summary, "bold", colour))

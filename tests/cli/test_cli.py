@@ -115,7 +115,15 @@ def test_json_contract(tmp_path: Path) -> None:
         and target["keep_alive"]["seconds"] == 5
         and target["idle_timeout"] == 60
     )
-    assert document["summary"] == {"errors": 1, "warnings": 0, "targets": 1, "inputs": 2, "input_errors": 1}
+    assert document["summary"] == {
+        "errors": 1,
+        "warnings": 0,
+        "targets": 1,
+        "inputs": 2,
+        "input_errors": 1,
+        "suppressed": 0,
+    }
+    assert document["suppressed"] == []
 
 
 def test_text_report_is_actionable(tmp_path: Path) -> None:

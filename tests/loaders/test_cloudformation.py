@@ -13,6 +13,8 @@ import pytest
 
 from policies.cli import main
 from policies.loaders import LoadOptions, load
+from policies.loaders.cloudformation.template import Evaluator, Template
+from policies.loaders.cloudformation.template import decode as decode_cfn
 from policies.model import UNKNOWN_PART, Location, Origin
 from policies.rules import Options
 from policies.scan import Result, scan
@@ -244,3 +246,167 @@ def test_cfn_lint_is_imported_only_when_a_template_is_read() -> None:
     )
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert completed.stdout.strip() == "False", completed.stderr
+
+
+# --- conditions: every branch a deployment can take ---------------------------------------------
+
+
+def test_each_branch_of_the_conditions_is_checked_and_findings_say_when(in_tmp: Path) -> None:
+    path = copy(in_tmp, "conditions.yaml")
+    result = scan([path])
+    assert errors(result) == []
+    messages = {
+        finding.location.line if finding.location else 0: finding.message for finding in result.findings
+    }
+    # Fn::If: 75 s is safe behind the default 60 s, not behind 300 s (Tier large, any value but prod)
+    service = " ".join(messages[line(path, '- !If [IsProd, "350", "75"]')].split())
+    assert "after 75 s" in service and "the 300 s idle timeout" in service
+    assert service.endswith("This holds when IsLarge is true and IsProd is false.")
+    # a resource Condition: the canary exists only when LargeProd is true
+    canary = " ".join(messages[line(path, "Command: [uvicorn, app:app]")].split())
+    assert canary.endswith("This holds when LargeProd is true.")
+    assert len(result.findings) == 2
+    # every target is listed once; nothing is skipped, as some scenario creates the canary
+    assert [target.chain.path() for target in result.targets] == [
+        'LoadBalancer → TargetGroup → Service → container "api"',
+        'LoadBalancer → TargetGroup → Canary → container "canary"',
+    ]
+    assert result.skipped == ()
+
+
+def test_given_parameters_pin_the_branches(in_tmp: Path) -> None:
+    path = copy(in_tmp, "conditions.yaml")
+    tier = {"Tier": ("large", Location("--parameter Tier"))}
+    result = scan([path], load_options=LoadOptions(parameters=tier))
+    assert [finding.message.rsplit(". ", 1)[-1] for finding in result.findings] == [
+        "This holds when IsProd is false.",
+        "This holds when IsProd is true.",
+    ]
+    both = {**tier, "Stage": ("dev", Location("--parameter Stage"))}
+    result = scan([path], load_options=LoadOptions(parameters=both))
+    (finding,) = result.findings  # one deployment: nothing to qualify
+    assert "This holds when" not in finding.message
+    assert [item.id.address for item in result.skipped] == ["CanaryTaskDefinition", "Canary"]
+
+
+def test_a_mapping_keyed_condition_in_a_property_is_data_and_ssm_parameters_are_unknown(in_tmp: Path) -> None:
+    Path("t.yaml").write_text(
+        "AWSTemplateFormatVersion: '2010-09-09'\n"
+        "Parameters:\n"
+        "  Timeout:\n"
+        "    Type: AWS::SSM::Parameter::Value<String>\n"
+        "    Default: /web/idle-timeout\n"
+        "Resources:\n"
+        "  LoadBalancer:\n"
+        "    Type: AWS::ElasticLoadBalancingV2::LoadBalancer\n"
+        "    Properties:\n"
+        "      LoadBalancerAttributes:\n"
+        "        - Key: idle_timeout.timeout_seconds\n"
+        "          Value: !Ref Timeout\n"
+        "      Tags:\n"
+        "        - Condition: kept\n"
+    )
+    template = Template("t.yaml", decode_template(Path("t.yaml")))
+    value = Evaluator(template).value({"Condition": "kept"}, Location("t.yaml", 14))
+    assert value == {"Condition": "kept"}
+    (balancer,) = load([Path("t.yaml")]).load_balancers
+    assert balancer.idle_timeout.value is None
+    assert (
+        "the value of the SSM parameter /web/idle-timeout, read at deployment" in balancer.idle_timeout.note
+    )
+
+
+# --- nested stacks ---------------------------------------------------------------------------------
+
+
+def test_nested_stacks_link_through_parameters_and_outputs(in_tmp: Path) -> None:
+    shutil.copytree(TEMPLATES / "nested", in_tmp / "nested")
+    result = scan([Path("nested")])
+    assert errors(result) == []
+    ka001, ka002 = sorted(result.findings, key=lambda finding: finding.rule)
+    # the listener's target group is the Groups stack's output; the Api stack's service gets it as a
+    # parameter; its keep-alive is the value the parent passes ("75"), not the child's Default ("5")
+    assert ka001.rule == "KA001"
+    assert ka001.chain.path() == 'LoadBalancer → Groups/TargetGroup → Api/Service → container "api"'
+    assert ka001.location == Location("nested/service.yaml", line(Path("nested/service.yaml"), "Command:"))
+    assert "after 75 s" in ka001.message and "120 s idle timeout" in ka001.message
+    # a template that is not a local file may hide targets: said, with what to do
+    assert ka002.rule == "KA002"
+    assert "Workers may define load balancers or services" in ka002.message
+    assert "https://s3.amazonaws.com/templates/ecs-service.yaml is not a local file" in ka002.message
+    # the nested templates are read through their parent only
+    assert len(result.targets) == 2
+    assert sorted(result.inputs) == ["nested/groups.yaml", "nested/parent.yaml", "nested/service.yaml"]
+
+
+def test_a_nested_template_alone_is_a_template_of_its_own(in_tmp: Path) -> None:
+    shutil.copytree(TEMPLATES / "nested", in_tmp / "nested")
+    result = scan([Path("nested/service.yaml")])
+    # without its parent, its target group parameter has no value: reported as such
+    (finding,) = result.findings
+    assert finding.rule == "KA002"
+    assert "parameter TargetGroupArn has no Default and no value was given" in finding.message
+
+
+def test_a_stack_nesting_itself_ends_with_an_error(in_tmp: Path) -> None:
+    Path("loop.yaml").write_text(
+        "AWSTemplateFormatVersion: '2010-09-09'\n"
+        "Resources:\n"
+        "  Again:\n"
+        "    Type: AWS::CloudFormation::Stack\n"
+        "    Properties:\n"
+        "      TemplateURL: loop.yaml\n"
+    )
+    Path("broken.yaml").write_text(
+        "AWSTemplateFormatVersion: '2010-09-09'\n"
+        "Resources:\n"
+        "  Child:\n"
+        "    Type: AWS::CloudFormation::Stack\n"
+        "    Properties:\n"
+        "      TemplateURL: missing.yaml\n"
+    )
+    result = scan([Path("loop.yaml"), Path("broken.yaml")])
+    assert errors(result) == [
+        "broken.yaml:3: the stack Child: its template missing.yaml is not a file",
+        "loop.yaml:3: the stack Again nests itself: not read further",
+    ]
+
+
+# --- acknowledgements in Metadata ---------------------------------------------------------------
+
+
+def test_metadata_acknowledges_a_finding_only_with_a_reason(in_tmp: Path) -> None:
+    text = (TEMPLATES / "conditions.yaml").read_text()
+    acknowledged = text.replace(
+        "  CanaryTaskDefinition:\n",
+        "  CanaryTaskDefinition:\n"
+        "    Metadata:\n"
+        "      keepalive-guard:\n"
+        "        ignore:\n"
+        "          - id: KA001\n"
+        "            reason: the canary takes no production traffic\n",
+    ).replace(
+        "  Service:\n",
+        "  Service:\n    Metadata:\n      keepalive-guard:\n        ignore:\n          - id: KA001\n",
+    )
+    Path("t.yaml").write_text(acknowledged)
+    result = scan([Path("t.yaml")])
+    # the canary's finding is acknowledged; the service's acknowledgement has no reason: not applied
+    ((finding, why),) = result.suppressed
+    assert (finding.chain.path(), why.reason) == (
+        'LoadBalancer → TargetGroup → Canary → container "canary"',
+        "the canary takes no production traffic",
+    )
+    assert "This holds when LargeProd is true." in finding.message
+    (reported,) = result.findings
+    assert reported.chain.path() == 'LoadBalancer → TargetGroup → Service → container "api"'
+    service = line(Path("t.yaml"), "- id: KA001", "  Service:")
+    assert errors(result) == [
+        f"t.yaml:{service}: Metadata keepalive-guard ignore KA001: a reason is required; the finding is not ignored"
+    ]
+
+
+def decode_template(path: Path) -> dict[str, object]:
+    data, error = decode_cfn(path, str(path))
+    assert error is None and data is not None
+    return data

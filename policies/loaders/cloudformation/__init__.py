@@ -90,11 +90,15 @@ def _load(
         templates.append(
             Template(shown, data, parameters, file=path.resolve(), assembly=assembly, scope=scope)
         )
-    # A template another one nests is read through it, with the parameters it passes.
-    nested = {file for template in templates for file in nested_files(template)}
-    for template in templates:
-        if template.file not in nested:
-            inventory += read_template(template)
+    # A template another one nests is read through it, with the parameters it passes (and on its own
+    # only when no template read nests it: stacks nesting each other in a loop).
+    nested = {file for template in templates for file in nested_files(template) if file != template.file}
+    read: set[str] = set()
+    for template in sorted(templates, key=lambda template: template.file in nested):
+        if template.path not in read:
+            found = read_template(template)
+            read.update(found.inputs)
+            inventory += found
     return inventory
 
 

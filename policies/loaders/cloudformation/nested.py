@@ -67,7 +67,8 @@ def read_nested(parent: Evaluator, logical_id: str) -> Nested:
     node = template.resources.get(logical_id)
     if not isinstance(node, dict):
         return Nested(None)
-    location = Location(template.path, line_of(logical_id) or line_of(node))
+    written = next((key for key in template.resources if key == logical_id), logical_id)
+    location = Location(template.path, line_of(written) or line_of(node))
     address = template.prefix + logical_id
     resource = ResourceId(template.unit, address, location, template.label(logical_id))
     file = template_file(template, node)
@@ -82,6 +83,13 @@ def read_nested(parent: Evaluator, logical_id: str) -> Nested:
         error = InputError(template.path, f"the stack {logical_id} {why}: not read further", location.line)
         return Nested(None, Opaque(resource, why, False), error)
     shown = shown_path(file)
+    if not file.is_file():
+        message = f"the stack {logical_id}: its template {shown} is not a file"
+        return Nested(
+            None,
+            Opaque(resource, f"its template {shown} is not a file", False),
+            InputError(template.path, message, location.line),
+        )
     data, problem = decode(file, shown)
     if problem is not None:
         return Nested(None, Opaque(resource, f"its template {problem}", False), problem)
