@@ -29,7 +29,9 @@ def _rule(rule_id: str) -> type[CloudFormationLintRule]:
 
         def match(self, cfn: Any) -> list[RuleMatch]:
             return [
-                RuleMatch(path_of(cfn.template, finding), f"{finding.message} Fix: {finding.fix}")
+                RuleMatch(
+                    path_of(cfn.filename, cfn.template, finding), f"{finding.message} Fix: {finding.fix}"
+                )
                 for finding in findings(cfn.filename, cfn.template)
                 if finding.rule == rule_id
             ]

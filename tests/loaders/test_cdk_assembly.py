@@ -17,11 +17,17 @@ from policies.cli import main
 from policies.scan import Result, scan
 
 APP = Path(__file__).parent.parent / "fixtures" / "cdk" / "app.py"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "cdk"
 
 
 def synthesize(app: Path, out: Path) -> None:
     """`cdk synth` without the CLI: the app run with CDK_OUTDIR, as the CLI runs it."""
-    environment = {**os.environ, "CDK_OUTDIR": str(out), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "1"}
+    quiet = ",".join(str(major) for major in range(14, 40))  # jsii's banner about the Node.js version
+    environment = {
+        **os.environ,
+        "CDK_OUTDIR": str(out),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": quiet,
+    }
     done = subprocess.run(
         [sys.executable, str(app)], env=environment, capture_output=True, text=True, timeout=300, check=False
     )
@@ -125,3 +131,17 @@ def test_a_damaged_assembly_is_one_error_line_each(assembly: Path, in_tmp: Path)
     ]
     # the other stacks are still checked
     assert {finding.chain.unit for finding in result.findings} == {"cdk.out/Broken.template.json"}
+
+
+def test_the_example_app_fails_at_its_dockerfile(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copytree(EXAMPLE, in_tmp / "cdk", ignore=shutil.ignore_patterns("cdk.out"))
+    synthesize(in_tmp / "cdk" / "app.py", in_tmp / "cdk" / "cdk.out")
+    assert main(["scan", "cdk/cdk.out"]) == 1
+    output = capsys.readouterr().out
+    first = output.splitlines()[0]
+    # the container has no command: the CMD of the image asset's Dockerfile decides
+    assert first.startswith("cdk/cdk.out/asset.") and first.endswith(
+        "/Dockerfile:5: error KA001 keepalive-not-longer-than-idle-timeout"
+    )
+    assert "ApiLB8D4BD609 (Checkout/Api/LB) → " in output
+    assert "\n1 error, 0 warnings in 1 load balancer target (" in output

@@ -79,3 +79,14 @@ def test_an_unknown_server_is_a_warning(tmp_path: Path) -> None:
     completed = cfn_lint(path)
     assert completed.returncode == 4, completed.stdout + completed.stderr  # cfn-lint: a warning was found
     assert [rule for rule, _, _ in matches(completed)] == ["W9001"]
+
+
+def test_a_finding_inside_a_nested_stack_is_reported_at_the_stack(tmp_path: Path) -> None:
+    nested = Path(__file__).parent.parent / "fixtures" / "cloudformation" / "nested"
+    for name in ("parent.yaml", "groups.yaml", "service.yaml"):
+        (tmp_path / name).write_text((nested / name).read_text())
+    completed = cfn_lint(tmp_path / "parent.yaml")
+    found = {(rule, line) for rule, line, _message in matches(completed)}
+    parent = (tmp_path / "parent.yaml").read_text()
+    # KA001 is at service.yaml's command: cfn-lint shows it at the stack resource nesting it
+    assert found == {("E9001", line_of(parent, "  Api:")), ("W9001", line_of(parent, "  Workers:"))}

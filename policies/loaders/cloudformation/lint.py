@@ -3,8 +3,8 @@
 cfn-lint calls each rule with the decoded template; the first call reads its resources, links and
 checks them (`policies.scan.check`), and every rule takes its own findings from that one result. A
 finding is reported at the path of the template node on the finding's line, so cfn-lint shows the
-same line as `keepalive-guard scan`; a finding located outside the template (a Dockerfile) is reported
-at the resource it concerns. KA001 and DR001 are errors (E9001, E9002), KA002 a warning (W9001).
+same line as `keepalive-guard scan`; a finding located outside the template (a Dockerfile, a nested
+stack's template) is reported at the resource it concerns, or at the nested stack holding it. KA001 and DR001 are errors (E9001, E9002), KA002 a warning (W9001).
 """
 
 from __future__ import annotations
@@ -29,24 +29,30 @@ def findings(filename: str | None, template: dict[str, Any]) -> list[Finding]:
     """Every finding of one decoded template, computed once for all the rules."""
     global _last
     if _last is None or _last[0] != id(template):
-        shown = shown_path(Path(filename)) if filename else "template"
-        result = check(read_template(Template(shown, template)))
+        file = Path(filename).resolve() if filename else None  # nested stacks' templates are found beside it
+        result = check(read_template(Template(_shown(filename), template, file=file)))
         _last = (id(template), list(result.findings))
     return _last[1]
 
 
-def path_of(template: dict[str, Any], finding: Finding) -> list[str | int]:
+def _shown(filename: str | None) -> str:
+    return shown_path(Path(filename)) if filename else "template"
+
+
+def path_of(filename: str | None, template: dict[str, Any], finding: Finding) -> list[str | int]:
     """The path of the outermost template node written on the finding's line in the template, else the
     path of the resource of its chain the finding is mostly about."""
     location = finding.location
-    if location is not None and location.line is not None:
+    if location is not None and location.line is not None and location.path == _shown(filename):
         found = _shallowest(template, location.line, [])
         if found:
             return found
     chain = finding.chain
+    resources = template.get("Resources", {})
     for part in (chain.service, chain.target_group, chain.load_balancer, chain.task_definition):
-        if part is not None and part.id.address in template.get("Resources", {}):
-            return ["Resources", part.id.address]
+        # a resource of a nested stack is reported at the stack ("Api/Service" at Api)
+        if part is not None and (logical_id := part.id.address.split("/", 1)[0]) in resources:
+            return ["Resources", logical_id]
     return []
 
 
