@@ -151,8 +151,13 @@ def load(paths: Sequence[Path], options: LoadOptions = LoadOptions()) -> Invento
     inventory, roots = Inventory(), dict[Path, list[Path]]()
     if discovered.plans:
         inventory, roots = load_plans(discovered.plans, discovered.named, repo_root)
-    if discovered.templates:
-        inventory += load_templates(discovered.templates, discovered.named, options.parameters)
+    # a template of an assembly that is scanned is read through the assembly only
+    assemblies = [assembly.resolve() for assembly in discovered.assemblies]
+    templates = [
+        path for path in discovered.templates if not any(path.resolve().is_relative_to(a) for a in assemblies)
+    ]
+    if templates:
+        inventory += load_templates(templates, discovered.named, options.parameters)
     if discovered.assemblies:
         inventory += load_assemblies(discovered.assemblies, options.parameters)
     planned, replaced = _planned_roots(directories, roots)

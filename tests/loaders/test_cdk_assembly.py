@@ -145,3 +145,9 @@ def test_the_example_app_fails_at_its_dockerfile(in_tmp: Path, capsys: pytest.Ca
     )
     assert "ApiLB8D4BD609 (Checkout/Api/LB) → " in output
     assert "\n1 error, 0 warnings in 1 load balancer target (" in output
+
+
+def test_a_template_named_beside_its_assembly_is_read_once(assembly: Path, in_tmp: Path) -> None:
+    shutil.copytree(assembly, in_tmp / "cdk.out")
+    result = scan([Path("cdk.out"), Path("cdk.out/Broken.template.json")])
+    assert (len(result.findings), len(result.targets)) == (2, 4)

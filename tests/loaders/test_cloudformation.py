@@ -13,7 +13,7 @@ import pytest
 
 from policies.cli import main
 from policies.loaders import LoadOptions, load
-from policies.loaders.cloudformation.template import Evaluator, Template
+from policies.loaders.cloudformation.template import Evaluator, Template, read_parameters
 from policies.loaders.cloudformation.template import decode as decode_cfn
 from policies.model import UNKNOWN_PART, Location, Origin
 from policies.rules import Options
@@ -410,3 +410,103 @@ def decode_template(path: Path) -> dict[str, object]:
     data, error = decode_cfn(path, str(path))
     assert error is None and data is not None
     return data
+
+
+def conditional_keep_alive(condition: str, parameters: str = "") -> str:
+    """A template whose uvicorn keep-alive is 5 s when `IsSmall` holds, 300 s otherwise (ALB: 120 s)."""
+    return (
+        "AWSTemplateFormatVersion: '2010-09-09'\n"
+        f"Parameters:\n  Unused:\n    Type: String\n    Default: x\n{parameters}"
+        f"Conditions:\n  IsSmall: {condition}\n"
+        "Resources:\n"
+        "  LoadBalancer:\n    Type: AWS::ElasticLoadBalancingV2::LoadBalancer\n    Properties:\n"
+        "      LoadBalancerAttributes:\n        - Key: idle_timeout.timeout_seconds\n          Value: '120'\n"
+        "  Listener:\n    Type: AWS::ElasticLoadBalancingV2::Listener\n    Properties:\n"
+        "      LoadBalancerArn: !Ref LoadBalancer\n      DefaultActions:\n"
+        "        - Type: forward\n          TargetGroupArn: !Ref TargetGroup\n"
+        "  TargetGroup:\n    Type: AWS::ElasticLoadBalancingV2::TargetGroup\n    Properties:\n"
+        "      Port: 8000\n      TargetType: ip\n"
+        "  TaskDefinition:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n"
+        "      ContainerDefinitions:\n        - Name: api\n          Image: python:3.12\n"
+        "          Command: [uvicorn, app:app, --timeout-keep-alive, !If [IsSmall, '5', '300']]\n"
+        "  Service:\n    Type: AWS::ECS::Service\n    Properties:\n"
+        "      TaskDefinition: !Ref TaskDefinition\n      LoadBalancers:\n"
+        "        - ContainerName: api\n          ContainerPort: 8000\n          TargetGroupArn: !Ref TargetGroup\n"
+    )
+
+
+def test_conditions_on_pseudo_parameters_and_numbers_take_each_branch(in_tmp: Path) -> None:
+    Path("region.yaml").write_text(conditional_keep_alive('!Equals [!Ref "AWS::Region", us-east-1]'))
+    (finding,) = scan([Path("region.yaml")]).findings
+    assert (finding.rule, finding.message.rsplit(". ", 1)[-1]) == (
+        "KA001",
+        "This holds when IsSmall is true.",
+    )
+    size = "  Size:\n    Type: Number\n    Default: 2\n"
+    Path("size.yaml").write_text(conditional_keep_alive("!Equals [!Ref Size, 1]", size))
+    (finding,) = scan([Path("size.yaml")]).findings
+    assert finding.message.endswith("This holds when IsSmall is true.")
+    # the default (2) deploys the 300 s branch: the target listed is that one
+    (target,) = scan([Path("size.yaml")]).targets
+    assert target.server is not None and target.server.keep_alive.seconds == 300
+
+
+def test_many_flags_are_read_by_what_the_conditions_compare(in_tmp: Path) -> None:
+    # ten flags: 2**10 combinations of compared and other values, more than are read: said so
+    flags = "".join(f"  Flag{index}:\n    Type: String\n    Default: 'false'\n" for index in range(10))
+    condition = "!Or [" + ", ".join(f"!Equals [!Ref Flag{index}, 'true']" for index in range(9)) + "]"
+    Path("flags.yaml").write_text(
+        conditional_keep_alive(f"!And [{condition}, !Equals [!Ref Flag9, 'true']]", flags)
+    )
+    result = scan([Path("flags.yaml")])
+    assert errors(result) == [
+        "flags.yaml: its conditions depend on 1024 combinations of parameter values, more than 256: "
+        "only the branches the defaults take are checked (give values with --parameter)"
+    ]
+    # four of them (16 combinations) are read in full
+    flags = "".join(f"  Flag{index}:\n    Type: String\n    Default: 'false'\n" for index in range(4))
+    condition = "!And [" + ", ".join(f"!Equals [!Ref Flag{index}, 'true']" for index in range(4)) + "]"
+    Path("four.yaml").write_text(conditional_keep_alive(condition, flags))
+    (finding,) = scan([Path("four.yaml")]).findings
+    assert finding.message.endswith("This holds when IsSmall is true.")
+
+
+def test_a_malformed_intrinsic_is_unknown_not_a_crash(in_tmp: Path) -> None:
+    text = conditional_keep_alive("!Equals [a, b]").replace(
+        "Image: python:3.12", 'Image: !Sub ["${X}", {X: [!Ref "AWS::Region"]}]'
+    )
+    Path("t.yaml").write_text(text)
+    result = scan([Path("t.yaml")])
+    assert errors(result) == []
+    (definition,) = load([Path("t.yaml")]).task_definitions
+    (container,) = definition.containers or ()
+    assert container.image.value is None and "cannot join" in container.image.note
+
+
+def test_parameter_files_skip_use_previous_value_and_join_lists(in_tmp: Path) -> None:
+    Path("cli.json").write_text(
+        json.dumps(
+            [
+                {"ParameterKey": "Environment", "UsePreviousValue": True},
+                {"ParameterKey": "Workers", "ParameterValue": "a,b"},
+            ]
+        )
+    )
+    assert read_parameters(Path("cli.json")) == {"Workers": ("a,b", Location("cli.json"))}
+    Path("plain.json").write_text(json.dumps({"Workers": ["a", "b"]}))
+    assert read_parameters(Path("plain.json")) == {"Workers": ("a,b", Location("plain.json"))}
+
+
+def test_cdk_asset_metadata_finds_a_nested_template_without_the_assembly(in_tmp: Path) -> None:
+    shutil.copytree(TEMPLATES / "nested", in_tmp / "nested")
+    parent = Path("nested/parent.yaml")
+    parent.write_text(
+        parent.read_text()
+        .replace(
+            "      TemplateURL: ./service.yaml\n",
+            "      TemplateURL: https://s3.eu-west-1.amazonaws.com/cdk-assets/0123.json\n",
+        )
+        .replace("  Api:\n", "  Api:\n    Metadata:\n      aws:asset:path: service.yaml\n")
+    )
+    result = scan([parent])
+    assert sorted(finding.rule for finding in result.findings) == ["KA001", "KA002"]

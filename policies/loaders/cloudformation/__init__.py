@@ -21,7 +21,7 @@ from typing import Any
 from policies.loaders.cloudformation.assembly import Assembly, looks_like_assembly, read_assembly
 from policies.loaders.cloudformation.nested import nested_files
 from policies.loaders.cloudformation.resources import READERS, CfnResource
-from policies.loaders.cloudformation.scenarios import scenarios
+from policies.loaders.cloudformation.scenarios import MAX_SCENARIOS, scenarios
 from policies.loaders.cloudformation.template import (
     Evaluator,
     Template,
@@ -105,8 +105,14 @@ def _load(
 def read_template(template: Template) -> Inventory:
     """The resources of one decoded template and of the stacks it nests, in model form: once per
     scenario of its conditions when they can differ."""
-    variants = scenarios(template)
+    variants, too_many = scenarios(template)
     inventory = Inventory()
+    if too_many:
+        message = (
+            f"its conditions depend on {too_many} combinations of parameter values, more than {MAX_SCENARIOS}: "
+            "only the branches the defaults take are checked (give values with --parameter)"
+        )
+        inventory += Inventory(errors=(InputError(template.path, message),))
     for variant, conditions in variants:
         inventory += _read(Evaluator(variant))
         if len(variants) > 1:
@@ -166,7 +172,10 @@ def _suppressions(template: Template, resource: ResourceId, node: dict[str, Any]
         where = template.at(entry, here)
         rule = entry.get("id") if isinstance(entry, dict) else None
         reason = entry.get("reason") if isinstance(entry, dict) else None
-        if not isinstance(rule, str) or rule.upper() not in RULE_IDS:
+        if not isinstance(entry, dict):
+            message = f"Metadata keepalive-guard ignore: expected {{id: RULE, reason: WHY}}, not {entry!r}"
+            errors.append(InputError(where.path, message, where.line))
+        elif not isinstance(rule, str) or rule.upper() not in RULE_IDS:
             message = (
                 f"Metadata keepalive-guard ignore: id must be one of {', '.join(RULE_IDS)}, not {rule!r}"
             )

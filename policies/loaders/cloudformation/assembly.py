@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from policies.model import ImageBuild, InputError, shown_path
 
 MANIFEST = "manifest.json"
 MAX_ASSEMBLIES = 64  # Stages nest assemblies; a bound against a manifest that names itself
-_TOKEN = re.compile(r"[0-9a-f]{64}(?:\.json)?")
+_TOKEN = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 
 
 @dataclass(frozen=True)
@@ -40,17 +39,13 @@ class Assembly:
 
     directory: Path
     stacks: list[Stack] = field(default_factory=list)
-    files: dict[str, Path] = field(default_factory=dict)  # file asset hash or object key → local file
+    files: dict[str, Path] = field(default_factory=dict)  # file asset hash → local file
     # stack template (resolved) → logical id → construct paths (a nested stack's ids are its top stack's)
     paths: dict[Path, dict[str, list[str]]] = field(default_factory=dict)
 
-    def nested_template(self, node: Mapping[str, Any], url: Any) -> Path | None:
-        """The local template of a nested stack resource: its `aws:asset:path` metadata, else the file
-        asset its TemplateURL names."""
-        metadata = node.get("Metadata")
-        path = metadata.get("aws:asset:path") if isinstance(metadata, dict) else None
-        if isinstance(path, str):
-            return self.directory / path
+    def nested_template(self, url: Any) -> Path | None:
+        """The local template of the file asset a nested stack's TemplateURL names (by its hash, whatever
+        the bucket and prefix)."""
         for token in _TOKEN.findall(json.dumps(url, default=str)):
             if token in self.files:
                 return self.files[token]
@@ -168,7 +163,8 @@ def _file_assets(directory: Path, assets: Any, files: dict[str, Path]) -> None:
         destinations = asset.get("destinations")
         for destination in destinations.values() if isinstance(destinations, dict) else ():
             if isinstance(destination, dict) and isinstance(destination.get("objectKey"), str):
-                files[destination["objectKey"]] = local
+                for token in _TOKEN.findall(destination["objectKey"]):  # "prefix/<hash>.json"
+                    files[token] = local
 
 
 def _image_assets(directory: Path, assets: Any) -> tuple[list[ImageBuild], list[InputError]]:

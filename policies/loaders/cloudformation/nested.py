@@ -40,8 +40,12 @@ def template_file(parent: Template, node: dict[str, Any]) -> Path | str:
     """The local file a nested stack's template is in, or why there is none."""
     properties = node.get("Properties")
     url = properties.get("TemplateURL") if isinstance(properties, dict) else None
+    metadata = node.get("Metadata")
+    asset = metadata.get("aws:asset:path") if isinstance(metadata, dict) else None
+    if isinstance(asset, str) and parent.file is not None:  # CDK's asset metadata: the file beside it
+        return parent.file.parent / asset
     if parent.assembly is not None:
-        found = parent.assembly.nested_template(node, url)
+        found = parent.assembly.nested_template(url)
         if found is not None:
             return found
     if not isinstance(url, str):

@@ -36,6 +36,9 @@ from policies.model import (
 T = TypeVar("T")
 
 _DOCS = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide"
+_VALUE_FIX = (
+    "write the value as a literal, or take it from a parameter given a value (--parameter NAME=VALUE)"
+)
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def _value_setting(
             return Setting.unknown(where, f"{what} is not set")
         return Setting.default(default, where, default_note)
     if isinstance(value, Unknown):
-        return Setting.unknown(where, f"{what}: {value.reason}", fix=value.fix)
+        return Setting.unknown(where, f"{what}: {value.reason}", fix=value.fix or _VALUE_FIX)
     try:
         converted = convert(value)
     except EvalError as error:

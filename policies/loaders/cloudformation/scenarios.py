@@ -1,13 +1,14 @@
 """Conditions (`Fn::If`, resource `Condition`): every branch a deployment of the template can take.
 
-A condition depends on parameters. A parameter given a value (`--parameter`, a parameters file, a
-parent stack) keeps it; any other may take, at deployment, one of its `AllowedValues`, or else its
-`Default`, any value a condition compares it with, or some other value. Each combination of those
-that gives the conditions a different set of values is a scenario, read as a unit of its own; the
+A condition depends on parameters (and pseudo parameters such as `AWS::Region`). A parameter given a
+value (`--parameter`, a parameters file, a parent stack) keeps it; any other may take, at deployment,
+each value a condition compares it with, or a value that is none of them (its `Default`, one of its
+`AllowedValues`, some other value). Each combination of those that gives the conditions a different
+set of values is a scenario, read as a unit of its own; the
 scan merges what the scenarios find, saying under which conditions a finding holds when it does not
 hold in all of them (`policies.variants`). The first scenario takes the defaults, so what is reported
 about every scenario (the targets checked) is what the defaults deploy. Beyond `MAX_SCENARIOS`
-combinations only the defaults are read.
+combinations only the defaults are read, and the scan says so.
 """
 
 from __future__ import annotations
@@ -17,34 +18,44 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from policies.loaders.cloudformation.template import Evaluator, OtherValue, Template
-from policies.loaders.terraform.values import located
+from policies.loaders.cloudformation.template import (
+    GIVE_PARAMETERS,
+    PSEUDO_PARAMETERS,
+    Evaluator,
+    OtherValue,
+    Template,
+)
+from policies.loaders.terraform.values import Unknown, located
+from policies.model import Location
 
-MAX_SCENARIOS = 64
+MAX_SCENARIOS = 256
 
 Conditions = tuple[tuple[str, bool], ...]
 
 
-def scenarios(template: Template) -> list[tuple[Template, Conditions]]:
+def scenarios(template: Template) -> tuple[list[tuple[Template, Conditions]], int]:
     """The scenarios of a template: itself with each combination of parameter values, and the values
-    of its conditions there. One scenario (the template as it is, no conditions) when the conditions
-    cannot differ."""
+    of its conditions there; one scenario (the template as it is, no conditions) when the conditions
+    cannot differ. Second, the number of combinations when there are too many to read (else 0)."""
     conditions = template.data.get("Conditions")
+    if not isinstance(conditions, dict) or not conditions:
+        return [(template, ())], 0
     declared = template.data.get("Parameters")
-    if not isinstance(conditions, dict) or not conditions or not isinstance(declared, dict):
-        return [(template, ())]
+    declared = declared if isinstance(declared, dict) else {}
     free = [
         name
         for name in dict.fromkeys(_refs(conditions))
-        if name in declared and name not in template.given and name not in template.overrides
+        if (name in declared or name in PSEUDO_PARAMETERS)
+        and name not in template.given
+        and name not in template.overrides
     ]
-    choices = {name: _candidates(template, name, declared[name], conditions) for name in free}
+    choices = {name: _candidates(template, name, declared.get(name), conditions) for name in free}
     choices = {name: values for name, values in choices.items() if len(values) > 1}
     count = 1
     for values in choices.values():
         count *= len(values)
-    if not choices or count > MAX_SCENARIOS:
-        return [(template, ())]
+    if count > MAX_SCENARIOS:
+        return [(template, ())], count
     found: dict[tuple[tuple[str, bool | None], ...], Template] = {}
     for combination in itertools.product(*choices.values()):
         variant = replace(template, given={**template.given, **dict(zip(choices, combination, strict=True))})
@@ -54,12 +65,13 @@ def scenarios(template: Template) -> list[tuple[Template, Conditions]]:
             for name in conditions
         )
         found.setdefault(decided, variant)
-    if len(found) == 1:
-        return [(template, ())]
-    return [
+    if len(found) <= 1:
+        return [(template, ())], 0
+    variants = [
         (replace(variant, unit=f"{template.unit}\x00{index}"), _known(decided))
         for index, (decided, variant) in enumerate(found.items())
     ]
+    return variants, 0
 
 
 def _known(decided: tuple[tuple[str, bool | None], ...]) -> Conditions:
@@ -67,29 +79,39 @@ def _known(decided: tuple[tuple[str, bool | None], ...]) -> Conditions:
 
 
 def _candidates(template: Template, name: str, declaration: Any, conditions: dict[str, Any]) -> list[Any]:
-    """The values a parameter may take that can matter to the conditions, its default first."""
-    if not isinstance(declaration, dict):
-        return []
+    """The values of a parameter (or pseudo parameter) that lead the conditions different ways: each
+    value they compare it with, and one that is none of them (its Default, else one of its
+    AllowedValues, else any other value). The value deployed by default comes first."""
+    declaration = declaration if isinstance(declaration, dict) else {}
+    here = template.at(declaration, Location(template.path)) if declaration else Location(template.path)
     allowed = declaration.get("AllowedValues")
-    if isinstance(allowed, list) and allowed:
-        where = template.key_location(declaration, "AllowedValues", template.at(declaration))
-        values = [located(_text(value), template.at(value, where)) for value in allowed]
-        default = template.parameters.get(name)
-        return sorted(values, key=lambda value: str(value) != str(default))
-    compared = list(dict.fromkeys(_compared(conditions, name)))
-    if not compared:
-        return []
-    values = []
-    if "Default" in declaration:
-        values.append(template.parameters[name])
-    values += [
-        located(_text(value), template.at(value, template.at(conditions)))
-        for value in compared
-        if not values or _text(value) != str(values[0])
+    allowed = (
+        [value for value in allowed if not isinstance(value, (dict, list))]
+        if isinstance(allowed, list)
+        else None
+    )
+    permitted = {_text(value) for value in allowed} if allowed is not None else None
+    written = {_text(value): value for value in _compared(conditions, name)}
+    values: list[Any] = [
+        located(text, template.at(value, here))
+        for text, value in written.items()
+        if permitted is None or text in permitted
     ]
-    shown = ", ".join(_text(value) for value in compared)
-    values.append(OtherValue(f"parameter {name} has a value other than {shown}"))
-    return values
+    default = template.parameters.get(name) if "Default" in declaration else None
+    first = None if default is None or isinstance(default, Unknown) else _text(default)
+    if allowed is not None:
+        where = template.key_location(declaration, "AllowedValues", here)
+        rest = [value for value in allowed if _text(value) not in written]
+        if first is not None and first not in written and first in (permitted or ()):
+            values.append(default)
+        elif rest:
+            values.append(located(_text(rest[0]), template.at(rest[0], where)))
+    elif first is not None and first not in written:
+        values.append(default)
+    else:
+        shown = ", ".join(written) or "any value compared"
+        values.append(OtherValue(f"{name} has a value other than {shown}", fix=GIVE_PARAMETERS))
+    return sorted(values, key=lambda value: isinstance(value, Unknown) or _text(value) != first)
 
 
 def _text(value: Any) -> str:

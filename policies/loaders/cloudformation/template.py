@@ -36,7 +36,7 @@ MAX_DEPTH = 64  # intrinsics nested deeper than this are unknown (a guard, not a
 MAX_SIZE = 8 << 20  # the largest template to decode (CloudFormation accepts 1 MB; cdk.out may be larger)
 
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/pseudo-parameter-reference.html
-_PSEUDO = frozenset(
+PSEUDO_PARAMETERS = frozenset(
     {
         "AWS::AccountId",
         "AWS::NotificationARNs",
@@ -78,6 +78,8 @@ def read_parameters(path: Path) -> dict[str, tuple[str, Location]] | str:
         for entry in data:
             if not isinstance(entry, dict) or "ParameterKey" not in entry:
                 return 'expected [{"ParameterKey": ..., "ParameterValue": ...}]'
+            if entry.get("UsePreviousValue") is True:
+                continue  # the deployed stack's value, which only CloudFormation knows: not given here
             pairs.append((entry["ParameterKey"], entry.get("ParameterValue")))
     elif isinstance(data, dict):
         pairs = list(data.items())
@@ -85,10 +87,16 @@ def read_parameters(path: Path) -> dict[str, tuple[str, Location]] | str:
         return "expected a JSON object or list of parameters"
     values: dict[str, tuple[str, Location]] = {}
     for key, value in pairs:
-        if not isinstance(key, str) or isinstance(value, (dict, list)) or value is None:
-            return f"parameter {key!r}: expected a string value"
+        scalars = isinstance(value, list) and all(isinstance(item, (str, int, float)) for item in value)
+        if (
+            not isinstance(key, str)
+            or isinstance(value, dict)
+            or value is None
+            or (isinstance(value, list) and not scalars)
+        ):
+            return f"parameter {key!r}: expected a string value (or a list of them)"
         text = (
-            ",".join(value)
+            ",".join(str(item) for item in value)
             if isinstance(value, list)
             else str(value).lower()
             if isinstance(value, bool)
@@ -323,7 +331,9 @@ class Evaluator:
             return REMOVED
         if name in self.template.parameters:
             return self.template.parameters[name]
-        if name in _PSEUDO:
+        if name in PSEUDO_PARAMETERS:
+            if name in self.template.given:  # a scenario of the conditions that compare it
+                return self.template.given[name]
             return Unknown(f"{name} is known only when the stack is deployed")
         if name in self.template.resources:
             refs = frozenset({self.template.prefix + name})
@@ -539,7 +549,7 @@ def _joined(parts: list[Any], where: Location) -> Any:
             texts.append(hole(len(holes)))  # the known rest stays readable (an image's tag, say)
             holes.append(part)
         elif isinstance(part, (dict, list)):
-            raise _Invalid(f"cannot join {json.dumps(part)[:40]}")
+            raise _Invalid(f"cannot join {json.dumps(part, default=str)[:40]}")
         else:
             texts.append("true" if part is True else "false" if part is False else str(part))
     if holes:
