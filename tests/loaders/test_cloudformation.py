@@ -510,3 +510,30 @@ def test_cdk_asset_metadata_finds_a_nested_template_without_the_assembly(in_tmp:
     )
     result = scan([parent])
     assert sorted(finding.rule for finding in result.findings) == ["KA001", "KA002"]
+
+
+def test_a_parameter_passed_to_a_nested_stack_takes_each_branch_of_its_conditions(in_tmp: Path) -> None:
+    shutil.copytree(TEMPLATES / "nested", in_tmp / "nested")
+    parent, child = Path("nested/parent.yaml"), Path("nested/service.yaml")
+    parent.write_text(
+        parent.read_text()
+        .replace("Resources:\n", "Parameters:\n  Env:\n    Type: String\n    Default: dev\nResources:\n", 1)
+        .replace('        KeepAlive: "75"\n', "        Env: !Ref Env\n")
+    )
+    child.write_text(
+        child.read_text()
+        .replace(
+            "Resources:\n",
+            "  Env:\n    Type: String\nConditions:\n  IsProd: !Equals [!Ref Env, prod]\nResources:\n",
+        )
+        .replace("--keep-alive ${KeepAlive}", "--keep-alive ${Seconds}")
+        .replace(
+            'Command: !Split [" ", !Sub "gunicorn',
+            'Command: !Split [" ", !Sub ["gunicorn',
+        )
+        .replace(' app:app"]', ' app:app", {Seconds: !If [IsProd, "5", "300"]}]]')
+    )
+    findings = [finding for finding in scan([parent]).findings if finding.rule == "KA001"]
+    (finding,) = findings  # 300 s is safe behind 120 s; 5 s, in production, is not
+    assert "after 5 s" in finding.message
+    assert finding.message.endswith("This holds when Api/IsProd is true.")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,8 @@ def read_nested(parent: Evaluator, logical_id: str) -> Nested:
             Opaque(resource, f"its template {shown} is not a file", False),
             InputError(template.path, message, location.line),
         )
-    data, problem = decode(file, shown)
+    stat = file.stat()
+    data, problem = _decoded(file, shown, stat.st_mtime_ns, stat.st_size)
     if problem is not None:
         return Nested(None, Opaque(resource, f"its template {problem}", False), problem)
     assert data is not None
@@ -114,6 +116,14 @@ def read_nested(parent: Evaluator, logical_id: str) -> Nested:
         scope=_scope(template.construct_path(logical_id), template.scope),
     )
     return Nested(Evaluator(child))
+
+
+@lru_cache(maxsize=64)
+def _decoded(
+    file: Path, shown: str, mtime: int, size: int
+) -> tuple[dict[str, Any] | None, InputError | None]:
+    """A nested template decoded once per scan, though each scenario of its parent reads it."""
+    return decode(file, shown)
 
 
 def _scope(path: str | None, parent: str) -> str:

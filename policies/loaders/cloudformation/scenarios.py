@@ -35,21 +35,25 @@ Conditions = tuple[tuple[str, bool], ...]
 
 def scenarios(template: Template) -> tuple[list[tuple[Template, Conditions]], int]:
     """The scenarios of a template: itself with each combination of parameter values, and the values
-    of its conditions there; one scenario (the template as it is, no conditions) when the conditions
-    cannot differ. Second, the number of combinations when there are too many to read (else 0)."""
+    of its conditions (and of its nested stacks' conditions on the parameters it passes them) there; one
+    scenario (the template as it is, no conditions) when the conditions cannot differ. Second, the
+    number of combinations when there are too many to read (else 0)."""
     conditions = template.data.get("Conditions")
-    if not isinstance(conditions, dict) or not conditions:
-        return [(template, ())], 0
+    conditions = conditions if isinstance(conditions, dict) else {}
     declared = template.data.get("Parameters")
     declared = declared if isinstance(declared, dict) else {}
+    compared: dict[str, dict[str, Any]] = {}  # parameter → the values conditions compare it with
+    for name in _refs(conditions):
+        compared.setdefault(name, {}).update(_compared(conditions, name))
+    children = _passed(template, declared, compared)
     free = [
         name
-        for name in dict.fromkeys(_refs(conditions))
+        for name in compared
         if (name in declared or name in PSEUDO_PARAMETERS)
         and name not in template.given
         and name not in template.overrides
     ]
-    choices = {name: _candidates(template, name, declared.get(name), conditions) for name in free}
+    choices = {name: _candidates(template, name, declared.get(name), compared[name]) for name in free}
     choices = {name: values for name, values in choices.items() if len(values) > 1}
     count = 1
     for values in choices.values():
@@ -60,11 +64,15 @@ def scenarios(template: Template) -> tuple[list[tuple[Template, Conditions]], in
     for combination in itertools.product(*choices.values()):
         variant = replace(template, given={**template.given, **dict(zip(choices, combination, strict=True))})
         evaluator = Evaluator(variant)
-        decided = tuple(
-            (str(name), value if isinstance(value := evaluator.condition(str(name), 0), bool) else None)
-            for name in conditions
-        )
-        found.setdefault(decided, variant)
+        decided = [(str(name), evaluator.condition(str(name), 0)) for name in conditions]
+        for logical_id in children:
+            child = evaluator.nested(logical_id).evaluator
+            if child is not None:
+                inner = child.template.data.get("Conditions")
+                for name in inner if isinstance(inner, dict) else ():
+                    decided.append((f"{logical_id}/{name}", child.condition(str(name), 0)))
+        key = tuple((name, value if isinstance(value, bool) else None) for name, value in decided)
+        found.setdefault(key, variant)
     if len(found) <= 1:
         return [(template, ())], 0
     variants = [
@@ -74,11 +82,36 @@ def scenarios(template: Template) -> tuple[list[tuple[Template, Conditions]], in
     return variants, 0
 
 
+def _passed(template: Template, declared: dict[str, Any], compared: dict[str, dict[str, Any]]) -> list[str]:
+    """The nested stacks whose conditions compare a parameter this template passes them as it is
+    (`Parameters: {Env: !Ref Env}`); what they compare it with is added to `compared`."""
+    evaluator = Evaluator(template)
+    found = []
+    for logical_id, node in template.resources.items():
+        if not isinstance(node, dict) or node.get("Type") != "AWS::CloudFormation::Stack":
+            continue
+        properties = node.get("Properties")
+        passed = properties.get("Parameters") if isinstance(properties, dict) else None
+        if not isinstance(passed, dict):
+            continue
+        child = evaluator.nested(str(logical_id)).evaluator
+        inner = child.template.data.get("Conditions") if child else None
+        if not isinstance(inner, dict):
+            continue
+        for key, value in passed.items():
+            source = value.get("Ref") if isinstance(value, dict) and len(value) == 1 else None
+            values = dict(_compared(inner, str(key)))
+            if isinstance(source, str) and source in declared and values:
+                compared.setdefault(source, {}).update(values)
+                found.append(str(logical_id))
+    return list(dict.fromkeys(found))
+
+
 def _known(decided: tuple[tuple[str, bool | None], ...]) -> Conditions:
     return tuple((name, value) for name, value in decided if value is not None)
 
 
-def _candidates(template: Template, name: str, declaration: Any, conditions: dict[str, Any]) -> list[Any]:
+def _candidates(template: Template, name: str, declaration: Any, written: dict[str, Any]) -> list[Any]:
     """The values of a parameter (or pseudo parameter) that lead the conditions different ways: each
     value they compare it with, and one that is none of them (its Default, else one of its
     AllowedValues, else any other value). The value deployed by default comes first."""
@@ -91,7 +124,6 @@ def _candidates(template: Template, name: str, declaration: Any, conditions: dic
         else None
     )
     permitted = {_text(value) for value in allowed} if allowed is not None else None
-    written = {_text(value): value for value in _compared(conditions, name)}
     values: list[Any] = [
         located(text, template.at(value, here))
         for text, value in written.items()
@@ -131,12 +163,13 @@ def _refs(conditions: dict[str, Any]) -> Iterator[str]:
             yield str(node["Ref"])
 
 
-def _compared(conditions: dict[str, Any], name: str) -> Iterator[Any]:
-    """The literal values the conditions compare parameter `name` with (`Fn::Equals [!Ref name, value]`)."""
+def _compared(conditions: dict[str, Any], name: str) -> Iterator[tuple[str, Any]]:
+    """The literal values the conditions compare parameter `name` with (`Fn::Equals [!Ref name, value]`),
+    as text and as written."""
     for node in _nodes(conditions):
         argument = node.get("Fn::Equals") if isinstance(node, dict) and len(node) == 1 else None
         if not isinstance(argument, list) or len(argument) != 2:
             continue
         for one, other in ((argument[0], argument[1]), (argument[1], argument[0])):
             if one == {"Ref": name} and isinstance(other, (str, int, float, bool)):
-                yield other
+                yield _text(other), other
