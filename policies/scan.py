@@ -85,7 +85,7 @@ def _in_cdk_app(finding: Finding) -> Finding:
             for part in parts
             if part.id.location.path == location.path and (part.id.location.line or 0) <= (location.line or 0)
         ]
-        if within:
+        if within and location.line is not None:  # a template written to disk (not the CDK guard's)
             constructs.append(max(within, key=lambda part: part.id.location.line or 0).id.label)
         elif "/asset." in f"/{location.path}":
             constructs.append("the Dockerfile its image asset was copied from")
@@ -93,9 +93,9 @@ def _in_cdk_app(finding: Finding) -> Finding:
         return finding
     where = ", ".join(dict.fromkeys(constructs))
     note = (
-        f" cdk.out is written by `cdk synth`: make the change in the CDK app ({where}) and synthesize again."
+        f"cdk.out is written by `cdk synth`: make the change in the CDK app ({where}) and synthesize again."
     )
-    return replace(finding, fix=finding.fix + note)
+    return replace(finding, fix=f"{finding.fix.rstrip('.')}. {note}")
 
 
 def _order(finding: Finding) -> tuple[object, ...]:

@@ -1,0 +1,113 @@
+"""`KeepAliveGuard`: the aspect that makes `cdk synth` fail on a keep-alive race or a deregistration cut.
+
+Applied to the app (`Aspects.of(app).add(KeepAliveGuard())`), it visits every stack once, writes down
+the CloudFormation its L1 resources will synthesize to (whatever construct level created them: L1, L2,
+ecs_patterns), with every token resolved the way synthesis resolves it, and runs the policy engine's
+CloudFormation path on that (`policies.scan.check`): no second implementation of the rules. A container
+built with `ContainerImage.fromAsset` is understood from the Dockerfile of its staged asset.
+
+KA001 and DR001 become error annotations on the resource to change (so `cdk synth` and `cdk deploy`
+fail), KA002 a warning (an error with `strict=True`), with the message and fix the CLI gives.
+`KeepAliveGuard.acknowledge(construct, "KA001", reason)` records an acknowledgement in the resource's
+CloudFormation `Metadata`, where the CLI and the cfn-lint rules honour it too.
+
+What the guard cannot see: raw overrides (`add_property_override`, `add_override`), which CDK keeps
+private until synthesis; the CLI and the policy-validation plugin read the synthesized templates and
+see them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_ecr_assets as ecr_assets
+from constructs import IConstruct
+
+from policies.loaders.cloudformation import read_template
+from policies.loaders.cloudformation.template import Template
+from policies.loaders.dockerfile import load_dockerfile
+from policies.model import ImageBuild, Inventory
+from policies.rules import Finding, Options, Severity
+from policies.scan import check
+
+METADATA = "keepalive-guard"
+
+
+@jsii.implements(cdk.IAspect)
+class KeepAliveGuard:
+    """Checks every load balancer → target group → ECS service → container chain of each stack."""
+
+    def __init__(self, *, min_margin: float = 0.0, strict: bool = False) -> None:
+        self.options = Options(min_margin=min_margin, strict=strict)
+
+    @staticmethod
+    def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
+        """Acknowledge `rule` (KA001, KA002, DR001) on the resource of `construct` (an L1 resource, or
+        an L2 whose default child is one), with the reason; the guard and the CLI then skip it."""
+        resource = construct if isinstance(construct, cdk.CfnResource) else construct.node.default_child
+        if not isinstance(resource, cdk.CfnResource):
+            raise ValueError(f"{construct.node.path} has no CloudFormation resource to acknowledge {rule} on")
+        if not reason.strip():
+            raise ValueError(f"acknowledging {rule} on {construct.node.path} needs a reason")
+        metadata = dict(resource.cfn_options.metadata or {})
+        section = dict(metadata.get(METADATA) or {})
+        section["ignore"] = [*section.get("ignore", []), {"id": rule.upper(), "reason": reason}]
+        metadata[METADATA] = section
+        resource.cfn_options.metadata = metadata
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, cdk.Stack) and not isinstance(node, cdk.NestedStack):
+            self.check(node)
+
+    def check(self, stack: cdk.Stack) -> None:
+        resources: dict[str, Any] = {}
+        constructs: dict[str, cdk.CfnResource] = {}
+        builds: list[ImageBuild] = []
+        for child in stack.node.find_all():
+            if isinstance(child, ecr_assets.DockerImageAsset) and cdk.Stack.of(child) is stack:
+                builds += _build(child)
+            if not isinstance(child, cdk.CfnResource) or cdk.Stack.of(child) is not stack:
+                continue
+            logical_id = stack.resolve(child.logical_id)
+            constructs[logical_id] = child
+            resources[logical_id] = _resource(stack, child)
+        template = Template(f"{stack.artifact_id}.template.json", {"Resources": resources})
+        result = check(read_template(template) + Inventory(builds=tuple(builds)), self.options)
+        for finding in result.findings:
+            target = constructs.get(_resource_to_change(finding), stack)
+            text = f"[{finding.rule}] {finding.message} Fix: {finding.fix}"
+            if finding.severity is Severity.ERROR or self.options.strict:
+                cdk.Annotations.of(target).add_error(text)
+            else:
+                cdk.Annotations.of(target).add_warning_v2(f"keepalive-guard:{finding.rule}", text)
+
+
+def _resource(stack: cdk.Stack, resource: cdk.CfnResource) -> dict[str, Any]:
+    """A resource as its template will hold it: type, properties (tokens resolved), metadata, with the
+    construct path the CLI shows beside the logical id."""
+    properties = resource._render_properties(stack.resolve(resource._cfn_properties))
+    metadata = dict(stack.resolve(resource.cfn_options.metadata) or {})
+    metadata["aws:cdk:path"] = resource.node.path
+    return {"Type": resource.cfn_resource_type, "Properties": properties or {}, "Metadata": metadata}
+
+
+def _build(asset: ecr_assets.DockerImageAsset) -> list[ImageBuild]:
+    """The Dockerfile build of an image asset, from its staged directory (`asset.<hash>` in the output
+    directory), for containers whose image is tagged with the asset's hash."""
+    outdir = cdk.Stage.of(asset)
+    directory = Path(outdir.outdir if outdir is not None else ".") / f"asset.{asset.asset_hash}"
+    found = load_dockerfile(directory / "Dockerfile", (f"*:{asset.image_tag}",), directory)
+    return [] if not isinstance(found, ImageBuild) else [found]
+
+
+def _resource_to_change(finding: Finding) -> str:
+    """The logical id of the resource the finding is about: the task definition that runs the server
+    (KA001, KA002), the target group whose delay is short (DR001), else the nearest one there is."""
+    chain = finding.chain
+    parts = [chain.task_definition, chain.service, chain.target_group, chain.load_balancer]
+    if finding.rule == "DR001":
+        parts = [chain.target_group, chain.load_balancer]
+    return next((part.id.address for part in parts if part is not None), "")

@@ -1,0 +1,176 @@
+"""KeepAliveGuard on real aws-cdk-lib apps: the annotations synthesis records, as `cdk synth` shows them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_ecs_patterns as patterns
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk.assertions import Annotations, Match
+
+from cdk_constructs import KeepAliveGuard
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", ",".join(map(str, range(14, 40))))
+SERVICE = Path(__file__).parents[2] / "examples" / "cdk" / "service"
+
+
+def app_stack(tmp_path: Path, guard: KeepAliveGuard | None = None) -> tuple[cdk.App, cdk.Stack]:
+    app = cdk.App(outdir=str(tmp_path / "cdk.out"))
+    cdk.Aspects.of(app).add(guard or KeepAliveGuard())
+    return app, cdk.Stack(app, "Web")
+
+
+def pattern(
+    stack: cdk.Stack, command: list[str] | None, image: ecs.ContainerImage | None = None
+) -> patterns.ApplicationLoadBalancedFargateService:
+    return patterns.ApplicationLoadBalancedFargateService(
+        stack,
+        "Api",
+        vpc=ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0),
+        idle_timeout=cdk.Duration.seconds(120),
+        task_image_options=patterns.ApplicationLoadBalancedTaskImageOptions(
+            image=image or ecs.ContainerImage.from_registry("python:3.12"),
+            container_port=8000,
+            command=command,
+        ),
+    )
+
+
+def errors(stack: cdk.Stack) -> list[tuple[str, str]]:
+    """(construct path, message) of each error annotation."""
+    found = Annotations.from_stack(stack).find_error("*", Match.any_value())
+    return [(message.id, str(message.entry.data)) for message in found]
+
+
+def test_an_ecs_patterns_service_with_a_short_keep_alive_fails(tmp_path: Path) -> None:
+    _, stack = app_stack(tmp_path)
+    pattern(stack, ["uvicorn", "app:app", "--port", "8000"])
+    ((path, message),) = errors(stack)
+    assert path == "/Web/Api/TaskDef/Resource"
+    assert message.startswith(
+        '[KA001] uvicorn in container "web" of ApiServiceD5B4A50A (Web/Api/Service/Service)'
+    )
+    assert "not longer than the 120 s idle timeout of the load balancer ApiLB" in message
+    assert "Fix: Add `--timeout-keep-alive 125` to the uvicorn command" in message
+
+
+def test_the_fixed_service_passes(tmp_path: Path) -> None:
+    _, stack = app_stack(tmp_path)
+    pattern(stack, ["uvicorn", "app:app", "--port", "8000", "--timeout-keep-alive", "125"])
+    assert errors(stack) == []
+    Annotations.from_stack(stack).has_no_warning("*", Match.string_like_regexp(r"^\[KA00"))
+
+
+def test_an_image_asset_is_understood_from_its_dockerfile(tmp_path: Path) -> None:
+    _, stack = app_stack(tmp_path)
+    pattern(stack, None, ecs.ContainerImage.from_asset(str(SERVICE)))
+    ((path, message),) = errors(stack)
+    assert path == "/Web/Api/TaskDef/Resource" and "no --timeout-keep-alive given" in message
+    assert "Dockerfile:5" in message
+
+
+def test_an_l2_app_and_an_l1_app_are_checked(tmp_path: Path) -> None:
+    _, stack = app_stack(tmp_path)
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0)
+    cluster = ecs.Cluster(stack, "Cluster", vpc=vpc)
+    definition = ecs.FargateTaskDefinition(stack, "Task")
+    definition.add_container(
+        "app",
+        image=ecs.ContainerImage.from_registry("python:3.12"),
+        command=["gunicorn", "--threads", "4", "app:app"],
+        port_mappings=[ecs.PortMapping(container_port=8000)],
+    )
+    service = ecs.FargateService(stack, "Service", cluster=cluster, task_definition=definition)
+    balancer = elbv2.ApplicationLoadBalancer(stack, "Balancer", vpc=vpc, internet_facing=True)
+    balancer.add_listener("Http", port=80).add_targets("App", port=8000, targets=[service])
+    ((path, message),) = errors(stack)
+    assert path == "/Web/Task/Resource" and message.startswith("[KA001] gunicorn (gthread worker")
+
+    _, l1 = app_stack(tmp_path / "l1")
+    lb = elbv2.CfnLoadBalancer(
+        l1,
+        "LB",
+        subnets=["subnet-1", "subnet-2"],
+        load_balancer_attributes=[
+            elbv2.CfnLoadBalancer.LoadBalancerAttributeProperty(
+                key="idle_timeout.timeout_seconds", value="30"
+            )
+        ],
+    )
+    group = elbv2.CfnTargetGroup(
+        l1,
+        "Group",
+        port=8000,
+        protocol="HTTP",
+        target_type="ip",
+        vpc_id="vpc-1",
+        target_group_attributes=[
+            elbv2.CfnTargetGroup.TargetGroupAttributeProperty(
+                key="deregistration_delay.timeout_seconds", value="5"
+            )
+        ],
+    )
+    elbv2.CfnListener(
+        l1,
+        "Listener",
+        load_balancer_arn=lb.ref,
+        port=80,
+        protocol="HTTP",
+        default_actions=[elbv2.CfnListener.ActionProperty(type="forward", target_group_arn=group.ref)],
+    )
+    task = ecs.CfnTaskDefinition(
+        l1,
+        "Task",
+        container_definitions=[
+            ecs.CfnTaskDefinition.ContainerDefinitionProperty(
+                name="app", image="node:22-alpine", command=["node", "server.js"]
+            )
+        ],
+    )
+    ecs.CfnService(
+        l1,
+        "Service",
+        task_definition=task.ref,
+        load_balancers=[
+            ecs.CfnService.LoadBalancerProperty(
+                container_name="app", container_port=8000, target_group_arn=group.ref
+            )
+        ],
+    )
+    found = errors(l1)
+    assert sorted((path, message.split(" ", 1)[0]) for path, message in found) == [
+        ("/Web/Group", "[DR001]"),
+        ("/Web/Task", "[KA001]"),
+    ]
+
+
+def test_acknowledgements_silence_exactly_what_they_name(tmp_path: Path) -> None:
+    _, stack = app_stack(tmp_path)
+    service = pattern(stack, ["uvicorn", "app:app", "--port", "8000"])
+    service.target_group.set_attribute("deregistration_delay.timeout_seconds", "5")
+    assert sorted(message.split(" ", 1)[0] for _, message in errors(stack)) == ["[DR001]", "[KA001]"]
+    _, stack = app_stack(tmp_path / "again")
+    service = pattern(stack, ["uvicorn", "app:app", "--port", "8000"])
+    service.target_group.set_attribute("deregistration_delay.timeout_seconds", "5")
+    KeepAliveGuard.acknowledge(service.task_definition, "KA001", "internal tool, retries on 502")
+    assert [message.split(" ", 1)[0] for _, message in errors(stack)] == ["[DR001]"]
+    with pytest.raises(ValueError, match="needs a reason"):
+        KeepAliveGuard.acknowledge(service.task_definition, "DR001", " ")
+
+
+def test_unknown_servers_warn_and_fail_when_strict(tmp_path: Path) -> None:
+    _, stack = app_stack(tmp_path)
+    pattern(stack, ["./server"])
+    assert errors(stack) == []
+    Annotations.from_stack(stack).has_warning(
+        "/Web/Api/TaskDef/Resource", Match.string_like_regexp(r"^\[KA002\]")
+    )
+    _, strict = app_stack(tmp_path / "strict", KeepAliveGuard(strict=True))
+    pattern(strict, ["./server"])
+    ((path, message),) = errors(strict)
+    assert path == "/Web/Api/TaskDef/Resource" and message.startswith("[KA002] Cannot check")
