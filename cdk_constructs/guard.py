@@ -59,7 +59,7 @@ class KeepAliveGuard:
         resource.cfn_options.metadata = metadata
 
     def visit(self, node: IConstruct) -> None:
-        if isinstance(node, cdk.Stack) and not isinstance(node, cdk.NestedStack):
+        if isinstance(node, cdk.Stack):  # a NestedStack too, on its own
             self.check(node)
 
     def check(self, stack: cdk.Stack) -> None:
@@ -74,7 +74,7 @@ class KeepAliveGuard:
             logical_id = stack.resolve(child.logical_id)
             constructs[logical_id] = child
             resources[logical_id] = _resource(stack, child)
-        template = Template(f"{stack.artifact_id}.template.json", {"Resources": resources})
+        template = Template(stack.template_file, {"Resources": resources})
         result = check(read_template(template) + Inventory(builds=tuple(builds)), self.options)
         for finding in result.findings:
             target = constructs.get(_resource_to_change(finding), stack)

@@ -174,3 +174,11 @@ def test_unknown_servers_warn_and_fail_when_strict(tmp_path: Path) -> None:
     pattern(strict, ["./server"])
     ((path, message),) = errors(strict)
     assert path == "/Web/Api/TaskDef/Resource" and message.startswith("[KA002] Cannot check")
+
+
+def test_a_nested_stack_is_checked(tmp_path: Path) -> None:
+    _, stack = app_stack(tmp_path)
+    inner = cdk.NestedStack(stack, "Inner")
+    pattern(inner, ["uvicorn", "app:app", "--port", "8000"])
+    found = Annotations.from_stack(stack).find_error("*", Match.string_like_regexp(r"^\[KA001\]"))
+    assert [message.id for message in found] == ["/Web/Inner/Api/TaskDef/Resource"]
