@@ -67,13 +67,14 @@ class KeepAliveGuard:
         constructs: dict[str, cdk.CfnResource] = {}
         builds: list[ImageBuild] = []
         for child in stack.node.find_all():
-            if isinstance(child, ecr_assets.DockerImageAsset) and cdk.Stack.of(child) is stack:
+            if cdk.Stack.of(child) is not stack:
+                continue  # a nested stack's own: checked when it is visited
+            if isinstance(child, ecr_assets.DockerImageAsset):
                 builds += _build(child)
-            if not isinstance(child, cdk.CfnResource) or cdk.Stack.of(child) is not stack:
-                continue
-            logical_id = stack.resolve(child.logical_id)
-            constructs[logical_id] = child
-            resources[logical_id] = _resource(stack, child)
+            elif isinstance(child, cdk.CfnResource):
+                logical_id = stack.resolve(child.logical_id)
+                constructs[logical_id] = child
+                resources[logical_id] = _resource(stack, child)
         template = Template(stack.template_file, {"Resources": resources})
         result = check(read_template(template) + Inventory(builds=tuple(builds)), self.options)
         for finding in result.findings:

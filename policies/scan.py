@@ -135,8 +135,9 @@ def check(inventory: Inventory, options: Options = Options()) -> Result:
         by_resource.setdefault((suppression.resource.unit, suppression.resource.address), []).append(
             suppression
         )
-    acknowledged = [(finding, why) for finding in findings if (why := _suppression(finding, by_resource))]
-    findings = [finding for finding in findings if not _suppression(finding, by_resource)]
+    found = [(finding, _suppression(finding, by_resource)) for finding in findings]
+    acknowledged = [(finding, why) for finding, why in found if why is not None]
+    findings = [finding for finding, why in found if why is None]
     # Two targets of one target group can call for the very same fix (one deregistration delay): once.
     findings = list({_same_fix(finding): finding for finding in reversed(findings)}.values())
     acknowledged = list(

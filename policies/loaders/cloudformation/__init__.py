@@ -13,7 +13,6 @@ deployment can reach (`scenarios`). A resource's `Metadata` may acknowledge a fi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -113,13 +112,11 @@ def read_template(template: Template) -> Inventory:
             "only the branches the defaults take are checked (give values with --parameter)"
         )
         inventory += Inventory(errors=(InputError(template.path, message),))
-    for variant, conditions in variants:
-        inventory += _read(Evaluator(variant))
+    for evaluator, conditions in variants:
+        inventory += _read(evaluator)
         if len(variants) > 1:
-            inventory += Inventory(variants=(Variant(variant.unit, template.unit, conditions),))
-    # what every scenario reads alike is said once
-    once = {name: tuple(dict.fromkeys(getattr(inventory, name))) for name in ("errors", "inputs")}
-    return replace(inventory, **once)
+            inventory += Inventory(variants=(Variant(evaluator.template.unit, template.unit, conditions),))
+    return inventory  # what every scenario reads alike (errors, inputs) is said once by `scan.check`
 
 
 def _read(evaluator: Evaluator) -> Inventory:

@@ -33,11 +33,11 @@ MAX_SCENARIOS = 256
 Conditions = tuple[tuple[str, bool], ...]
 
 
-def scenarios(template: Template) -> tuple[list[tuple[Template, Conditions]], int]:
-    """The scenarios of a template: itself with each combination of parameter values, and the values
-    of its conditions (and of its nested stacks' conditions on the parameters it passes them) there; one
-    scenario (the template as it is, no conditions) when the conditions cannot differ. Second, the
-    number of combinations when there are too many to read (else 0)."""
+def scenarios(template: Template) -> tuple[list[tuple[Evaluator, Conditions]], int]:
+    """The scenarios of a template, each an evaluator of it with one combination of parameter values
+    (and its own unit), with the values of its conditions (and of its nested stacks' conditions on the
+    parameters it passes them) there; one scenario (the template as it is, no conditions) when the
+    conditions cannot differ. Second, the number of combinations when there are too many to read."""
     conditions = template.data.get("Conditions")
     conditions = conditions if isinstance(conditions, dict) else {}
     declared = template.data.get("Parameters")
@@ -45,7 +45,8 @@ def scenarios(template: Template) -> tuple[list[tuple[Template, Conditions]], in
     compared: dict[str, dict[str, Any]] = {}  # parameter → the values conditions compare it with
     for name in _refs(conditions):
         compared.setdefault(name, {}).update(_compared(conditions, name))
-    children = _passed(template, declared, compared)
+    base = Evaluator(template)
+    children = _passed(base, declared, compared)
     free = [
         name
         for name in compared
@@ -59,11 +60,11 @@ def scenarios(template: Template) -> tuple[list[tuple[Template, Conditions]], in
     for values in choices.values():
         count *= len(values)
     if count > MAX_SCENARIOS:
-        return [(template, ())], count
-    found: dict[tuple[tuple[str, bool | None], ...], Template] = {}
-    for combination in itertools.product(*choices.values()):
-        variant = replace(template, given={**template.given, **dict(zip(choices, combination, strict=True))})
-        evaluator = Evaluator(variant)
+        return [(base, ())], count
+    found: dict[tuple[tuple[str, bool | None], ...], Evaluator] = {}
+    for index, combination in enumerate(itertools.product(*choices.values())):
+        given = {**template.given, **dict(zip(choices, combination, strict=True))}
+        evaluator = Evaluator(replace(template, given=given, unit=f"{template.unit}\x00{index}"))
         decided = [(str(name), evaluator.condition(str(name), 0)) for name in conditions]
         for logical_id in children:
             child = evaluator.nested(logical_id).evaluator
@@ -72,20 +73,16 @@ def scenarios(template: Template) -> tuple[list[tuple[Template, Conditions]], in
                 for name in inner if isinstance(inner, dict) else ():
                     decided.append((f"{logical_id}/{name}", child.condition(str(name), 0)))
         key = tuple((name, value if isinstance(value, bool) else None) for name, value in decided)
-        found.setdefault(key, variant)
+        found.setdefault(key, evaluator)
     if len(found) <= 1:
-        return [(template, ())], 0
-    variants = [
-        (replace(variant, unit=f"{template.unit}\x00{index}"), _known(decided))
-        for index, (decided, variant) in enumerate(found.items())
-    ]
-    return variants, 0
+        return [(base, ())], 0
+    return [(evaluator, _known(decided)) for decided, evaluator in found.items()], 0
 
 
-def _passed(template: Template, declared: dict[str, Any], compared: dict[str, dict[str, Any]]) -> list[str]:
-    """The nested stacks whose conditions compare a parameter this template passes them as it is
+def _passed(evaluator: Evaluator, declared: dict[str, Any], compared: dict[str, dict[str, Any]]) -> list[str]:
+    """The nested stacks whose conditions compare a parameter the template passes them as it is
     (`Parameters: {Env: !Ref Env}`); what they compare it with is added to `compared`."""
-    evaluator = Evaluator(template)
+    template = evaluator.template
     found = []
     for logical_id, node in template.resources.items():
         if not isinstance(node, dict) or node.get("Type") != "AWS::CloudFormation::Stack":

@@ -184,9 +184,8 @@ class Template:
     unit: str = ""
     prefix: str = ""  # before its logical ids in the unit: "Network/" in a stack nested as Network
     file: Path | None = None  # the file it was read from: nested templates are found relative to it
-    given: Mapping[str, Any] = field(
-        default_factory=dict
-    )  # values decided already (a parent's, a scenario's)
+    # values decided already: the Parameters a parent passes, a scenario's choices
+    given: Mapping[str, Any] = field(default_factory=dict)
     assembly: Assembly | None = None  # the cloud assembly (cdk.out) it comes from
     ancestors: tuple[Path, ...] = ()  # the templates it is nested in, outermost first
     scope: str = ""  # its stack's construct path in a CDK app ("/Prod/Api")
