@@ -91,23 +91,22 @@ def _setting(
     default_note: str,
 ) -> Setting[T]:
     """A property value as a Setting named `what`; absent, the default (None: unknown)."""
-    return replace(_value_setting(value, where, what, convert, default, default_note), name=what)
-
-
-def _value_setting(
-    value: Any,
-    where: Location,
-    what: str,
-    convert: Callable[[Any], T | None],
-    default: T | None,
-    default_note: str,
-) -> Setting[T]:
+    setting: Setting[T]
     if value is None:
-        if default is None:
-            return Setting.unknown(where, f"{what} is not set")
-        return Setting.default(default, where, default_note)
-    if isinstance(value, Unknown):
-        return Setting.unknown(where, f"{what}: {value.reason}", fix=value.fix or _VALUE_FIX)
+        setting = (
+            Setting.unknown(where, f"{what} is not set")
+            if default is None
+            else Setting.default(default, where, default_note)
+        )
+    elif isinstance(value, Unknown):
+        setting = Setting.unknown(where, f"{what}: {value.reason}", fix=value.fix or _VALUE_FIX)
+    else:
+        setting = _converted(value, where, what, convert)
+    return replace(setting, name=what)
+
+
+def _converted(value: Any, where: Location, what: str, convert: Callable[[Any], T | None]) -> Setting[T]:
+    """A value that is written, converted; located where it is written (a parameter's Default, say)."""
     try:
         converted = convert(value)
     except EvalError as error:
