@@ -80,12 +80,16 @@ def _in_cdk_app(finding: Finding) -> Finding:
         return finding
     constructs = []
     for location in finding.locations:
+        # the resource whose block holds the line, in a template written to disk (not the CDK guard's)
+        line = location.line
         within = [
             part
             for part in parts
-            if part.id.location.path == location.path and (part.id.location.line or 0) <= (location.line or 0)
+            if line is not None
+            and part.id.location.path == location.path
+            and (part.id.location.line or 0) <= line
         ]
-        if within and location.line is not None:  # a template written to disk (not the CDK guard's)
+        if within:
             constructs.append(max(within, key=lambda part: part.id.location.line or 0).id.label)
         elif "/asset." in f"/{location.path}":
             constructs.append("the Dockerfile its image asset was copied from")
