@@ -29,11 +29,14 @@ from constructs import IConstruct
 from policies.loaders.cloudformation import read_template
 from policies.loaders.cloudformation.template import Template
 from policies.loaders.dockerfile import load_dockerfile
-from policies.model import ImageBuild, Inventory
+from policies.model import ImageBuild, Inventory, ResourceId
 from policies.rules import Finding, Options, Severity
-from policies.scan import check
+from policies.scan import Result, check
 
+# The Metadata key of acknowledgements, and the policy-validation plugin's name: CDK's own rule ids
+# for this tool read "keepalive-guard::KA001".
 METADATA = "keepalive-guard"
+ACKNOWLEDGED_RULES = "aws:cdk:acknowledged-rules"  # Validations.ACKNOWLEDGED_RULES_METADATA_KEY
 
 
 @jsii.implements(cdk.IAspect)
@@ -63,27 +66,34 @@ class KeepAliveGuard:
             self.check(node)
 
     def check(self, stack: cdk.Stack) -> None:
-        resources: dict[str, Any] = {}
-        constructs: dict[str, cdk.CfnResource] = {}
-        builds: list[ImageBuild] = []
-        for child in stack.node.find_all():
-            if cdk.Stack.of(child) is not stack:
-                continue  # a nested stack's own: checked when it is visited
-            if isinstance(child, ecr_assets.DockerImageAsset):
-                builds += _build(child)
-            elif isinstance(child, cdk.CfnResource):
-                logical_id = stack.resolve(child.logical_id)
-                constructs[logical_id] = child
-                resources[logical_id] = _resource(stack, child)
-        template = Template(stack.template_file, {"Resources": resources})
-        result = check(read_template(template) + Inventory(builds=tuple(builds)), self.options)
+        result, constructs = inspect(stack, self.options)
         for finding in result.findings:
-            target = constructs.get(_resource_to_change(finding), stack)
+            changed = resource_to_change(finding)
+            target = constructs.get(changed.address if changed else "", stack)
             text = f"[{finding.rule}] {finding.message} Fix: {finding.fix}"
             if finding.severity is Severity.ERROR or self.options.strict:
                 cdk.Annotations.of(target).add_error(text)
             else:
                 cdk.Annotations.of(target).add_warning_v2(f"keepalive-guard:{finding.rule}", text)
+
+
+def inspect(stack: cdk.Stack, options: Options) -> tuple[Result, dict[str, cdk.CfnResource]]:
+    """The engine's result for the CloudFormation `stack` will synthesize to, with the L1 construct of
+    each logical id (a nested stack's resources are not included: it is a stack of its own)."""
+    resources: dict[str, Any] = {}
+    constructs: dict[str, cdk.CfnResource] = {}
+    builds: list[ImageBuild] = []
+    for child in stack.node.find_all():
+        if cdk.Stack.of(child) is not stack:
+            continue
+        if isinstance(child, ecr_assets.DockerImageAsset):
+            builds += _build(child)
+        elif isinstance(child, cdk.CfnResource):
+            logical_id = stack.resolve(child.logical_id)
+            constructs[logical_id] = child
+            resources[logical_id] = _resource(stack, child)
+    template = Template(stack.template_file, {"Resources": resources})
+    return check(read_template(template) + Inventory(builds=tuple(builds)), options), constructs
 
 
 def _resource(stack: cdk.Stack, resource: cdk.CfnResource) -> dict[str, Any]:
@@ -92,7 +102,28 @@ def _resource(stack: cdk.Stack, resource: cdk.CfnResource) -> dict[str, Any]:
     properties = resource._render_properties(stack.resolve(resource._cfn_properties))
     metadata = dict(stack.resolve(resource.cfn_options.metadata) or {})
     metadata["aws:cdk:path"] = resource.node.path
+    acknowledged = _acknowledged(resource)
+    if acknowledged:
+        section = dict(metadata.get(METADATA) or {})
+        section["ignore"] = [*section.get("ignore", []), *acknowledged]
+        metadata[METADATA] = section
     return {"Type": resource.cfn_resource_type, "Properties": properties or {}, "Metadata": metadata}
+
+
+def _acknowledged(resource: cdk.CfnResource) -> list[dict[str, str]]:
+    """CDK's own acknowledgements of this tool's rules on the resource or a scope above it:
+    `Validations.of(scope).acknowledge({"id": "keepalive-guard::KA001", "reason": ...})`, which
+    records them as `aws:cdk:acknowledged-rules` metadata (aws-cdk-lib's Validations, where installed)."""
+    found = []
+    for scope in resource.node.scopes:
+        for entry in scope.node.metadata:
+            if entry.type != ACKNOWLEDGED_RULES or not isinstance(entry.data, dict):
+                continue
+            for rule_id, reason in entry.data.items():
+                namespace, _, rule = str(rule_id).partition("::")
+                if namespace == METADATA and rule:
+                    found.append({"id": rule.upper(), "reason": str(reason)})
+    return found
 
 
 def _build(asset: ecr_assets.DockerImageAsset) -> list[ImageBuild]:
@@ -104,11 +135,11 @@ def _build(asset: ecr_assets.DockerImageAsset) -> list[ImageBuild]:
     return [] if not isinstance(found, ImageBuild) else [found]
 
 
-def _resource_to_change(finding: Finding) -> str:
-    """The logical id of the resource the finding is about: the task definition that runs the server
-    (KA001, KA002), the target group whose delay is short (DR001), else the nearest one there is."""
+def resource_to_change(finding: Finding) -> ResourceId | None:
+    """The resource the finding is about: the task definition that runs the server (KA001, KA002), the
+    target group whose delay is short (DR001), else the nearest one there is."""
     chain = finding.chain
     parts = [chain.task_definition, chain.service, chain.target_group, chain.load_balancer]
     if finding.rule == "DR001":
         parts = [chain.target_group, chain.load_balancer]
-    return next((part.id.address for part in parts if part is not None), "")
+    return next((part.id for part in parts if part is not None), None)

@@ -2,43 +2,23 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_ecs_patterns as patterns
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk.assertions import Annotations, Match
 
 from cdk_constructs import KeepAliveGuard
-
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", ",".join(map(str, range(14, 40))))
-SERVICE = Path(__file__).parents[2] / "examples" / "cdk" / "service"
+from tests.cdk.apps import SERVICE, pattern
 
 
 def app_stack(tmp_path: Path, guard: KeepAliveGuard | None = None) -> tuple[cdk.App, cdk.Stack]:
     app = cdk.App(outdir=str(tmp_path / "cdk.out"))
     cdk.Aspects.of(app).add(guard or KeepAliveGuard())
     return app, cdk.Stack(app, "Web")
-
-
-def pattern(
-    stack: cdk.Stack, command: list[str] | None, image: ecs.ContainerImage | None = None
-) -> patterns.ApplicationLoadBalancedFargateService:
-    return patterns.ApplicationLoadBalancedFargateService(
-        stack,
-        "Api",
-        vpc=ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0),
-        idle_timeout=cdk.Duration.seconds(120),
-        task_image_options=patterns.ApplicationLoadBalancedTaskImageOptions(
-            image=image or ecs.ContainerImage.from_registry("python:3.12"),
-            container_port=8000,
-            command=command,
-        ),
-    )
 
 
 def errors(stack: cdk.Stack) -> list[tuple[str, str]]:
@@ -161,6 +141,22 @@ def test_acknowledgements_silence_exactly_what_they_name(tmp_path: Path) -> None
     assert [message.split(" ", 1)[0] for _, message in errors(stack)] == ["[DR001]"]
     with pytest.raises(ValueError, match="needs a reason"):
         KeepAliveGuard.acknowledge(service.task_definition, "DR001", " ")
+
+
+def test_cdk_validations_acknowledgements_count_too(tmp_path: Path) -> None:
+    """`Validations.of(scope).acknowledge` (aws-cdk-lib's own mechanism) with the plugin's rule ids, on
+    the resource or a scope above it; another tool's ids and other scopes change nothing."""
+    _, stack = app_stack(tmp_path)
+    service = pattern(stack, ["uvicorn", "app:app", "--port", "8000"])
+    service.target_group.set_attribute("deregistration_delay.timeout_seconds", "5")
+    cdk.Validations.of(service).acknowledge(
+        cdk.Acknowledgment(id="keepalive-guard::KA001", reason="internal tool, retries on 502"),
+        cdk.Acknowledgment(id="other-tool::DR001", reason="not ours"),
+    )
+    cdk.Validations.of(stack.node.find_child("Vpc")).acknowledge(
+        cdk.Acknowledgment(id="keepalive-guard::DR001", reason="a scope the chain is not in")
+    )
+    assert [message.split(" ", 1)[0] for _, message in errors(stack)] == ["[DR001]"]
 
 
 def test_unknown_servers_warn_and_fail_when_strict(tmp_path: Path) -> None:
