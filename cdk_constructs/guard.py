@@ -1,7 +1,8 @@
 """`KeepAliveGuard`: the aspect that makes `cdk synth` fail on a keep-alive race or a deregistration cut.
 
-Applied to the app (`Aspects.of(app).add(KeepAliveGuard())`), it visits every stack once, writes down
-the CloudFormation its L1 resources will synthesize to (whatever construct level created them: L1, L2,
+Applied to the app (`Aspects.of(app).add(KeepAliveGuard())`), it checks every stack once the tree is
+final (as a validation of the stack, after every aspect has run): it writes down the CloudFormation its
+L1 resources will synthesize to (whatever construct level created them: L1, L2,
 ecs_patterns), with every token resolved the way synthesis resolves it, and runs the policy engine's
 CloudFormation path on that (`policies.scan.check`): no second implementation of the rules. A container
 built with `ContainerImage.fromAsset` is understood from the Dockerfile of its staged asset.
@@ -18,13 +19,15 @@ see them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_ecr_assets as ecr_assets
-from constructs import IConstruct
+from constructs import IConstruct, IValidation
 
 from policies.loaders.cloudformation import read_template
 from policies.loaders.cloudformation.template import Template
@@ -45,6 +48,7 @@ class KeepAliveGuard:
 
     def __init__(self, *, min_margin: float = 0.0, strict: bool = False) -> None:
         self.options = Options(min_margin=min_margin, strict=strict)
+        self._stacks: set[cdk.Stack] = set()
 
     @staticmethod
     def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
@@ -62,8 +66,12 @@ class KeepAliveGuard:
         resource.cfn_options.metadata = metadata
 
     def visit(self, node: IConstruct) -> None:
-        if isinstance(node, cdk.Stack):  # a NestedStack too, on its own
-            self.check(node)
+        if isinstance(node, cdk.Stack) and node not in self._stacks:  # a NestedStack too, on its own
+            # Checked when the tree is final: the construct tree's validation runs after every aspect
+            # and before synthesis. Resolving earlier would also freeze CDK's cached lazy values (a task
+            # definition's containers) before later aspects change them, changing the template.
+            self._stacks.add(node)
+            node.node.add_validation(_Deferred(partial(self.check, node)))
 
     def check(self, stack: cdk.Stack) -> None:
         result, constructs = inspect(stack, self.options)
@@ -75,6 +83,19 @@ class KeepAliveGuard:
                 cdk.Annotations.of(target).add_error(text)
             else:
                 cdk.Annotations.of(target).add_warning_v2(f"keepalive-guard:{finding.rule}", text)
+
+
+@jsii.implements(IValidation)
+class _Deferred:
+    """A check run as a validation of the construct tree; its findings are annotations, not
+    validation errors, so that KA002 can be a warning."""
+
+    def __init__(self, run: Callable[[], None]) -> None:
+        self._run = run
+
+    def validate(self) -> list[str]:
+        self._run()
+        return []
 
 
 def inspect(stack: cdk.Stack, options: Options) -> tuple[Result, dict[str, cdk.CfnResource]]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import aws_cdk as cdk
+import jsii
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk.assertions import Annotations, Match
+from aws_cdk.assertions import Annotations, Match, Template
+from constructs import IConstruct
 
 from cdk_constructs import KeepAliveGuard
 from tests.cdk.apps import SERVICE, pattern
@@ -178,3 +180,29 @@ def test_a_nested_stack_is_checked(tmp_path: Path) -> None:
     pattern(inner, ["uvicorn", "app:app", "--port", "8000"])
     found = Annotations.from_stack(stack).find_error("*", Match.string_like_regexp(r"^\[KA001\]"))
     assert [message.id for message in found] == ["/Web/Inner/Api/TaskDef/Resource"]
+
+
+@jsii.implements(cdk.IAspect)
+class _KeepAliveFromEnvironment:
+    """A mutating aspect that runs after the guard's visit of the stack (it visits the stack's children)."""
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, ecs.ContainerDefinition):
+            node.add_environment("UVICORN_TIMEOUT_KEEP_ALIVE", "125")
+
+
+def test_the_guard_sees_the_final_tree_and_leaves_the_template_alone(tmp_path: Path) -> None:
+    """Aspects that change containers after the guard visited the stack: the guard checks what they
+    made, and resolving the tree does not freeze CDK's cached values before they ran."""
+    app, stack = app_stack(tmp_path)
+    cdk.Aspects.of(app).add(_KeepAliveFromEnvironment())
+    pattern(stack, ["uvicorn", "app:app", "--port", "8000"])
+    assert errors(stack) == []
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::ECS::TaskDefinition",
+        {
+            "ContainerDefinitions": [
+                Match.object_like({"Environment": [{"Name": "UVICORN_TIMEOUT_KEEP_ALIVE", "Value": "125"}]})
+            ]
+        },
+    )
