@@ -107,9 +107,10 @@ def inspect(stack: cdk.Stack, options: Options) -> tuple[Result, dict[str, cdk.C
     for child in stack.node.find_all():
         if cdk.Stack.of(child) is not stack:
             continue
-        if isinstance(child, ecr_assets.DockerImageAsset):
-            builds += _build(child)
-        elif isinstance(child, cdk.CfnResource):
+        build = image_build(child) if isinstance(child, ecr_assets.DockerImageAsset) else None
+        if build is not None:
+            builds.append(build)
+        if isinstance(child, cdk.CfnResource):
             logical_id = stack.resolve(child.logical_id)
             constructs[logical_id] = child
             resources[logical_id] = _resource(stack, child)
@@ -147,13 +148,14 @@ def _acknowledged(resource: cdk.CfnResource) -> list[dict[str, str]]:
     return found
 
 
-def _build(asset: ecr_assets.DockerImageAsset) -> list[ImageBuild]:
+def image_build(asset: ecr_assets.DockerImageAsset) -> ImageBuild | None:
     """The Dockerfile build of an image asset, from its staged directory (`asset.<hash>` in the output
-    directory), for containers whose image is tagged with the asset's hash."""
+    directory, staged when the asset is constructed), for containers whose image is tagged with the
+    asset's hash."""
     outdir = cdk.Stage.of(asset)
     directory = Path(outdir.outdir if outdir is not None else ".") / f"asset.{asset.asset_hash}"
     found = load_dockerfile(directory / "Dockerfile", (f"*:{asset.image_tag}",), directory)
-    return [] if not isinstance(found, ImageBuild) else [found]
+    return found if isinstance(found, ImageBuild) else None
 
 
 def resource_to_change(finding: Finding) -> ResourceId | None:

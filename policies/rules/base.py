@@ -85,7 +85,12 @@ def wanted_keep_alive(chain: Chain, options: Options) -> int:
         if balancer is not None and balancer.idle_timeout.value is not None
         else 60
     )
-    return whole(idle + options.min_margin) + 5
+    return suggested_keep_alive(idle, options.min_margin)
+
+
+def suggested_keep_alive(idle_timeout: float, margin: float) -> int:
+    """5 s above the idle timeout plus margin, in whole seconds."""
+    return whole(idle_timeout + margin) + 5
 
 
 def remedy(server: Server, seconds: int) -> str:
