@@ -134,7 +134,7 @@ def test_a_damaged_assembly_is_one_error_line_each(assembly: Path, in_tmp: Path)
 
 
 def test_the_example_app_fails_at_its_dockerfile(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    shutil.copytree(EXAMPLE, in_tmp / "cdk", ignore=shutil.ignore_patterns("cdk.out"))
+    shutil.copytree(EXAMPLE, in_tmp / "cdk", ignore=shutil.ignore_patterns("cdk.out", "node_modules"))
     synthesize(in_tmp / "cdk" / "app.py", in_tmp / "cdk" / "cdk.out")
     assert main(["scan", "cdk/cdk.out"]) == 1
     output = capsys.readouterr().out
