@@ -56,26 +56,26 @@ def test_an_image_asset_is_understood_from_its_dockerfile(tmp_path: Path) -> Non
     assert "Dockerfile:5" in message
 
 
-def test_an_l2_app_and_an_l1_app_are_checked(tmp_path: Path) -> None:
-    _, stack = app_stack(tmp_path)
+def l2_app(stack: cdk.Stack, command: list[str]) -> None:
+    """FargateService + ApplicationLoadBalancer.add_listener().add_targets(), the load balancer's 60 s."""
     vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0)
     cluster = ecs.Cluster(stack, "Cluster", vpc=vpc)
     definition = ecs.FargateTaskDefinition(stack, "Task")
     definition.add_container(
         "app",
         image=ecs.ContainerImage.from_registry("python:3.12"),
-        command=["gunicorn", "--threads", "4", "app:app"],
+        command=command,
         port_mappings=[ecs.PortMapping(container_port=8000)],
     )
     service = ecs.FargateService(stack, "Service", cluster=cluster, task_definition=definition)
     balancer = elbv2.ApplicationLoadBalancer(stack, "Balancer", vpc=vpc, internet_facing=True)
     balancer.add_listener("Http", port=80).add_targets("App", port=8000, targets=[service])
-    ((path, message),) = errors(stack)
-    assert path == "/Web/Task/Resource" and message.startswith("[KA001] gunicorn (gthread worker")
 
-    _, l1 = app_stack(tmp_path / "l1")
+
+def l1_app(stack: cdk.Stack, labels: dict[str, str] | None, delay: str) -> None:
+    """Only Cfn* resources: a 30 s idle timeout, Node 22 (5 s keep-alive unless declared)."""
     lb = elbv2.CfnLoadBalancer(
-        l1,
+        stack,
         "LB",
         subnets=["subnet-1", "subnet-2"],
         load_balancer_attributes=[
@@ -85,7 +85,7 @@ def test_an_l2_app_and_an_l1_app_are_checked(tmp_path: Path) -> None:
         ],
     )
     group = elbv2.CfnTargetGroup(
-        l1,
+        stack,
         "Group",
         port=8000,
         protocol="HTTP",
@@ -93,12 +93,12 @@ def test_an_l2_app_and_an_l1_app_are_checked(tmp_path: Path) -> None:
         vpc_id="vpc-1",
         target_group_attributes=[
             elbv2.CfnTargetGroup.TargetGroupAttributeProperty(
-                key="deregistration_delay.timeout_seconds", value="5"
+                key="deregistration_delay.timeout_seconds", value=delay
             )
         ],
     )
     elbv2.CfnListener(
-        l1,
+        stack,
         "Listener",
         load_balancer_arn=lb.ref,
         port=80,
@@ -106,16 +106,16 @@ def test_an_l2_app_and_an_l1_app_are_checked(tmp_path: Path) -> None:
         default_actions=[elbv2.CfnListener.ActionProperty(type="forward", target_group_arn=group.ref)],
     )
     task = ecs.CfnTaskDefinition(
-        l1,
+        stack,
         "Task",
         container_definitions=[
             ecs.CfnTaskDefinition.ContainerDefinitionProperty(
-                name="app", image="node:22-alpine", command=["node", "server.js"]
+                name="app", image="node:22-alpine", command=["node", "server.js"], docker_labels=labels
             )
         ],
     )
     ecs.CfnService(
-        l1,
+        stack,
         "Service",
         task_definition=task.ref,
         load_balancers=[
@@ -124,11 +124,29 @@ def test_an_l2_app_and_an_l1_app_are_checked(tmp_path: Path) -> None:
             )
         ],
     )
-    found = errors(l1)
+
+
+def test_an_l2_app_is_checked(tmp_path: Path) -> None:
+    _, stack = app_stack(tmp_path)
+    l2_app(stack, ["gunicorn", "--threads", "4", "app:app"])
+    ((path, message),) = errors(stack)
+    assert path == "/Web/Task/Resource" and message.startswith("[KA001] gunicorn (gthread worker")
+    _, fixed = app_stack(tmp_path / "fixed")
+    l2_app(fixed, ["gunicorn", "--threads", "4", "--keep-alive", "65", "app:app"])
+    assert errors(fixed) == []
+
+
+def test_an_l1_app_is_checked(tmp_path: Path) -> None:
+    _, stack = app_stack(tmp_path)
+    l1_app(stack, None, "5")
+    found = errors(stack)
     assert sorted((path, message.split(" ", 1)[0]) for path, message in found) == [
         ("/Web/Group", "[DR001]"),
         ("/Web/Task", "[KA001]"),
     ]
+    _, fixed = app_stack(tmp_path / "fixed")
+    l1_app(fixed, {"keepalive-guard.keep-alive-seconds": "35"}, "30")  # server.keepAliveTimeout set in code
+    assert errors(fixed) == []
 
 
 def test_acknowledgements_silence_exactly_what_they_name(tmp_path: Path) -> None:
