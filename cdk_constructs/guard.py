@@ -12,9 +12,11 @@ fail), KA002 a warning (an error with `strict=True`), with the message and fix t
 `KeepAliveGuard.acknowledge(construct, "KA001", reason)` records an acknowledgement in the resource's
 CloudFormation `Metadata`, where the CLI and the cfn-lint rules honour it too.
 
-What the guard cannot see: raw overrides (`add_property_override`, `add_override`), which CDK keeps
-private until synthesis; the CLI and the policy-validation plugin read the synthesized templates and
-see them.
+CDK's aspects stop at a Stage: the guard is added to each Stage too. What the guard cannot see, and
+the CLI and the policy-validation plugin (which read the synthesized templates) do: raw overrides
+(`add_property_override`, `add_override`), which CDK keeps private until synthesis; the values of
+Parameters and conditions (the template it checks holds only Resources); chains across stacks (each
+stack is checked on its own); an image asset's `file=` (its directory's `Dockerfile` is read).
 """
 
 from __future__ import annotations
@@ -152,8 +154,8 @@ def image_build(asset: ecr_assets.DockerImageAsset) -> ImageBuild | None:
     """The Dockerfile build of an image asset, from its staged directory (`asset.<hash>` in the output
     directory, staged when the asset is constructed), for containers whose image is tagged with the
     asset's hash."""
-    outdir = cdk.Stage.of(asset)
-    directory = Path(outdir.outdir if outdir is not None else ".") / f"asset.{asset.asset_hash}"
+    stage = cdk.Stage.of(asset)  # a Stage's assets are staged in the app's output directory
+    directory = Path(stage.asset_outdir if stage is not None else ".") / f"asset.{asset.asset_hash}"
     found = load_dockerfile(directory / "Dockerfile", (f"*:{asset.image_tag}",), directory)
     return found if isinstance(found, ImageBuild) else None
 

@@ -1,7 +1,8 @@
 """`SafeApplicationLoadBalancedFargateService`: `ecs_patterns.ApplicationLoadBalancedFargateService`
 with the safe configuration as its default. It takes the same properties, and:
 
-- sets the load balancer's idle timeout explicitly: `idle_timeout`, or the AWS default of 60 s;
+- sets the load balancer's idle timeout explicitly: `idle_timeout`, or the AWS default of 60 s (with a
+  `load_balancer` of one's own, `idle_timeout` must say what that load balancer has);
 - makes the server keep idle connections longer than that, by 5 s plus `min_margin` (65 s for 60 s).
   With a `command`, it adds the server's option to it: gunicorn `--keep-alive`, uvicorn
   `--timeout-keep-alive`, hypercorn `--keep-alive`, Next.js `next start --keepAliveTimeout`
@@ -86,7 +87,18 @@ class SafeApplicationLoadBalancedFargateService(patterns.ApplicationLoadBalanced
         min_margin: float = 0.0,
         **props: Any,
     ) -> None:
-        values = _values(props.get("task_image_options"), f"{scope.node.path}/{id}".lstrip("/"))
+        path = f"{scope.node.path}/{id}".lstrip("/")
+        values = _values(props.get("task_image_options"), path)
+        if props.get("load_balancer") is not None and props.get("idle_timeout") is None:
+            raise ValueError(
+                f"{path}: with a load_balancer of your own, pass its idle timeout as idle_timeout (it cannot be "
+                "read before synthesis; the check at synthesis compares the two)"
+            )
+        if (
+            deregistration_delay is not None
+            and not 0 <= deregistration_delay.to_seconds() <= MAX_DEREGISTRATION_DELAY
+        ):
+            raise ValueError(f"{path}: deregistration_delay must be 0 to {MAX_DEREGISTRATION_DELAY} seconds")
         idle = props.get("idle_timeout") or cdk.Duration.seconds(AWS_IDLE_TIMEOUT)
         if props.get("load_balancer") is None:
             props["idle_timeout"] = idle  # ecs_patterns sets it only on a load balancer it creates
@@ -98,11 +110,10 @@ class SafeApplicationLoadBalancedFargateService(patterns.ApplicationLoadBalanced
         if request_timeout is not None:
             labels[REQUEST_TIMEOUT_LABEL] = f"{request_timeout.to_seconds():g}"
         values["docker_labels"] = labels or None
-        where = Location(f"{scope.node.path}/{id}".lstrip("/"))
+        where = Location(path)
         port = values.get("container_port") or PORT
         if values.get("command"):
-            longer = _with_option(_container(values, where), port, floor, wanted)
-            values["command"] = longer or values["command"]
+            values["command"] = [*values["command"], *_option(_container(values, where), port, floor, wanted)]
         props["task_image_options"] = patterns.ApplicationLoadBalancedTaskImageOptions(**values)
         super().__init__(scope, id, **props)
 
@@ -212,16 +223,18 @@ def _defaulted_short(server: Server, floor: float) -> bool:
     )
 
 
-def _with_option(container: Container, port: int, floor: float, wanted: int) -> list[str] | None:
-    """The command with the server's keep-alive option added, when that makes it long enough."""
+def _option(container: Container, port: int, floor: float, wanted: int) -> list[str]:
+    """The server's keep-alive option to add to the command, when that makes it long enough."""
     server = identify(container, port)
     option = _OPTIONS.get(server.name)
     if option is None or container.command is None or not _defaulted_short(server, floor):
-        return None
+        return []
     name, unit = option
-    longer = [*(container.command.value or ()), name, str(wanted * unit)]
-    trial = replace(container, command=Setting(tuple(longer), container.command.location))
-    return longer if _long_enough(identify(trial, port), floor) else None
+    added = [name, str(wanted * unit)]
+    trial = replace(
+        container, command=Setting((*(container.command.value or ()), *added), container.command.location)
+    )
+    return added if _long_enough(identify(trial, port), floor) else []
 
 
 def _with_variable(container: Container, port: int, floor: float, wanted: int) -> tuple[str, str] | None:

@@ -224,3 +224,15 @@ def test_the_guard_sees_the_final_tree_and_leaves_the_template_alone(tmp_path: P
             ]
         },
     )
+
+
+def test_a_stage_checked_by_a_guard_of_its_own_reads_its_assets(tmp_path: Path) -> None:
+    """CDK's aspects stop at a Stage: the guard is added to the Stage, whose image assets are staged in
+    the app's output directory, not in the Stage's assembly."""
+    app = cdk.App(outdir=str(tmp_path / "cdk.out"))
+    stage = cdk.Stage(app, "Prod")
+    cdk.Aspects.of(stage).add(KeepAliveGuard())
+    stack = cdk.Stack(stage, "Web")
+    pattern(stack, None, ecs.ContainerImage.from_asset(str(SERVICE)))
+    ((path, message),) = errors(stack)
+    assert path == "/Prod/Web/Api/TaskDef/Resource" and message.startswith("[KA001] uvicorn")

@@ -11,6 +11,7 @@ import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_ecs_patterns as patterns
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk.assertions import Annotations, Match, Template
 
 from cdk_constructs import KeepAliveGuard, SafeApplicationLoadBalancedFargateService
@@ -181,3 +182,46 @@ def test_a_task_definition_of_ones_own_is_refused(tmp_path: Path) -> None:
         ValueError, match="Web/Api: SafeApplicationLoadBalancedFargateService needs task_image_options"
     ):
         SafeApplicationLoadBalancedFargateService(stack, "Api", task_definition=definition)
+
+
+def test_tokens_in_the_command_are_kept(tmp_path: Path) -> None:
+    app = cdk.App(outdir=str(tmp_path / "cdk.out"))
+    stack = cdk.Stack(app, "Web")
+    port = cdk.CfnParameter(stack, "Port", default="8000").value_as_string
+    SafeApplicationLoadBalancedFargateService(
+        stack,
+        "Api",
+        vpc=ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0),
+        task_image_options={
+            "image": ecs.ContainerImage.from_registry("python:3.12"),
+            "command": ["uvicorn", "main:app", "--port", port],
+        },
+    )
+    command = container(Template.from_stack(stack))["Command"]
+    assert command == ["uvicorn", "main:app", "--port", {"Ref": "Port"}, "--timeout-keep-alive", "65"]
+
+
+def test_a_load_balancer_of_ones_own_needs_its_idle_timeout(tmp_path: Path) -> None:
+    app = cdk.App(outdir=str(tmp_path / "cdk.out"))
+    stack = cdk.Stack(app, "Web")
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0)
+    balancer = elbv2.ApplicationLoadBalancer(stack, "LB", vpc=vpc, idle_timeout=cdk.Duration.seconds(120))
+    options = {"image": ecs.ContainerImage.from_registry("python:3.12"), "command": ["uvicorn", "main:app"]}
+    with pytest.raises(ValueError, match="Web/Api: with a load_balancer of your own, pass its idle timeout"):
+        SafeApplicationLoadBalancedFargateService(
+            stack, "Api", vpc=vpc, load_balancer=balancer, task_image_options=options
+        )
+    SafeApplicationLoadBalancedFargateService(
+        stack,
+        "Api2",
+        vpc=vpc,
+        load_balancer=balancer,
+        idle_timeout=cdk.Duration.seconds(120),
+        task_image_options=options,
+    )
+    assert container(Template.from_stack(stack))["Command"][-2:] == ["--timeout-keep-alive", "125"]
+
+
+def test_a_deregistration_delay_out_of_range_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="deregistration_delay must be 0 to 3600 seconds"):
+        safe(tmp_path, ["uvicorn", "main:app"], deregistration_delay=cdk.Duration.seconds(5000))
