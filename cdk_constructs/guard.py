@@ -61,11 +61,8 @@ class KeepAliveGuard:
             raise ValueError(f"{construct.node.path} has no CloudFormation resource to acknowledge {rule} on")
         if not reason.strip():
             raise ValueError(f"acknowledging {rule} on {construct.node.path} needs a reason")
-        metadata = dict(resource.cfn_options.metadata or {})
-        section = dict(metadata.get(METADATA) or {})
-        section["ignore"] = [*section.get("ignore", []), {"id": rule.upper(), "reason": reason}]
-        metadata[METADATA] = section
-        resource.cfn_options.metadata = metadata
+        entry = {"id": rule.upper(), "reason": reason}
+        resource.cfn_options.metadata = _ignoring(resource.cfn_options.metadata, [entry])
 
     def visit(self, node: IConstruct) -> None:
         if isinstance(node, cdk.Stack) and node not in self._stacks:  # a NestedStack too, on its own
@@ -80,11 +77,10 @@ class KeepAliveGuard:
         for finding in result.findings:
             changed = resource_to_change(finding)
             target = constructs.get(changed.address if changed else "", stack)
-            text = f"[{finding.rule}] {finding.message} Fix: {finding.fix}"
-            if finding.severity is Severity.ERROR or self.options.strict:
-                cdk.Annotations.of(target).add_error(text)
+            if finding.severity is Severity.ERROR:  # KA002 too, with strict=True
+                cdk.Annotations.of(target).add_error(message(finding))
             else:
-                cdk.Annotations.of(target).add_warning_v2(f"keepalive-guard:{finding.rule}", text)
+                cdk.Annotations.of(target).add_warning_v2(f"keepalive-guard:{finding.rule}", message(finding))
 
 
 @jsii.implements(IValidation)
@@ -124,14 +120,24 @@ def _resource(stack: cdk.Stack, resource: cdk.CfnResource) -> dict[str, Any]:
     """A resource as its template will hold it: type, properties (tokens resolved), metadata, with the
     construct path the CLI shows beside the logical id."""
     properties = resource._render_properties(stack.resolve(resource._cfn_properties))
-    metadata = dict(stack.resolve(resource.cfn_options.metadata) or {})
+    metadata = _ignoring(stack.resolve(resource.cfn_options.metadata), _acknowledged(resource))
     metadata["aws:cdk:path"] = resource.node.path
-    acknowledged = _acknowledged(resource)
-    if acknowledged:
-        section = dict(metadata.get(METADATA) or {})
-        section["ignore"] = [*section.get("ignore", []), *acknowledged]
-        metadata[METADATA] = section
     return {"Type": resource.cfn_resource_type, "Properties": properties or {}, "Metadata": metadata}
+
+
+def message(finding: Finding) -> str:
+    """A finding as CDK shows it: the rule, the CLI's message and its fix."""
+    return f"[{finding.rule}] {finding.message} Fix: {finding.fix}"
+
+
+def _ignoring(metadata: Any, entries: list[dict[str, str]]) -> dict[str, Any]:
+    """A copy of a resource's Metadata with acknowledgement `entries` added to its `keepalive-guard`
+    section."""
+    copy = dict(metadata or {})
+    if entries:
+        section = dict(copy.get(METADATA) or {})
+        copy[METADATA] = {**section, "ignore": [*section.get("ignore", []), *entries]}
+    return copy
 
 
 def _acknowledged(resource: cdk.CfnResource) -> list[dict[str, str]]:

@@ -46,7 +46,7 @@ class KeepAlivePolicyPlugin:
 
     def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
         result = check(load_assemblies(_assemblies(context.template_paths)), self.options)
-        violations = [self._violation(finding) for finding in result.findings]
+        violations = [_violation(finding) for finding in result.findings]
         violations += [_input_error(error) for error in result.errors]
         return cdk.PolicyValidationPluginReport(
             success=all(violation.severity != "error" for violation in violations),
@@ -58,23 +58,23 @@ class KeepAlivePolicyPlugin:
             plugin_version=__version__,
         )
 
-    def _violation(self, finding: Finding) -> cdk.PolicyViolation:
-        changed = resource_to_change(finding)
-        resource = cdk.PolicyViolatingResource(
-            locations=[str(location) for location in finding.locations],
-            resource_logical_id=changed.address if changed else None,
-            template_path=str(Path(changed.location.path).resolve()) if changed else None,
-            construct_path=changed.label or None if changed else None,
-        )
-        error = finding.severity is Severity.ERROR or self.options.strict
-        return cdk.PolicyViolation(
-            rule_name=finding.rule,
-            description=finding.message,
-            fix=finding.fix,
-            severity="error" if error else "warning",
-            rule_metadata={"name": finding.name},
-            violating_resources=[resource],
-        )
+
+def _violation(finding: Finding) -> cdk.PolicyViolation:
+    changed = resource_to_change(finding)
+    resource = cdk.PolicyViolatingResource(
+        locations=[str(location) for location in finding.locations],
+        resource_logical_id=changed.address if changed else None,
+        template_path=str(Path(changed.location.path).resolve()) if changed else None,
+        construct_path=changed.label or None if changed else None,
+    )
+    return cdk.PolicyViolation(
+        rule_name=finding.rule,
+        description=finding.message,
+        fix=finding.fix,
+        severity="error" if finding.severity is Severity.ERROR else "warning",  # KA002 too when strict
+        rule_metadata={"name": finding.name},
+        violating_resources=[resource],
+    )
 
 
 def _input_error(error: InputError) -> cdk.PolicyViolation:

@@ -35,7 +35,7 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs_patterns as patterns
 from constructs import Construct, IValidation
 
-from cdk_constructs.guard import image_build, inspect
+from cdk_constructs.guard import image_build, inspect, message
 from policies.loaders.ecs import read_containers
 from policies.loaders.terraform.values import Unknown
 from policies.model import Container, Location, Setting
@@ -163,7 +163,7 @@ def _refusals(service: SafeApplicationLoadBalancedFargateService, options: Optio
             idle = balancer.idle_timeout.value if balancer is not None else None
             seconds = suggested_keep_alive(idle if idle is not None else AWS_IDLE_TIMEOUT, options.min_margin)
             declare = f" (With this construct, declare it as keep_alive=Duration.seconds({seconds}).)"
-        messages.append(f"[{finding.rule}] {finding.message} Fix: {finding.fix}{declare}")
+        messages.append(message(finding) + declare)
     return messages
 
 

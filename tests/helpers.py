@@ -15,6 +15,9 @@ from policies.servers.base import Invocation, Server
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DEFAULT_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1"
+# For JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: jsii's banner about Node.js versions it no longer
+# supports, silenced for whichever is installed.
+NODE_MAJORS = ",".join(str(major) for major in range(14, 40))
 
 
 def hcl(value: Any) -> str:

@@ -21,7 +21,6 @@ def cdk_synth(app: str, out: Path) -> subprocess.CompletedProcess[str]:
         **os.environ,
         "CDK_DISABLE_CLI_TELEMETRY": "true",
         "CDK_DISABLE_VERSION_CHECK": "true",
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": ",".join(map(str, range(14, 40))),
     }
     command = [str(CLI), "synth", "--app", f"{sys.executable} {app}", "--output", str(out), "--no-notices"]
     return subprocess.run(command, cwd=EXAMPLE, env=environment, capture_output=True, text=True, timeout=300)

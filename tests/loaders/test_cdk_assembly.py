@@ -15,6 +15,7 @@ import pytest
 
 from policies.cli import main
 from policies.scan import Result, scan
+from tests.helpers import NODE_MAJORS
 
 APP = Path(__file__).parent.parent / "fixtures" / "cdk" / "app.py"
 EXAMPLE = Path(__file__).parents[2] / "examples" / "cdk"
@@ -22,11 +23,10 @@ EXAMPLE = Path(__file__).parents[2] / "examples" / "cdk"
 
 def synthesize(app: Path, out: Path) -> None:
     """`cdk synth` without the CLI: the app run with CDK_OUTDIR, as the CLI runs it."""
-    quiet = ",".join(str(major) for major in range(14, 40))  # jsii's banner about the Node.js version
     environment = {
         **os.environ,
         "CDK_OUTDIR": str(out),
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": quiet,
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": NODE_MAJORS,
     }
     done = subprocess.run(
         [sys.executable, str(app)], env=environment, capture_output=True, text=True, timeout=300, check=False
