@@ -1,1 +1,9 @@
 __version__ = "0.1.0"
+
+# Where the project lives: the SARIF rules' help links and the GitHub Action's `uses:` point here.
+HOME = "https://github.com/keepalive-guard/keepalive-guard"
+
+
+def rule_url(rule: str) -> str:
+    """The documentation page of a rule (docs/rules/<ID>.md, generated from the rule's docstring)."""
+    return f"{HOME}/blob/main/docs/rules/{rule}.md"

@@ -19,6 +19,9 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
+# The rule ids, for the loaders that read suppressions (`policies.rules` registers the rules themselves).
+RULE_IDS = ("KA001", "KA002", "DR001")
+
 # Stands for a part of a string that cannot be known statically, e.g. the `${var.port}` in a command
 # argument "0.0.0.0:${var.port}". A noncharacter, so it never occurs in real configuration.
 UNKNOWN_PART = "\uffff"
@@ -457,7 +460,8 @@ class Variant:
 
 @dataclass(frozen=True)
 class Suppression:
-    """A finding acknowledged on a resource of its chain (CloudFormation `Metadata`), with the reason."""
+    """A finding acknowledged on a resource of its chain, with the reason: CloudFormation `Metadata`, or a
+    `keepalive-guard:ignore` comment (`policies.loaders.inline`)."""
 
     resource: ResourceId
     rule: str

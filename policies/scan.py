@@ -24,9 +24,17 @@ class Result:
     suppressed: tuple[
         tuple[Finding, Suppression], ...
     ] = ()  # acknowledged findings, with the acknowledgement
+    baselined: tuple[Finding, ...] = ()  # findings recorded in the baseline given (`policies.baseline`)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for finding in self.findings if finding.severity is severity)
+
+    def failing(self, fail_on: str) -> tuple[Finding, ...]:
+        """The findings that fail the check: `fail_on` is "error", "warning" (errors and warnings) or
+        "never"."""
+        if fail_on == "never":
+            return ()
+        return tuple(f for f in self.findings if fail_on == "warning" or f.severity is Severity.ERROR)
 
 
 def _same_fix(finding: Finding) -> tuple[object, ...]:
@@ -131,6 +139,7 @@ def check(inventory: Inventory, options: Options = Options()) -> Result:
         _in_cdk_app(_with_inferences(finding))
         for target in targets
         for rule in RULES
+        if options.runs(rule.id)
         for finding in rule.check(target, options)
     ]
     findings, targets, skipped = merge(findings, targets, topology.skipped, inventory.variants)

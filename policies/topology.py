@@ -90,6 +90,14 @@ class Chain:
             links.append(self.service.task_definition)
         return list(dict.fromkeys(link.inferred for link in links if link.inferred))
 
+    def resources(self) -> tuple[str, ...]:
+        """What identifies the load balancer → target pair within its unit, without lines or values: the
+        addresses (logical ids) of the load balancer, target group, service and task definition, and the
+        container's name."""
+        parts = (self.load_balancer, self.target_group, self.service, self.task_definition)
+        ids = [part.id.address if part is not None else "" for part in parts]
+        return (*ids, self.container.name if self.container is not None else "")
+
     def path(self) -> str:
         """The chain for people: aws_lb.web → aws_lb_target_group.app → aws_ecs_service.app → container "app"."""
         steps = [

@@ -18,11 +18,14 @@ a plan was made in: its `.tf` files are then read for locations only, so finding
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from policies.config import Exclude
+from policies.loaders import inline
 from policies.loaders.cloudformation import load_assemblies, load_templates
 from policies.loaders.cloudformation.assembly import looks_like_assembly
 from policies.loaders.cloudformation.template import TEMPLATE_SUFFIXES, looks_like_template
@@ -48,19 +51,42 @@ class LoadOptions:
     repo_root: Path | None = None
     # CloudFormation parameter values given (NAME → (value, where it was given)); the rest take their Default.
     parameters: Mapping[str, tuple[str, Location]] = field(default_factory=dict)
+    # Path patterns not to discover in the directories scanned (configuration `excludes`, --exclude).
+    excludes: tuple[Exclude, ...] = ()
 
 
-def _walk(top: Path) -> Discovered:
+def excluded(path: Path, excludes: Sequence[Exclude]) -> bool:
+    """Whether a configured or `--exclude` pattern matches `path` (see `policies.config.Exclude`)."""
+    for exclude in excludes:
+        try:
+            relative = path.resolve().relative_to(exclude.base.resolve()).as_posix()
+        except ValueError:
+            continue
+        pattern = exclude.pattern.removeprefix("./").rstrip("/")
+        if "/" in pattern:
+            if fnmatch.fnmatchcase(relative, pattern):
+                return True
+        elif fnmatch.fnmatchcase(path.name, pattern):
+            return True
+    return False
+
+
+def _walk(top: Path, excludes: Sequence[Exclude] = ()) -> Discovered:
     """Terraform module directories under `top`, the `.json` files that may be plans, the files that
     may be CloudFormation templates, and the cloud assemblies (read through their manifest, not file
-    by file)."""
+    by file); nothing that `excludes` matches."""
     found = Discovered([], [], [], [])
     for directory, subdirectories, files in os.walk(top, followlinks=False):
         if "manifest.json" in files and looks_like_assembly(Path(directory)):
             found.assemblies.append(Path(directory))
             subdirectories[:] = []
             continue
-        subdirectories[:] = sorted(name for name in subdirectories if name not in SKIPPED_DIRECTORIES)
+        subdirectories[:] = sorted(
+            name
+            for name in subdirectories
+            if name not in SKIPPED_DIRECTORIES and not excluded(Path(directory, name), excludes)
+        )
+        files = [name for name in files if not excluded(Path(directory, name), excludes)]
         if any(name.endswith((".tf", ".tf.json")) for name in files):
             found.directories.append(Path(directory))
         for name in sorted(files):
@@ -86,16 +112,16 @@ class Discovered:
     assemblies: list[Path] = field(default_factory=list)  # cloud assembly (cdk.out) directories
 
 
-def discover(paths: Sequence[Path]) -> Discovered:
+def discover(paths: Sequence[Path], excludes: Sequence[Exclude] = ()) -> Discovered:
     """Terraform module directories, plan files, templates and cloud assemblies under `paths`, and the
-    paths that cannot be scanned."""
+    paths that cannot be scanned. `excludes` apply below the directories given, not to paths named."""
     out = Discovered([], [], [], [])
     for path in paths:
         shown = shown_path(path)
         if not path.exists():
             out.errors.append(InputError(shown, "no such file or directory"))
         elif path.is_dir():
-            found = _walk(path)
+            found = _walk(path, excludes)
             if not (found.directories or found.plans or found.templates or found.assemblies):
                 message = "no Terraform (.tf) files, plan JSON, CloudFormation templates or cdk.out found"
                 out.errors.append(InputError(shown, message))
@@ -142,7 +168,7 @@ def _planned_roots(directories: list[Path], roots: dict[Path, list[Path]]) -> tu
 
 
 def load(paths: Sequence[Path], options: LoadOptions = LoadOptions()) -> Inventory:
-    discovered = discover(paths)
+    discovered = discover(paths, options.excludes)
     errors, directories = discovered.errors, discovered.directories
     repo_root = options.repo_root
     if repo_root is not None and (why := repo_root_error(repo_root)) is not None:
@@ -175,4 +201,5 @@ def load(paths: Sequence[Path], options: LoadOptions = LoadOptions()) -> Invento
         else:
             builds.append(found)
     read = tuple(build.dockerfile.path for build in builds)
-    return Inventory(builds=tuple(builds), errors=tuple(errors)) + inventory + Inventory(inputs=read)
+    inventory = Inventory(builds=tuple(builds), errors=tuple(errors)) + inventory + Inventory(inputs=read)
+    return inventory + inline.suppressions(inventory)

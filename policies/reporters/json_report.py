@@ -6,7 +6,9 @@ import json
 from typing import Any
 
 from policies import __version__
+from policies.baseline import fingerprint
 from policies.model import Location, show
+from policies.reporters.base import Report
 from policies.rules import Finding, Severity, Target
 from policies.scan import Result
 from policies.topology import Chain
@@ -39,6 +41,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
     return {
         "rule": finding.rule,
         "name": finding.name,
+        "fingerprint": fingerprint(finding),
         "severity": finding.severity.value,
         "message": show(finding.message),
         "fix": show(finding.fix),
@@ -66,7 +69,7 @@ def _target(target: Target) -> dict[str, Any]:
     }
 
 
-def render(result: Result, verbose: bool = False) -> str:
+def render(result: Result, context: Report) -> str:
     document = {
         "schema_version": SCHEMA_VERSION,
         "version": __version__,
@@ -86,6 +89,8 @@ def render(result: Result, verbose: bool = False) -> str:
             }
             for finding, why in result.suppressed
         ],
+        "baselined": [_finding(finding) for finding in result.baselined],
+        "baseline": {"path": context.baseline, "no_longer_found": context.gone} if context.baseline else None,
         "skipped": [
             {
                 "unit": item.id.unit,
@@ -102,6 +107,8 @@ def render(result: Result, verbose: bool = False) -> str:
             "inputs": len(result.inputs),
             "input_errors": len(result.errors),
             "suppressed": len(result.suppressed),
+            "baselined": len(result.baselined),
+            "failing": len(result.failing(context.fail_on)),
         },
     }
     return json.dumps(document, indent=2) + "\n"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import textwrap
+from typing import TextIO
 
 from policies.model import show
+from policies.reporters.base import Report
 from policies.rules import Finding, Severity, Target
 from policies.scan import Result
 from policies.servers.base import Mode
@@ -22,8 +23,9 @@ _COLOURS = {
 }
 
 
-def _colour_enabled() -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+def colour_for(stream: TextIO) -> bool:
+    """Colour on a terminal, unless NO_COLOR is set to anything (https://no-color.org) or TERM=dumb."""
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 def _paint(text: str, colour: str, enabled: bool) -> str:
@@ -79,13 +81,34 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def render(result: Result, verbose: bool = False) -> str:
-    colour = _colour_enabled()
+def summary(result: Result, context: Report) -> str:
+    """One line: what failed and what was checked."""
+    errors, warnings = result.count(Severity.ERROR), result.count(Severity.WARNING)
+    line = (
+        f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in "
+        f"{_plural(len(result.targets), 'load balancer target')} ({_plural(len(result.inputs), 'file')} read)"
+    )
+    if result.suppressed:
+        line += f"; {len(result.suppressed)} acknowledged"
+    if context.baseline is not None:
+        line += f"; {len(result.baselined)} in the baseline {context.baseline}"
+        if context.gone:
+            line += (
+                f" ({_plural(context.gone, 'baseline finding')} no longer found: create the baseline again "
+                "to drop them)"
+            )
+    if result.errors:
+        line += f"; {_plural(len(result.errors), 'input')} could not be analysed"
+    return line
+
+
+def render(result: Result, context: Report) -> str:
+    colour = context.colour
     name_units = len({target.chain.unit for target in result.targets}) > 1
     blocks = [_finding(finding, colour, name_units) for finding in result.findings]
     for error in result.errors:
         blocks.append(f"{_paint('input error', 'error', colour)}: {error}")
-    if verbose:
+    if context.verbose:
         lines = ["checked:"]
         for target in result.targets:
             lines.append(_wrap(f"{target.chain.path() or target.chain.unit}: {_state(target)}", "  "))
@@ -94,15 +117,9 @@ def render(result: Result, verbose: bool = False) -> str:
         for finding, why in result.suppressed:
             text = f"acknowledged {finding.rule} on {why.resource} ({why.location}): {why.reason}"
             lines.append(_wrap(text, "  "))
+        for finding in result.baselined:
+            text = f"in the baseline: {finding.rule} at {finding.location}: {finding.chain.path()}"
+            lines.append(_wrap(text, "  "))
         blocks.append("\n".join(lines))
-    errors, warnings = result.count(Severity.ERROR), result.count(Severity.WARNING)
-    summary = (
-        f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in "
-        f"{_plural(len(result.targets), 'load balancer target')} ({_plural(len(result.inputs), 'file')} read)"
-    )
-    if result.suppressed:
-        summary += f"; {len(result.suppressed)} acknowledged"
-    if result.errors:
-        summary += f"; {_plural(len(result.errors), 'input')} could not be analysed"
-    blocks.append(_paint(summary, "bold", colour))
+    blocks.append(_paint(summary(result, context), "bold", colour))
     return "\n\n".join(blocks) + "\n"

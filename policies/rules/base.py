@@ -21,6 +21,11 @@ class Severity(Enum):
 class Options:
     min_margin: float = 0.0  # KA001: the keep-alive must exceed the idle timeout by more than this
     strict: bool = False  # KA002 becomes an error
+    select: frozenset[str] = frozenset()  # rule ids to run (empty: all)
+    ignore: frozenset[str] = frozenset()  # rule ids not to run
+
+    def runs(self, rule: str) -> bool:
+        return (not self.select or rule in self.select) and rule not in self.ignore
 
 
 @dataclass(frozen=True)

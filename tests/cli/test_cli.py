@@ -122,8 +122,10 @@ def test_json_contract(tmp_path: Path) -> None:
         "inputs": 2,
         "input_errors": 1,
         "suppressed": 0,
+        "baselined": 0,
+        "failing": 1,
     }
-    assert document["suppressed"] == []
+    assert document["suppressed"] == [] and document["baselined"] == [] and document["baseline"] is None
 
 
 def test_text_report_is_actionable(tmp_path: Path) -> None:
@@ -270,7 +272,8 @@ def test_dockerfiles_from_the_configuration_file(tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert (
         bad.stderr
-        == "keepalive-guard: .keepalive-guard.toml: unknown key 'dockerfile' (known: dockerfiles)\n"
+        == "keepalive-guard: .keepalive-guard.toml: unknown key 'dockerfile' (known: baseline, dockerfiles, "
+        "excludes, fail_on, ignore, min_margin, select, strict, var_files)\n"
     )
     write_tree(tmp_path, {".keepalive-guard.toml": "dockerfiles = [1\n"})
     assert "not valid TOML" in run("scan", "infra", cwd=tmp_path).stderr

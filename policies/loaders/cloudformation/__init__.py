@@ -31,6 +31,7 @@ from policies.loaders.cloudformation.template import (
 )
 from policies.loaders.terraform.resources import Collected
 from policies.model import (
+    RULE_IDS,
     InputError,
     Inventory,
     Location,
@@ -44,7 +45,6 @@ from policies.model import (
 __all__ = ["load_assemblies", "load_templates", "looks_like_assembly", "looks_like_template", "read_template"]
 
 Parameters = Mapping[str, tuple[str, Location]]
-RULE_IDS = ("KA001", "KA002", "DR001")
 NO_PARAMETERS: Parameters = MappingProxyType({})
 
 

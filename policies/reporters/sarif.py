@@ -1,0 +1,188 @@
+"""SARIF 2.1.0 (OASIS), as GitHub code scanning, GitLab and IDE viewers read it.
+
+One run: the rules with their documentation (help text and link); one result per finding at the place
+to act, with the other side of the mismatch as related locations; acknowledged findings as results
+with an in-source suppression and baselined ones with an external one (`baselineState` "unchanged",
+new ones "new"); inputs that could not be analysed as tool execution notifications. Paths are
+relative to `%SRCROOT%`, the working directory; `partialFingerprints` carry the baseline fingerprint.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from policies import HOME, __version__, rule_url
+from policies.baseline import fingerprint
+from policies.model import Location, Suppression, show
+from policies.reporters.base import Report, target_of
+from policies.rules import RULES, Finding, Severity, Target
+from policies.scan import Result
+from policies.servers.base import Mode
+
+SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+ROOT = "%SRCROOT%"
+
+
+def _rule(rule: Any) -> dict[str, Any]:
+    documentation = inspect.getdoc(sys.modules[type(rule).__module__]) or rule.summary
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        "shortDescription": {"text": f"Reports when {rule.summary}."},
+        "fullDescription": {"text": documentation.split("\n\n", 1)[0].replace("\n", " ")},
+        "help": {"text": documentation, "markdown": documentation},
+        "helpUri": rule_url(rule.id),
+        "defaultConfiguration": {"level": rule.severity.value},
+        "properties": {"tags": ["reliability", "aws", "load-balancer"], "precision": "very-high"},
+    }
+
+
+def _physical(location: Location) -> dict[str, Any] | None:
+    path = Path(location.path)
+    if not path.is_file():  # e.g. "--parameter Name", or a template the CDK guard holds in memory
+        return None
+    artifact = (
+        {"uri": path.resolve().as_uri()}
+        if path.is_absolute()
+        else {"uri": quote(path.as_posix()), "uriBaseId": ROOT}
+    )
+    physical: dict[str, Any] = {"artifactLocation": artifact}
+    if location.line:
+        physical["region"] = {"startLine": location.line}
+    return physical
+
+
+def _label(location: Location, target: Target | None) -> str:
+    """What a location of a finding is: one side of the mismatch or the other."""
+    if target is None:
+        return "related location"
+    chain, server = target.chain, target.server
+    balancer, group = chain.load_balancer, chain.target_group
+    if balancer is not None and location == balancer.idle_timeout.location:
+        return f"the load balancer's idle timeout ({_value(balancer.idle_timeout.value)})"
+    if group is not None and location == group.deregistration_delay.location:
+        return f"the target group's deregistration delay ({_value(group.deregistration_delay.value)})"
+    if server is not None:
+        if location == server.keep_alive.evidence.location:
+            if server.keep_alive.mode is Mode.UNKNOWN:
+                return f"where the keep-alive of the server in container {_container(target)} is decided"
+            return f"{server.title}: {show(server.keep_alive.describe())}"
+        timeout = server.request_timeout
+        if timeout is not None and location == timeout.evidence.location:
+            return f"{server.title}: requests may take up to {_value(timeout.seconds)}"
+        if location == server.remedy_location:
+            return f"where to set the keep-alive of {server.title}"
+    return "related location"
+
+
+def _value(seconds: float | None) -> str:
+    return "unknown" if seconds is None else f"{seconds:g} s"
+
+
+def _container(target: Target) -> str:
+    return f'"{target.chain.container.name}"' if target.chain.container else "?"
+
+
+def _locations(finding: Finding) -> list[Location]:
+    """The finding's locations that are files; else the files of the resources it concerns."""
+    chain = finding.chain
+    resources = [
+        part.id.location
+        for part in (chain.task_definition, chain.service, chain.target_group, chain.load_balancer)
+        if part is not None
+    ]
+    for candidates in (finding.locations, resources):
+        found = [location for location in candidates if _physical(location) is not None]
+        if found:
+            return found
+    return []
+
+
+def _suppression(why: Suppression) -> dict[str, Any]:
+    suppression: dict[str, Any] = {
+        "kind": "inSource",
+        "status": "accepted",
+        "justification": why.reason,
+    }
+    physical = _physical(why.location)
+    if physical is not None:
+        suppression["location"] = {"physicalLocation": physical}
+    return suppression
+
+
+def _result(
+    finding: Finding, result: Result, suppressions: list[dict[str, Any]], state: str | None
+) -> dict[str, Any]:
+    index = next(i for i, rule in enumerate(RULES) if rule.id == finding.rule)
+    target = target_of(finding, result.targets)
+    places = _locations(finding)
+    document: dict[str, Any] = {
+        "ruleId": finding.rule,
+        "ruleIndex": index,
+        "level": "error" if finding.severity is Severity.ERROR else "warning",
+        "message": {"text": f"{show(finding.message)} Fix: {show(finding.fix)}"},
+        "locations": [{"physicalLocation": _physical(place)} for place in places[:1]],
+        "partialFingerprints": {"keepaliveGuard/v1": fingerprint(finding)},
+        "properties": {
+            "fix": show(finding.fix),
+            "unit": finding.chain.unit,
+            "chain": finding.chain.path(),
+        },
+    }
+    related = [
+        {"id": number, "physicalLocation": _physical(place), "message": {"text": _label(place, target)}}
+        for number, place in enumerate(places[1:], start=1)
+    ]
+    if related:
+        document["relatedLocations"] = related
+    if suppressions:
+        document["suppressions"] = suppressions
+    if state is not None:
+        document["baselineState"] = state
+    return document
+
+
+def render(result: Result, context: Report) -> str:
+    state = "new" if context.baseline is not None else None
+    results = [_result(finding, result, [], state) for finding in result.findings]
+    results += [_result(finding, result, [_suppression(why)], state) for finding, why in result.suppressed]
+    baselined = {
+        "kind": "external",
+        "status": "accepted",
+        "justification": f"recorded in the baseline {context.baseline}",
+    }
+    results += [_result(finding, result, [baselined], "unchanged") for finding in result.baselined]
+    notifications = []
+    for error in result.errors:
+        notification: dict[str, Any] = {"level": "error", "message": {"text": error.message}}
+        physical = _physical(Location(error.path, error.line))
+        if physical is not None:
+            notification["locations"] = [{"physicalLocation": physical}]
+        else:
+            notification["message"]["text"] = f"{error.path}: {error.message}"
+        notifications.append(notification)
+    run = {
+        "tool": {
+            "driver": {
+                "name": "keepalive-guard",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": HOME,
+                "rules": [_rule(rule) for rule in RULES],
+            }
+        },
+        "originalUriBaseIds": {ROOT: {"uri": Path.cwd().as_uri().rstrip("/") + "/"}},
+        "invocations": [
+            # the scan ran to its end; inputs it could not analyse are notifications (exit code 2)
+            {"executionSuccessful": True, "toolExecutionNotifications": notifications}
+        ],
+        "results": results,
+        "columnKind": "unicodeCodePoints",
+    }
+    document = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
