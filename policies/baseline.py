@@ -91,7 +91,8 @@ def read(path: Path) -> Baseline:
     entries = document.get("findings") if isinstance(document, dict) else None
     if (
         not isinstance(entries, list)
-        or document.get("schema_version") != SCHEMA_VERSION
+        or type(document.get("schema_version")) is not int
+        or document["schema_version"] != SCHEMA_VERSION
         or not all(isinstance(entry, dict) and isinstance(entry.get("fingerprint"), str) for entry in entries)
     ):
         raise BaselineError(

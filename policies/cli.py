@@ -403,6 +403,7 @@ def _scan(arguments: argparse.Namespace) -> int:
 
 def _write(file: Path, document: str, append: bool = False) -> bool:
     try:
+        file.parent.mkdir(parents=True, exist_ok=True)
         with file.open("a" if append else "w", encoding="utf-8") as stream:
             stream.write(document)
     except OSError as error:

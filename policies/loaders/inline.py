@@ -26,9 +26,8 @@ from policies.model import RULE_IDS, InputError, Inventory, Location, ResourceId
 
 MARKER = "keepalive-guard:ignore"
 _COMMENTED = (".tf", ".hcl", ".yaml", ".yml", ".template")
-_COMMENT = re.compile(r"(?:#|//)\s*keepalive-guard:ignore\b(?P<rest>.*)$", re.IGNORECASE)
+_COMMENT = re.compile(r"(?:#|//)\s*keepalive-guard:ignore\b(?P<rest>.*)$", re.IGNORECASE)  # at the start
 _RULES = re.compile(r"\s*[=:]?\s*(?P<rules>[A-Za-z]+\d+(?:\s*,\s*[A-Za-z]+\d+)*)(?P<reason>.*)$")
-_ONLY_COMMENT = re.compile(r"\s*(?:#|//)")
 
 
 def suppressions(inventory: Inventory) -> Inventory:
@@ -55,8 +54,8 @@ def suppressions(inventory: Inventory) -> Inventory:
         lines = files[path]
         if lines is None or line > len(lines):
             continue
-        for number in _comment_lines(lines, line):
-            parsed = _parse(lines[number - 1], Location(path, number))
+        for number, comment in _comment_lines(lines, line, yaml=not path.endswith((".tf", ".hcl"))):
+            parsed = _parse(comment, Location(path, number))
             if isinstance(parsed, InputError):
                 errors[(path, number)] = parsed
             else:
@@ -71,22 +70,58 @@ def _lines(path: Path) -> list[str] | None:
         return None  # the loader that read the resource from it has said what is wrong with it
 
 
-def _comment_lines(lines: list[str], line: int) -> list[int]:
-    """The 1-based numbers of the lines that may hold a suppression of the resource opened at `line`."""
-    numbers = [line] if MARKER in lines[line - 1].lower() else []
+def _comment_lines(lines: list[str], line: int, yaml: bool) -> list[tuple[int, str]]:
+    """The comments that may suppress findings on the resource opened at `line` (1-based): its own line's
+    and those of the comment lines directly above it (in YAML, indented no deeper than it: deeper ones
+    may be the text of a block scalar), with their line numbers."""
+    found = []
+    own = _comment(lines[line - 1], yaml)
+    if own is not None:
+        found.append((line, own))
+    indent = _indent(lines[line - 1])
     above = line - 1
-    while above >= 1 and _ONLY_COMMENT.match(lines[above - 1]):
-        if MARKER in lines[above - 1].lower():
-            numbers.append(above)
+    while above >= 1:
+        text = lines[above - 1]
+        comment = _comment(text, yaml)
+        if comment is None or text[: len(text) - len(comment)].strip() or (yaml and _indent(text) > indent):
+            break
+        found.append((above, comment))
         above -= 1
-    return numbers
+    return [(number, comment) for number, comment in found if MARKER in comment.lower()]
 
 
-def _parse(text: str, where: Location) -> list[tuple[str, str, Location]] | InputError:
-    comment = _COMMENT.search(text)
-    if comment is None:  # the marker in a string, not in a comment
+def _indent(text: str) -> int:
+    return len(text) - len(text.lstrip(" \t"))
+
+
+def _comment(text: str, yaml: bool) -> str | None:
+    """The comment on a line, from its `#` (or HCL `//`) on; None when there is none outside strings.
+    HCL strings are double-quoted; YAML's are single- or double-quoted, and its `#` starts a comment
+    only at the start of the line or after a space."""
+    quote = ""
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if quote:
+            if char == "\\" and quote == '"':
+                index += 1
+            elif char == quote:
+                quote = ""
+        elif char == '"' or (yaml and char == "'"):
+            quote = char
+        elif (char == "#" and (not yaml or index == 0 or text[index - 1] in " \t")) or (
+            not yaml and text.startswith("//", index)
+        ):
+            return text[index:]
+        index += 1
+    return None
+
+
+def _parse(comment: str, where: Location) -> list[tuple[str, str, Location]] | InputError:
+    marked = _COMMENT.match(comment)
+    if marked is None:  # a comment that mentions the marker, not one that starts with it
         return []
-    named = _RULES.match(comment["rest"])
+    named = _RULES.match(marked["rest"])
     if named is None:
         return InputError(where.path, f"{MARKER}: expected `{MARKER} RULE reason…`", where.line)
     rules = [rule.strip().upper() for rule in named["rules"].split(",")]

@@ -10,108 +10,90 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from policies.model import show
-from policies.reporters.base import Report, target_of
-from policies.rules import Finding, Target
+from policies.model import Location, show
+from policies.reporters.base import Report
+from policies.rules import Finding
 from policies.scan import Result
 
 
 def _text(finding: Finding) -> str:
     where = f"{finding.location}: " if finding.location else ""
-    return f"{where}{finding.severity.value} {finding.rule} {finding.name}\n{show(finding.message)}\nfix: {show(finding.fix)}"
+    head = f"{where}{finding.severity.value} {finding.rule} {finding.name}"
+    return f"{head}\n{show(finding.message)}\nfix: {show(finding.fix)}"
 
 
-def _case(suite: ET.Element, name: str, file: str | None, line: int | None) -> ET.Element:
+def _case(suite: ET.Element, name: str, place: Location | None) -> ET.Element:
     case = ET.SubElement(suite, "testcase", classname=suite.get("name", ""), name=name, time="0")
-    if file:
-        case.set("file", file)
-    if line:
-        case.set("line", str(line))
+    if place is not None:
+        case.set("file", place.path)
+        if place.line:
+            case.set("line", str(place.line))
     return case
+
+
+def _verdict(case: ET.Element, findings: list[tuple[Finding, str]], failing: set[int]) -> None:
+    """A failure for the findings that fail the check, at the first one; the others in the output."""
+    failures = [finding for finding, _ in findings if id(finding) in failing]
+    if failures:
+        first = failures[0]
+        if first.location is not None:
+            case.set("file", first.location.path)
+            case.attrib.pop("line", None)
+            if first.location.line:
+                case.set("line", str(first.location.line))
+        rules = ", ".join(dict.fromkeys(finding.rule for finding in failures))
+        failure = ET.SubElement(case, "failure", message=f"{rules}: {show(first.message)}", type=rules)
+        failure.text = "\n\n".join(_text(finding) for finding in failures)
+    others = [
+        (f"{note}: " if note else "") + _text(finding)
+        for finding, note in findings
+        if id(finding) not in failing
+    ]
+    if others:
+        ET.SubElement(case, "system-out").text = "\n\n".join(others)
 
 
 def render(result: Result, context: Report) -> str:
     failing = set(map(id, result.failing(context.fail_on)))
-    about: dict[int, list[tuple[Finding, str]]] = {}  # findings by the index of their target
-    orphans: list[tuple[Finding, str]] = []
     listed = [
         *((finding, "") for finding in result.findings),
         *((finding, f"acknowledged ({why.location}): {why.reason}") for finding, why in result.suppressed),
         *((finding, f"in the baseline {context.baseline}") for finding in result.baselined),
     ]
+    about: dict[tuple[str, ...], list[tuple[Finding, str]]] = {}
     for finding, note in listed:
-        target = target_of(finding, result.targets)
-        if target is None:
-            orphans.append((finding, note))
-        else:
-            about.setdefault(result.targets.index(target), []).append((finding, note))
+        about.setdefault((finding.chain.unit, *finding.chain.resources()), []).append((finding, note))
+    # every pair checked; a finding about no pair checked (none is expected) gets a case of its own
+    pairs = {(target.chain.unit, *target.chain.resources()): target.chain for target in result.targets}
+    for finding, _ in listed:
+        pairs.setdefault((finding.chain.unit, *finding.chain.resources()), finding.chain)
     root = ET.Element("testsuites", name="keepalive-guard")
     suites: dict[str, ET.Element] = {}
-
-    def suite(name: str) -> ET.Element:
-        if name not in suites:
-            suites[name] = ET.SubElement(root, "testsuite", name=name)
-        return suites[name]
-
-    cases: list[tuple[ET.Element, list[tuple[Finding, str]], Target | None]] = []
-    for index, target in enumerate(result.targets):
-        chain = target.chain
+    for pair, chain in pairs.items():
+        if chain.unit not in suites:
+            suites[chain.unit] = ET.SubElement(root, "testsuite", name=chain.unit)
         place = chain.load_balancer.id.location if chain.load_balancer else None
-        case = _case(
-            suite(chain.unit),
-            chain.path() or chain.unit,
-            place.path if place else None,
-            place.line if place else None,
-        )
-        cases.append((case, about.get(index, []), target))
-    for finding, note in orphans:
-        place = finding.location
-        case = _case(
-            suite(finding.chain.unit),
-            finding.chain.path() or finding.rule,
-            place.path if place else None,
-            place.line if place else None,
-        )
-        cases.append((case, [(finding, note)], None))
-    for case, findings, _ in cases:
-        failures = [finding for finding, _ in findings if id(finding) in failing]
-        if failures:
-            first = failures[0]
-            if first.location:
-                case.set("file", first.location.path)
-                if first.location.line:
-                    case.set("line", str(first.location.line))
-            rules = ", ".join(dict.fromkeys(finding.rule for finding in failures))
-            failure = ET.SubElement(case, "failure", message=f"{rules}: {show(first.message)}", type=rules)
-            failure.text = "\n\n".join(_text(finding) for finding in failures)
-        others = [
-            (f"{note}: " if note else "") + _text(finding)
-            for finding, note in findings
-            if id(finding) not in failing
-        ]
-        if others:
-            ET.SubElement(case, "system-out").text = "\n\n".join(others)
+        _verdict(_case(suites[chain.unit], chain.path() or chain.unit, place), about.get(pair, []), failing)
     if result.errors:
-        errors = suite("input errors")
+        suites["input errors"] = errors = ET.SubElement(root, "testsuite", name="input errors")
         for error in result.errors:
-            case = _case(
-                errors, f"{error.path}{f':{error.line}' if error.line else ''}", error.path, error.line
-            )
+            place = Location(error.path, error.line)
+            case = _case(errors, str(place), place)
             ET.SubElement(case, "error", message=error.message, type="input error").text = str(error)
-    total = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    for element in suites.values():
+    totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+    for suite in suites.values():
         counts = {
-            "tests": len(element.findall("testcase")),
-            "failures": len(element.findall("testcase/failure")),
-            "errors": len(element.findall("testcase/error")),
+            "tests": len(suite.findall("testcase")),
+            "failures": len(suite.findall("testcase/failure")),
+            "errors": len(suite.findall("testcase/error")),
             "skipped": 0,
         }
-        for key, value in counts.items():
-            element.set(key, str(value))
-            total[key] += value
-        element.set("time", "0")
-    for key, value in total.items():
-        root.set(key, str(value))
+        for name, value in counts.items():
+            suite.set(name, str(value))
+            totals[name] += value
+        suite.set("time", "0")
+    for name, value in totals.items():
+        root.set(name, str(value))
     root.set("time", "0")
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

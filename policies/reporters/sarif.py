@@ -4,7 +4,9 @@ One run: the rules with their documentation (help text and link); one result per
 to act, with the other side of the mismatch as related locations; acknowledged findings as results
 with an in-source suppression and baselined ones with an external one (`baselineState` "unchanged",
 new ones "new"); inputs that could not be analysed as tool execution notifications. Paths are
-relative to `%SRCROOT%`, the working directory; `partialFingerprints` carry the baseline fingerprint.
+relative to `%SRCROOT%`, the working directory; `partialFingerprints` carry the finding's fingerprint
+(`policies.baseline.fingerprint`) with units as shown, relative to the working directory: stable from
+run to run of the same CI job, and equal to a baseline's when the baseline file is in that directory.
 """
 
 from __future__ import annotations

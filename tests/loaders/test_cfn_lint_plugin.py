@@ -70,6 +70,16 @@ def test_cfn_lint_ignore_checks_silence_a_rule(tmp_path: Path) -> None:
     assert matches(cfn_lint(path)) == []
 
 
+def test_a_keepalive_guard_ignore_comment_silences_the_rule(tmp_path: Path) -> None:
+    marker = "  TaskDefinition:\n"
+    path = tmp_path / "web.yaml"
+    comment = "  # keepalive-guard:ignore KA001 the image runs nginx in front of gunicorn\n"
+    path.write_text(EXAMPLE.read_text().replace(marker, comment + marker))
+    assert matches(cfn_lint(path)) == []
+    path.write_text(EXAMPLE.read_text().replace(marker, comment.replace("KA001", "DR001") + marker))
+    assert [rule for rule, _, _ in matches(cfn_lint(path))] == ["E9001"]  # another rule's comment
+
+
 def test_an_unknown_server_is_a_warning(tmp_path: Path) -> None:
     path = tmp_path / "web.yaml"
     text = EXAMPLE.read_text()

@@ -15,6 +15,7 @@ from typing import Any
 
 from policies.loaders.cloudformation import read_template
 from policies.loaders.cloudformation.template import Template, line_of
+from policies.loaders.inline import suppressions
 from policies.model import shown_path
 from policies.rules import Finding
 from policies.scan import check
@@ -30,7 +31,8 @@ def findings(filename: str | None, template: dict[str, Any]) -> list[Finding]:
     global _last
     if _last is None or _last[0] != id(template):
         file = Path(filename).resolve() if filename else None  # nested stacks' templates are found beside it
-        result = check(read_template(Template(_shown(filename), template, file=file)))
+        inventory = read_template(Template(_shown(filename), template, file=file))
+        result = check(inventory + suppressions(inventory))  # keepalive-guard:ignore comments too
         _last = (id(template), list(result.findings))
     return _last[1]
 
