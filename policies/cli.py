@@ -9,6 +9,7 @@ analysed; otherwise 0. Heavy modules are imported only by the command that needs
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -211,7 +212,7 @@ def _inputs(command: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="FILE",
         help="the configuration file (default: the nearest .keepalive-guard.toml or pyproject.toml with "
-        "[tool.keepalive-guard], from the first PATH up)",
+        "[tool.keepalive-guard], from the first PATH up, else from the working directory up)",
     )
 
 
@@ -283,9 +284,9 @@ def _parser() -> argparse.ArgumentParser:
         "--output",
         "-o",
         type=Path,
-        default=Path(".keepalive-guard-baseline.json"),
         metavar="FILE",
-        help="the baseline file to write (default: .keepalive-guard-baseline.json)",
+        help="the baseline file to write (default: the configuration's baseline, else "
+        ".keepalive-guard-baseline.json)",
     )
     create.set_defaults(handler=_baseline)
     servers = commands.add_parser(
@@ -322,7 +323,7 @@ def _settings(arguments: argparse.Namespace) -> tuple[Config, Options, LoadOptio
     from policies.rules import Options
 
     try:
-        found = arguments.config or config.find(arguments.paths[0])
+        found = arguments.config or config.find(arguments.paths[0]) or config.find(Path.cwd())
         settings = config.load(found) if found is not None else config.Config()
     except config.ConfigError as error:
         return str(error)
@@ -420,15 +421,16 @@ def _baseline(arguments: argparse.Namespace) -> int:
     settings = _settings(arguments)
     if isinstance(settings, str):
         return _error(settings)
-    _, options, load_options = settings
+    config, options, load_options = settings
+    output = arguments.output or config.baseline or baseline.DEFAULT
     result = scan(arguments.paths, options, load_options)
     for error in result.errors:
         print(f"keepalive-guard: input error: {error}", file=sys.stderr)
-    if not _write(arguments.output, baseline.create(result, arguments.output)):
+    if not _write(output, baseline.create(result, output)):
         return EXIT_INCOMPLETE
     count = len(result.findings)
     print(
-        f"keepalive-guard: wrote {count} finding{'' if count == 1 else 's'} to {shown_path(arguments.output)}"
+        f"keepalive-guard: wrote {count} finding{'' if count == 1 else 's'} to {shown_path(output)}"
         + (f" ({len(result.suppressed)} acknowledged ones are not in it)" if result.suppressed else ""),
         file=sys.stderr,
     )
@@ -497,6 +499,9 @@ def _rules_command(arguments: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a report never fails on a console that cannot show "→"
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
     parser = _parser()
     arguments = parser.parse_args(argv)
     if arguments.command is None:

@@ -1,5 +1,6 @@
 """Project configuration: `.keepalive-guard.toml`, or `[tool.keepalive-guard]` in `pyproject.toml`,
-found by walking up from the first scanned path (`--config FILE` names one). Command-line options win
+found by walking up from the first scanned path, else from the working directory (a plan written
+outside the repository; `--config FILE` names one). Command-line options win
 over it.
 
 ```toml
@@ -79,10 +80,15 @@ def find(start: Path) -> Path | None:
 def _section(path: Path) -> dict[str, Any] | None:
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+    except FileNotFoundError:
+        raise ConfigError(f"{shown_path(path)}: no such configuration file") from None
+    except OSError as error:
+        raise ConfigError(f"{shown_path(path)}: cannot read it ({error.strerror or error})") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"{shown_path(path)}: not valid TOML ({error})") from None
     if path.name == "pyproject.toml":
-        section = document.get("tool", {}).get("keepalive-guard")
+        tool = document.get("tool")
+        section = tool.get("keepalive-guard") if isinstance(tool, dict) else None
         return section if isinstance(section, dict) else None
     return document
 

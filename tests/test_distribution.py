@@ -19,6 +19,8 @@ import pytest
 import yaml
 from pre_commit.clientlib import InvalidManifestError, load_manifest
 
+from tests.helpers import service_tf
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
 BROKEN = str(ROOT / "examples" / "terraform" / "broken")
@@ -71,38 +73,88 @@ def test_action_is_a_valid_composite_action() -> None:
 
 
 def test_action_installs_this_project_and_runs_its_entry_point() -> None:
-    assert '"$GITHUB_ACTION_PATH"' in step("Install keepalive-guard")["run"]  # pip install of this checkout
-    assert step("Scan")["run"].count("keepalive-guard scan ") == 1
+    install = step("Install keepalive-guard")["run"]
+    assert 'pip install --disable-pip-version-check --quiet "$GITHUB_ACTION_PATH"' in install  # this checkout
+    assert step("Scan")["run"].count('"$RUNNER_TEMP/keepalive-guard/bin/keepalive-guard" scan ') == 1
     upload = step("Upload SARIF")
     assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
-    assert "inputs.upload-sarif == 'true'" in upload["if"]
+    assert upload["continue-on-error"] is True
+    assert "inputs.upload-sarif == 'true'" in step("Keep the findings to upload")["if"]
     # inputs reach the scripts through the environment, never spliced into the script text
     for item in ACTION["runs"]["steps"]:
         assert "${{" not in item.get("run", "")
 
 
-def test_action_scan_and_gate_steps(tmp_path: Path) -> None:
+def runner(tmp_path: Path) -> dict[str, str]:
+    """What the action's steps find on a runner: $RUNNER_TEMP with the installed keepalive-guard, and
+    $GITHUB_OUTPUT."""
+    environment = tmp_path / "runner"
+    (environment / "keepalive-guard" / "bin").mkdir(parents=True)
+    installed = Path(sys.executable).parent
+    for name in ("keepalive-guard", "python"):
+        (environment / "keepalive-guard" / "bin" / name).symlink_to(installed / name)
     output = tmp_path / "github_output"
     output.write_text("", encoding="utf-8")
-    environment = {
-        "PATHS": f"{BROKEN}\n{ROOT / 'examples' / 'cloudformation'}",
+    return {"RUNNER_TEMP": str(environment), "GITHUB_OUTPUT": str(output)}
+
+
+def outputs(environment: dict[str, str]) -> dict[str, str]:
+    lines = Path(environment["GITHUB_OUTPUT"]).read_text(encoding="utf-8").splitlines()
+    return dict(line.split("=", 1) for line in lines)
+
+
+def test_action_scan_upload_and_gate_steps(tmp_path: Path) -> None:
+    environment = runner(tmp_path)
+    work = tmp_path / "work"
+    (work / "my infra").mkdir(parents=True)
+    suppressed = (ROOT / "examples" / "cloudformation" / "web.yaml").read_text(encoding="utf-8")
+    marker = "  TaskDefinition:\n"
+    (work / "my infra" / "web.yaml").write_text(
+        suppressed.replace(marker, "  # keepalive-guard:ignore KA001 nginx in front\n" + marker),
+        encoding="utf-8",
+    )
+    inputs = {
+        "PATHS": f"{BROKEN}\n  my infra  \n",  # one per line: spaces inside a path are kept
         "FORMAT": "github",
-        "FAIL_ON": "error",
+        "FAIL_ON": "",
         "SARIF_FILE": "reports/keepalive-guard.sarif",
         "ARGS": "--strict --min-margin 0",
-        "GITHUB_OUTPUT": str(output),
     }
-    scanned = bash(step("Scan")["run"], tmp_path, **environment)
+    scanned = bash(step("Scan")["run"], work, **environment, **inputs)
     assert scanned.returncode == 0, scanned.stderr  # the step itself never fails: the gate does
-    assert output.read_text(encoding="utf-8") == "exit-code=1\n"
+    assert outputs(environment) == {"exit-code": "1"}
     annotations = [line for line in scanned.stdout.splitlines() if line.startswith("::error file=")]
-    assert any("cloudformation/web.yaml" in line for line in annotations)
     assert any("terraform/broken/main.tf" in line for line in annotations)
-    sarif = json.loads((tmp_path / "reports" / "keepalive-guard.sarif").read_text(encoding="utf-8"))
-    assert len(sarif["runs"][0]["results"]) == len(annotations)
-    gate = bash(step("Gate")["run"], tmp_path, CODE="1")
-    assert gate.returncode == 1
-    assert bash(step("Gate")["run"], tmp_path, CODE="0").returncode == 0
+    sarif = json.loads((work / "reports" / "keepalive-guard.sarif").read_text(encoding="utf-8"))
+    results = sarif["runs"][0]["results"]
+    assert sum(1 for result in results if "suppressions" in result) == 1  # the file keeps every finding
+    kept = bash(
+        step("Keep the findings to upload")["run"], work, **environment, SARIF_FILE=inputs["SARIF_FILE"]
+    )
+    assert kept.returncode == 0, kept.stderr
+    upload = Path(outputs(environment)["sarif"])
+    uploaded = json.loads(upload.read_text(encoding="utf-8"))["runs"][0]["results"]
+    assert len(uploaded) == len(results) - 1 and not any("suppressions" in result for result in uploaded)
+    assert bash(step("Gate")["run"], work, CODE="1").returncode == 1
+    assert bash(step("Gate")["run"], work, CODE="0").returncode == 0
+
+
+def test_action_fail_on_defaults_to_the_configuration_and_no_paths_pass(tmp_path: Path) -> None:
+    environment = runner(tmp_path)
+    work = tmp_path / "work"
+    (work / "infra").mkdir(parents=True)
+    (work / "infra" / "main.tf").write_text(service_tf(command=["uvicorn", "app:app"]), encoding="utf-8")
+    (work / ".keepalive-guard.toml").write_text('fail_on = "never"\n', encoding="utf-8")
+    inputs = {"PATHS": "infra", "FORMAT": "text", "FAIL_ON": "", "SARIF_FILE": "k.sarif", "ARGS": ""}
+    assert bash(step("Scan")["run"], work, **environment, **inputs).returncode == 0
+    assert outputs(environment) == {"exit-code": "0"}  # fail_on = "never" from the configuration
+    environment = runner(tmp_path / "again")
+    scanned = bash(step("Scan")["run"], work, **environment, **{**inputs, "FAIL_ON": "error"})
+    assert scanned.returncode == 0 and outputs(environment) == {"exit-code": "1"}  # the input wins
+    environment = runner(tmp_path / "none")
+    nothing = bash(step("Scan")["run"], work, **environment, **{**inputs, "PATHS": " \n "})
+    assert nothing.stdout == "::notice title=keepalive-guard::no paths to scan\n"
+    assert outputs(environment) == {"exit-code": "0"}
 
 
 def test_github_workflow_example_uses_the_action() -> None:

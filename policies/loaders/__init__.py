@@ -22,6 +22,7 @@ import fnmatch
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from policies.config import Exclude
@@ -188,7 +189,8 @@ def load(paths: Sequence[Path], options: LoadOptions = LoadOptions()) -> Invento
         inventory += load_assemblies(discovered.assemblies, options.parameters)
     planned, replaced = _planned_roots(directories, roots)
     if directories:
-        inventory = load_terraform(directories, options.variables, planned) + inventory
+        skip = partial(excluded, excludes=options.excludes)
+        inventory = load_terraform(directories, options.variables, planned, skip) + inventory
     inventory += Inventory(opaque=tuple(replaced))
     for var_file in options.variables:
         if isinstance(var_file, Path) and not var_file.is_file():

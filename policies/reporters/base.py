@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from policies.rules import Finding, Target
 
@@ -20,3 +22,23 @@ def target_of(finding: Finding, targets: tuple[Target, ...]) -> Target | None:
     """The checked target a finding is about."""
     key = (finding.chain.unit, finding.chain.resources())
     return next((target for target in targets if (target.chain.unit, target.chain.resources()) == key), None)
+
+
+def repository_root() -> Path:
+    """Where the paths of SARIF reports and GitHub annotations start: $GITHUB_WORKSPACE in GitHub
+    Actions, else the git work tree holding the working directory, else the working directory. Code
+    scanning and annotations place relative paths from the repository's root, wherever the scan ran."""
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if workspace:
+        return Path(workspace).resolve()
+    here = Path.cwd().resolve()
+    return next((directory for directory in (here, *here.parents) if (directory / ".git").exists()), here)
+
+
+def from_root(path: str, root: Path) -> str | None:
+    """`path` (as reports show it, from the working directory) from `root`, in / form; None when it is
+    not below `root`."""
+    try:
+        return Path(path).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return None

@@ -1,5 +1,6 @@
 """GitHub Actions: one workflow command per finding, which GitHub shows as an annotation on the line
-(https://docs.github.com/en/actions/reference/workflow-commands-for-github-actions), and a Markdown job
+(https://docs.github.com/en/actions/reference/workflow-commands-for-github-actions) at its path from
+the repository's root (`repository_root`), and a Markdown job
 summary (`job_summary`, appended to $GITHUB_STEP_SUMMARY by the command line).
 
     ::error file=main.tf,line=16,title=KA001 keepalive-not-longer-than-idle-timeout::gunicorn … Fix: …
@@ -10,8 +11,10 @@ be analysed are `::error` too. Acknowledged and baselined findings are in the su
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from policies.model import InputError, show
-from policies.reporters.base import Report
+from policies.reporters.base import Report, from_root, repository_root
 from policies.reporters.text import summary
 from policies.rules import Finding
 from policies.scan import Result
@@ -32,33 +35,39 @@ def command(name: str, message: str, **properties: str | int | None) -> str:
     return f"::{name}{' ' + given if given else ''}::{escape_data(message)}"
 
 
-def _annotation(finding: Finding, failing: bool) -> str:
+def _file(path: str, root: Path) -> str:
+    """A path as GitHub places annotations: from the repository's root."""
+    return from_root(path, root) or path
+
+
+def _annotation(finding: Finding, failing: bool, root: Path) -> str:
     where = finding.location
     return command(
         "error" if failing else "warning",
         f"{show(finding.message)}\n\nFix: {show(finding.fix)}",
-        file=where.path if where else None,
+        file=_file(where.path, root) if where else None,
         line=where.line if where else None,
         title=f"{finding.rule} {finding.name}",
     )
 
 
-def _input_error(error: InputError) -> str:
-    return command(
-        "error", error.message, file=error.path, line=error.line, title="keepalive-guard: input not analysed"
-    )
+def _input_error(error: InputError, root: Path) -> str:
+    where = _file(error.path, root)
+    return command("error", error.message, file=where, line=error.line, title="keepalive-guard input error")
 
 
 def render(result: Result, context: Report) -> str:
+    root = repository_root()
     failing = set(map(id, result.failing(context.fail_on)))
-    lines = [_annotation(finding, id(finding) in failing) for finding in result.findings]
-    lines += [_input_error(error) for error in result.errors]
+    lines = [_annotation(finding, id(finding) in failing, root) for finding in result.findings]
+    lines += [_input_error(error, root) for error in result.errors]
     lines.append(summary(result, context))
     return "\n".join(lines) + "\n"
 
 
 def _cell(text: str) -> str:
-    return show(text).replace("|", "\\|").replace("\n", "<br>")
+    escaped = show(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escaped.replace("|", "\\|").replace("\n", "<br>")
 
 
 def job_summary(result: Result, context: Report) -> str:

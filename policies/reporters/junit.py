@@ -8,6 +8,7 @@ not be analysed are test cases of their own suite, in `<error>`.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from policies.model import Location, show
@@ -15,15 +16,21 @@ from policies.reporters.base import Report
 from policies.rules import Finding
 from policies.scan import Result
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters XML 1.0 cannot hold
+
+
+def _xml(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
+
 
 def _text(finding: Finding) -> str:
     where = f"{finding.location}: " if finding.location else ""
     head = f"{where}{finding.severity.value} {finding.rule} {finding.name}"
-    return f"{head}\n{show(finding.message)}\nfix: {show(finding.fix)}"
+    return _xml(f"{head}\n{show(finding.message)}\nfix: {show(finding.fix)}")
 
 
 def _case(suite: ET.Element, name: str, place: Location | None) -> ET.Element:
-    case = ET.SubElement(suite, "testcase", classname=suite.get("name", ""), name=name, time="0")
+    case = ET.SubElement(suite, "testcase", classname=suite.get("name", ""), name=_xml(name), time="0")
     if place is not None:
         case.set("file", place.path)
         if place.line:
@@ -42,7 +49,7 @@ def _verdict(case: ET.Element, findings: list[tuple[Finding, str]], failing: set
             if first.location.line:
                 case.set("line", str(first.location.line))
         rules = ", ".join(dict.fromkeys(finding.rule for finding in failures))
-        failure = ET.SubElement(case, "failure", message=f"{rules}: {show(first.message)}", type=rules)
+        failure = ET.SubElement(case, "failure", message=_xml(f"{rules}: {show(first.message)}"), type=rules)
         failure.text = "\n\n".join(_text(finding) for finding in failures)
     others = [
         (f"{note}: " if note else "") + _text(finding)
@@ -79,7 +86,8 @@ def render(result: Result, context: Report) -> str:
         for error in result.errors:
             place = Location(error.path, error.line)
             case = _case(errors, str(place), place)
-            ET.SubElement(case, "error", message=error.message, type="input error").text = str(error)
+            error_element = ET.SubElement(case, "error", message=_xml(error.message), type="input error")
+            error_element.text = _xml(str(error))
     totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
     for suite in suites.values():
         counts = {

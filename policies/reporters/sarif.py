@@ -4,9 +4,9 @@ One run: the rules with their documentation (help text and link); one result per
 to act, with the other side of the mismatch as related locations; acknowledged findings as results
 with an in-source suppression and baselined ones with an external one (`baselineState` "unchanged",
 new ones "new"); inputs that could not be analysed as tool execution notifications. Paths are
-relative to `%SRCROOT%`, the working directory; `partialFingerprints` carry the finding's fingerprint
-(`policies.baseline.fingerprint`) with units as shown, relative to the working directory: stable from
-run to run of the same CI job, and equal to a baseline's when the baseline file is in that directory.
+relative to `%SRCROOT%`, the repository's root (`repository_root`), wherever the scan ran;
+`partialFingerprints` carry the finding's fingerprint (`policies.baseline.fingerprint`) with units from
+that root too, equal to a baseline's kept at the root.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from urllib.parse import quote
 from policies import HOME, __version__, rule_url
 from policies.baseline import fingerprint
 from policies.model import Location, Suppression, show
-from policies.reporters.base import Report, target_of
+from policies.reporters.base import Report, from_root, repository_root, target_of
 from policies.rules import RULES, Finding, Severity, Target
 from policies.scan import Result
 from policies.servers.base import Mode
@@ -44,14 +44,15 @@ def _rule(rule: Any) -> dict[str, Any]:
     }
 
 
-def _physical(location: Location) -> dict[str, Any] | None:
+def _physical(location: Location, root: Path) -> dict[str, Any] | None:
     path = Path(location.path)
     if not path.is_file():  # e.g. "--parameter Name", or a template the CDK guard holds in memory
         return None
+    relative = from_root(location.path, root)
     artifact = (
-        {"uri": path.resolve().as_uri()}
-        if path.is_absolute()
-        else {"uri": quote(path.as_posix()), "uriBaseId": ROOT}
+        {"uri": quote(relative), "uriBaseId": ROOT}
+        if relative is not None
+        else {"uri": path.resolve().as_uri()}
     )
     physical: dict[str, Any] = {"artifactLocation": artifact}
     if location.line:
@@ -90,7 +91,7 @@ def _container(target: Target) -> str:
     return f'"{target.chain.container.name}"' if target.chain.container else "?"
 
 
-def _locations(finding: Finding) -> list[Location]:
+def _locations(finding: Finding, root: Path) -> list[dict[str, Any]]:
     """The finding's locations that are files; else the files of the resources it concerns."""
     chain = finding.chain
     resources = [
@@ -99,45 +100,41 @@ def _locations(finding: Finding) -> list[Location]:
         if part is not None
     ]
     for candidates in (finding.locations, resources):
-        found = [location for location in candidates if _physical(location) is not None]
-        if found:
-            return found
+        found = [(place, _physical(place, root)) for place in candidates]
+        if any(physical is not None for _, physical in found):
+            return [{"place": place, "physical": physical} for place, physical in found if physical]
     return []
 
 
-def _suppression(why: Suppression) -> dict[str, Any]:
-    suppression: dict[str, Any] = {
-        "kind": "inSource",
-        "status": "accepted",
-        "justification": why.reason,
-    }
-    physical = _physical(why.location)
+def _suppression(why: Suppression, root: Path) -> dict[str, Any]:
+    suppression: dict[str, Any] = {"kind": "inSource", "status": "accepted", "justification": why.reason}
+    physical = _physical(why.location, root)
     if physical is not None:
         suppression["location"] = {"physicalLocation": physical}
     return suppression
 
 
 def _result(
-    finding: Finding, result: Result, suppressions: list[dict[str, Any]], state: str | None
+    finding: Finding, result: Result, root: Path, suppressions: list[dict[str, Any]], state: str | None
 ) -> dict[str, Any]:
     index = next(i for i, rule in enumerate(RULES) if rule.id == finding.rule)
     target = target_of(finding, result.targets)
-    places = _locations(finding)
+    places = _locations(finding, root)
     document: dict[str, Any] = {
         "ruleId": finding.rule,
         "ruleIndex": index,
         "level": "error" if finding.severity is Severity.ERROR else "warning",
         "message": {"text": f"{show(finding.message)} Fix: {show(finding.fix)}"},
-        "locations": [{"physicalLocation": _physical(place)} for place in places[:1]],
-        "partialFingerprints": {"keepaliveGuard/v1": fingerprint(finding)},
-        "properties": {
-            "fix": show(finding.fix),
-            "unit": finding.chain.unit,
-            "chain": finding.chain.path(),
-        },
+        "locations": [{"physicalLocation": place["physical"]} for place in places[:1]],
+        "partialFingerprints": {"keepaliveGuard/v1": fingerprint(finding, root)},
+        "properties": {"fix": show(finding.fix), "unit": finding.chain.unit, "chain": finding.chain.path()},
     }
     related = [
-        {"id": number, "physicalLocation": _physical(place), "message": {"text": _label(place, target)}}
+        {
+            "id": number,
+            "physicalLocation": place["physical"],
+            "message": {"text": _label(place["place"], target)},
+        }
         for number, place in enumerate(places[1:], start=1)
     ]
     if related:
@@ -149,20 +146,36 @@ def _result(
     return document
 
 
+def _distinct(results: list[dict[str, Any]]) -> None:
+    """Findings on the same resources that differ in other ways (a CloudFormation condition's branches)
+    share a fingerprint; code scanning would take them for one alert: the second gets `:2`, and so on."""
+    seen: dict[str, int] = {}
+    for result in results:
+        fingerprints = result["partialFingerprints"]
+        key = fingerprints["keepaliveGuard/v1"]
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            fingerprints["keepaliveGuard/v1"] = f"{key}:{seen[key]}"
+
+
 def render(result: Result, context: Report) -> str:
+    root = repository_root()
     state = "new" if context.baseline is not None else None
-    results = [_result(finding, result, [], state) for finding in result.findings]
-    results += [_result(finding, result, [_suppression(why)], state) for finding, why in result.suppressed]
+    results = [_result(finding, result, root, [], state) for finding in result.findings]
+    results += [
+        _result(finding, result, root, [_suppression(why, root)], state) for finding, why in result.suppressed
+    ]
     baselined = {
         "kind": "external",
         "status": "accepted",
         "justification": f"recorded in the baseline {context.baseline}",
     }
-    results += [_result(finding, result, [baselined], "unchanged") for finding in result.baselined]
+    results += [_result(finding, result, root, [baselined], "unchanged") for finding in result.baselined]
+    _distinct(results)
     notifications = []
     for error in result.errors:
         notification: dict[str, Any] = {"level": "error", "message": {"text": error.message}}
-        physical = _physical(Location(error.path, error.line))
+        physical = _physical(Location(error.path, error.line), root)
         if physical is not None:
             notification["locations"] = [{"physicalLocation": physical}]
         else:
@@ -178,7 +191,7 @@ def render(result: Result, context: Report) -> str:
                 "rules": [_rule(rule) for rule in RULES],
             }
         },
-        "originalUriBaseIds": {ROOT: {"uri": Path.cwd().as_uri().rstrip("/") + "/"}},
+        "originalUriBaseIds": {ROOT: {"uri": root.as_uri().rstrip("/") + "/"}},
         "invocations": [
             # the scan ran to its end; inputs it could not analyse are notifications (exit code 2)
             {"executionSuccessful": True, "toolExecutionNotifications": notifications}

@@ -125,6 +125,14 @@ def test_configuration_found_by_walking_up_and_overridden_by_the_command_line(tm
     assert run("scan", ".", "--no-strict", "--fail-on", "error", cwd=other).returncode == 0
 
 
+def test_configuration_of_the_working_directory_for_inputs_outside_it(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"elsewhere/main.tf": UVICORN, "repo/.keepalive-guard.toml": 'ignore = ["KA001"]\n'})
+    # a plan written outside the repository: nothing above it, so the working directory's configuration
+    assert run("scan", str(tmp_path / "elsewhere"), cwd=tmp_path / "repo").returncode == 0
+    write_tree(tmp_path, {"elsewhere/.keepalive-guard.toml": "ignore = []\n"})  # its own comes first
+    assert run("scan", str(tmp_path / "elsewhere"), cwd=tmp_path / "repo").returncode == 1
+
+
 def test_pyproject_section(tmp_path: Path) -> None:
     write_tree(
         tmp_path,
@@ -240,3 +248,26 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(tmp_path: Path) -> No
         cwd=tmp_path, capture_output=True, text=True, env={**environment, "PYTHONPATH": str(ROOT)}, timeout=120,
     )  # fmt: skip
     assert "\033[" not in piped.stdout and "error KA001" in piped.stdout
+
+
+def test_a_console_that_cannot_show_every_character_still_gets_the_report(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"main.tf": UVICORN})
+    result = run("scan", ".", cwd=tmp_path, env={"PYTHONIOENCODING": "cp1252"})
+    assert result.returncode == 1, result.stderr
+    assert "aws_lb.web ? aws_lb_target_group.app" in result.stdout  # → replaced, the rest intact
+
+
+@pytest.mark.parametrize(
+    ("files", "args", "message"),
+    [
+        ({}, ["--config", "nope.toml"], "keepalive-guard: nope.toml: no such configuration file\n"),
+        ({"pyproject.toml": 'tool = "x"\n'}, [], ""),  # no [tool.keepalive-guard]: not a configuration
+    ],
+)
+def test_configuration_files_that_are_not_what_they_seem(
+    tmp_path: Path, files: dict[str, str], args: list[str], message: str
+) -> None:
+    write_tree(tmp_path, {"main.tf": UVICORN_65, **files})
+    result = run("scan", ".", *args, cwd=tmp_path)
+    assert result.stderr == message
+    assert result.returncode == (2 if message else 0)

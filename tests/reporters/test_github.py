@@ -53,7 +53,7 @@ def test_one_annotation_per_finding_and_input_error(tmp_path: Path) -> None:
         "\n\nFix: Add `--timeout-keep-alive 65` to the uvicorn command at broken/main.tf:36"
     )
     assert any(
-        line.startswith("::error file=bad/main.tf,line=2,title=keepalive-guard%3A input not analysed::")
+        line.startswith("::error file=bad/main.tf,line=2,title=keepalive-guard input error::")
         for line in commands
     )
     assert summary.startswith("1 error, 1 warning in 4 load balancer targets")

@@ -115,3 +115,36 @@ def test_paths_with_spaces_are_uri_encoded(tmp_path: Path) -> None:
         for r in document["runs"][0]["results"]
     }
     assert "my%20infra/broken/main.tf" in uris
+
+
+def test_paths_start_at_the_repository_root_wherever_the_scan_runs(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    infra = mixed(tmp_path / "infra")
+    document, _ = sarif(infra)
+    (run_,) = document["runs"]
+    assert run_["originalUriBaseIds"]["%SRCROOT%"]["uri"] == tmp_path.resolve().as_uri() + "/"
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run_["results"]}
+    assert "infra/broken/main.tf" in uris
+    prints = sorted(r["partialFingerprints"]["keepaliveGuard/v1"] for r in run_["results"])
+    result = run("scan", "infra", "--format", "sarif", cwd=tmp_path)  # from the root: the same fingerprints
+    again = json.loads(result.stdout)["runs"][0]["results"]
+    assert sorted(r["partialFingerprints"]["keepaliveGuard/v1"] for r in again) == prints
+
+
+def test_github_workspace_is_the_root_in_github_actions(tmp_path: Path) -> None:
+    infra = mixed(tmp_path / "checkout" / "infra")
+    result = run(
+        "scan", ".", "--format", "sarif", cwd=infra, env={"GITHUB_WORKSPACE": str(tmp_path / "checkout")}
+    )
+    results = json.loads(result.stdout)["runs"][0]["results"]
+    assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results} >= {
+        "infra/broken/main.tf"
+    }
+
+
+def test_findings_on_the_same_resources_get_distinct_fingerprints(tmp_path: Path) -> None:
+    template = (Path(__file__).parents[1] / "fixtures" / "cloudformation" / "intrinsics.yaml").read_text()
+    (tmp_path / "intrinsics.yaml").write_text(template, encoding="utf-8")
+    document, _ = sarif(tmp_path)
+    prints = [r["partialFingerprints"]["keepaliveGuard/v1"] for r in document["runs"][0]["results"]]
+    assert len(prints) == len(set(prints)) and any(p.endswith(":2") for p in prints), prints

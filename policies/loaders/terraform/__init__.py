@@ -7,7 +7,7 @@ are evaluated as Terraform would from there (tfvars, --var-file, --var), followi
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from policies.loaders.terraform.module import Assignment, Loader, ModuleInstance, root_inputs
@@ -16,12 +16,16 @@ from policies.model import Inventory
 
 
 def load_terraform(
-    directories: Sequence[Path], variables: Sequence[Assignment] = (), planned: Sequence[Path] = ()
+    directories: Sequence[Path],
+    variables: Sequence[Assignment] = (),
+    planned: Sequence[Path] = (),
+    skip: Callable[[Path], bool] = lambda path: False,
 ) -> Inventory:
     """The inventory of the Terraform modules in `directories`; `variables` are --var-file paths and
     --var (NAME, VALUE) pairs in command-line order, for every root module. Root modules in `planned`
-    are read from a plan instead: they still count as callers, so the modules they call stay non-roots."""
-    loader = Loader()
+    are read from a plan instead: they still count as callers, so the modules they call stay non-roots.
+    Files for which `skip` is true are not read."""
+    loader = Loader(skip)
     modules = {directory.resolve(): loader.module(directory) for directory in directories}
     called = {source for module in modules.values() for source in module.local_sources()}
     roots = [directory for directory in modules if directory not in called] or list(modules)

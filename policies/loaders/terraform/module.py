@@ -171,7 +171,8 @@ class Input:
 class Loader:
     """State shared by every instance of one scan: parsed files, errors, the opaque modules found."""
 
-    def __init__(self) -> None:
+    def __init__(self, skip: Callable[[Path], bool] = lambda path: False) -> None:
+        self.skip = skip  # files not to read (excluded by the configuration or --exclude)
         self.modules: dict[Path, Module] = {}
         self.errors: dict[tuple[str, int | None, str], InputError] = {}
         self.opaque: list[Opaque] = []
@@ -185,7 +186,7 @@ class Loader:
         if directory not in self.modules:
             files = []
             for path in sorted(directory.glob("*.tf")):
-                if path.is_dir():
+                if path.is_dir() or self.skip(path):
                     continue  # Terraform reads files only
                 config = parse_file(path, shown_path(path))
                 self.read_files.append(config.path)
@@ -193,6 +194,8 @@ class Loader:
                     self.report(config.error)
                 files.append(config)
             for path in sorted(directory.glob("*.tf.json")):
+                if self.skip(path):
+                    continue
                 message = "Terraform JSON configuration (.tf.json) is not analysed by keepalive-guard yet"
                 self.report(InputError(shown_path(path), message))
             module = Module.read(directory, files)
