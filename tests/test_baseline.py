@@ -576,3 +576,16 @@ def test_sarif_marks_new_and_unchanged_results(tmp_path: Path) -> None:
     # without a baseline there is no baselineState at all
     plain = json.loads(run("scan", ".", "--format", "sarif", cwd=tmp_path).stdout)["runs"][0]["results"]
     assert len(plain) == 3 and all("baselineState" not in entry for entry in plain)
+
+
+def test_baseline_create_writes_where_the_configuration_says(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "infra/main.tf": service_tf(command=["uvicorn", "app:app"]),
+            ".keepalive-guard.toml": 'baseline = "ci/kg.json"\n',
+        },
+    )
+    created = run("baseline", "create", "infra", cwd=tmp_path)
+    assert created.returncode == 0 and created.stderr == "keepalive-guard: wrote 1 finding to ci/kg.json\n"
+    assert run("scan", "infra", cwd=tmp_path).returncode == 0  # the configured baseline holds it

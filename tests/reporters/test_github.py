@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from policies.reporters.github import command, escape_data, escape_property
+from policies.reporters.github import _cell, command, escape_data, escape_property
 from tests.reporters import mixed, run
 
 # https://docs.github.com/en/actions/reference/workflow-commands-for-github-actions: `::name
@@ -78,3 +78,7 @@ def test_job_summary_is_appended_when_github_says_where(tmp_path: Path) -> None:
     summary.unlink()
     run("scan", ".", "--format", "json", cwd=root, env={"GITHUB_STEP_SUMMARY": str(summary)})
     assert not summary.exists()
+
+
+def test_job_summary_cells_are_text_not_markup() -> None:
+    assert _cell("a | b <?> c\nd & e") == "a \\| b &lt;?&gt; c<br>d &amp; e"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from policies.reporters.junit import _xml
 from tests.reporters import mixed, run
 
 
@@ -72,3 +73,8 @@ def test_nothing_to_check_is_an_empty_report(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text('resource "aws_s3_bucket" "b" {}\n', encoding="utf-8")
     report, code = junit(tmp_path)
     assert code == 0 and report.get("tests") == "0" and list(report) == []
+
+
+def test_characters_xml_cannot_hold_are_replaced() -> None:
+    assert _xml("web\x01\x1f ok\ttab\nline") == "web\ufffd\ufffd ok\ttab\nline"
+    ET.fromstring(f"<a b='{_xml(chr(8))}'>{_xml(chr(0))}</a>")  # parses
