@@ -1,5 +1,8 @@
 __version__ = "0.1.0"
 
+# Which findings fail the check (`--fail-on`, the configuration's `fail_on`; `policies.scan.Result.failing`).
+FAIL_ON = ("error", "warning", "never")
+
 # Where the project lives: the SARIF rules' help links and the GitHub Action's `uses:` point here.
 HOME = "https://github.com/keepalive-guard/keepalive-guard"
 

@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from policies import __version__
+from policies import FAIL_ON, __version__
 
 if TYPE_CHECKING:
     from policies.config import Config
@@ -54,8 +54,7 @@ def _margin(text: str) -> float:
     return value
 
 
-FORMATS = ("text", "json", "sarif", "junit", "github")  # policies.reporters.FORMATS, without importing it
-FAIL_ON = ("error", "warning", "never")
+FORMAT_NAMES = ("text", "json", "sarif", "junit", "github")  # policies.reporters.FORMATS, not imported yet
 
 
 def _rules(text: str) -> list[str]:
@@ -233,7 +232,7 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument(
         "--format",
         action=_Format,
-        choices=FORMATS,
+        choices=FORMAT_NAMES,
         dest="reports",
         help="output format (default: text); repeatable, each followed by its own --output",
     )
@@ -332,13 +331,11 @@ def _settings(arguments: argparse.Namespace) -> tuple[Config, Options, LoadOptio
     parameters = _parameters(arguments.parameters)
     if isinstance(parameters, str):
         return parameters
-    select = arguments.select if arguments.select is not None else settings.select
-    ignore = arguments.ignore if arguments.ignore is not None else settings.ignore
     options = Options(
         min_margin=_first(arguments.min_margin, settings.min_margin, 0.0),
         strict=_first(getattr(arguments, "strict", None), settings.strict, False),
-        select=frozenset(select or ()),
-        ignore=frozenset(ignore),
+        select=frozenset(_first(arguments.select, settings.select, ())),
+        ignore=frozenset(_first(arguments.ignore, settings.ignore)),
     )
     load_options = LoadOptions(
         (*settings.var_files, *arguments.variables),
@@ -478,9 +475,8 @@ def _servers(arguments: argparse.Namespace) -> int:
 
 
 def _rules_command(arguments: argparse.Namespace) -> int:
-    import inspect
 
-    from policies.rules import RULES
+    from policies.rules import RULES, documentation
 
     if arguments.rule is None:
         for rule in RULES:
@@ -489,7 +485,7 @@ def _rules_command(arguments: argparse.Namespace) -> int:
     for rule in RULES:
         if rule.id.lower() == arguments.rule.lower():
             print(f"# {rule.id} {rule.name} ({rule.severity.value})\n")
-            print(inspect.getdoc(sys.modules[type(rule).__module__]) or "")
+            print(documentation(rule))
             return EXIT_CLEAN
     print(
         f"keepalive-guard: no rule {arguments.rule!r}; known: {', '.join(rule.id for rule in RULES)}",

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from policies import FAIL_ON
 from policies.model import RULE_IDS, shown_path
 
 FILES = (".keepalive-guard.toml", "pyproject.toml")
-FAIL_ON = ("error", "warning", "never")
 
 
 class ConfigError(Exception):

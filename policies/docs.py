@@ -7,11 +7,10 @@ rule's docstring. `python -m policies.docs --check` fails when they are out of d
 
 from __future__ import annotations
 
-import inspect
 import sys
 from pathlib import Path
 
-from policies.rules import RULES
+from policies.rules import RULES, Rule, documentation
 from policies.servers import servers_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,10 +26,9 @@ def rules_table() -> str:
     return "\n".join(rows)
 
 
-def rule_page(rule: object) -> str:
-    module = sys.modules[type(rule).__module__]
-    header = f"# {rule.id} {rule.name}\n\nDefault severity: {rule.severity.value}.\n\n"  # type: ignore[attr-defined]
-    return header + (inspect.getdoc(module) or "") + "\n"
+def rule_page(rule: Rule) -> str:
+    header = f"# {rule.id} {rule.name}\n\nDefault severity: {rule.severity.value}.\n\n"
+    return header + documentation(rule) + "\n"
 
 
 def _replace(text: str, marker: str, content: str) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from policies.rules import Finding, Target
+from policies.topology import Chain
 
 
 @dataclass(frozen=True)
@@ -18,10 +19,15 @@ class Report:
     gone: int = 0  # findings of the baseline that no longer occur
 
 
+def pair(chain: Chain) -> tuple[str, ...]:
+    """The load balancer → target pair a chain stands for: its unit and its resources."""
+    return (chain.unit, *chain.resources())
+
+
 def target_of(finding: Finding, targets: tuple[Target, ...]) -> Target | None:
     """The checked target a finding is about."""
-    key = (finding.chain.unit, finding.chain.resources())
-    return next((target for target in targets if (target.chain.unit, target.chain.resources()) == key), None)
+    key = pair(finding.chain)
+    return next((target for target in targets if pair(target.chain) == key), None)
 
 
 def repository_root() -> Path:

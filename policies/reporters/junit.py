@@ -12,7 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from policies.model import Location, show
-from policies.reporters.base import Report
+from policies.reporters.base import Report, pair
 from policies.rules import Finding
 from policies.scan import Result
 
@@ -69,18 +69,18 @@ def render(result: Result, context: Report) -> str:
     ]
     about: dict[tuple[str, ...], list[tuple[Finding, str]]] = {}
     for finding, note in listed:
-        about.setdefault((finding.chain.unit, *finding.chain.resources()), []).append((finding, note))
+        about.setdefault(pair(finding.chain), []).append((finding, note))
     # every pair checked; a finding about no pair checked (none is expected) gets a case of its own
-    pairs = {(target.chain.unit, *target.chain.resources()): target.chain for target in result.targets}
+    pairs = {pair(target.chain): target.chain for target in result.targets}
     for finding, _ in listed:
-        pairs.setdefault((finding.chain.unit, *finding.chain.resources()), finding.chain)
+        pairs.setdefault(pair(finding.chain), finding.chain)
     root = ET.Element("testsuites", name="keepalive-guard")
     suites: dict[str, ET.Element] = {}
-    for pair, chain in pairs.items():
+    for key, chain in pairs.items():
         if chain.unit not in suites:
             suites[chain.unit] = ET.SubElement(root, "testsuite", name=chain.unit)
         place = chain.load_balancer.id.location if chain.load_balancer else None
-        _verdict(_case(suites[chain.unit], chain.path() or chain.unit, place), about.get(pair, []), failing)
+        _verdict(_case(suites[chain.unit], chain.path() or chain.unit, place), about.get(key, []), failing)
     if result.errors:
         suites["input errors"] = errors = ET.SubElement(root, "testsuite", name="input errors")
         for error in result.errors:

@@ -11,9 +11,7 @@ that root too, equal to a baseline's kept at the root.
 
 from __future__ import annotations
 
-import inspect
 import json
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -22,7 +20,7 @@ from policies import HOME, __version__, rule_url
 from policies.baseline import fingerprint
 from policies.model import Location, Suppression, show
 from policies.reporters.base import Report, from_root, repository_root, target_of
-from policies.rules import RULES, Finding, Severity, Target
+from policies.rules import RULES, Finding, Rule, Severity, Target, documentation
 from policies.scan import Result
 from policies.servers.base import Mode
 
@@ -30,14 +28,14 @@ SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sar
 ROOT = "%SRCROOT%"
 
 
-def _rule(rule: Any) -> dict[str, Any]:
-    documentation = inspect.getdoc(sys.modules[type(rule).__module__]) or rule.summary
+def _rule(rule: Rule) -> dict[str, Any]:
+    text = documentation(rule) or rule.summary
     return {
         "id": rule.id,
         "name": rule.name,
         "shortDescription": {"text": f"Reports when {rule.summary}."},
-        "fullDescription": {"text": documentation.split("\n\n", 1)[0].replace("\n", " ")},
-        "help": {"text": documentation, "markdown": documentation},
+        "fullDescription": {"text": text.split("\n\n", 1)[0].replace("\n", " ")},
+        "help": {"text": text, "markdown": text},
         "helpUri": rule_url(rule.id),
         "defaultConfiguration": {"level": rule.severity.value},
         "properties": {"tags": ["reliability", "aws", "load-balancer"], "precision": "very-high"},

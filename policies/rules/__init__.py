@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policies.rules.base import Finding, Options, Rule, Severity, Target
+from policies.rules.base import Finding, Options, Rule, Severity, Target, documentation
 from policies.rules.dr001_deregistration_delay_shorter_than_requests import (
     DeregistrationDelayShorterThanRequests,
 )
@@ -15,4 +15,4 @@ RULES: tuple[Rule, ...] = (
     DeregistrationDelayShorterThanRequests(),
 )
 
-__all__ = ["RULES", "Finding", "Options", "Rule", "Severity", "Target"]
+__all__ = ["RULES", "Finding", "Options", "Rule", "Severity", "Target", "documentation"]

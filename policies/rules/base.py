@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import math
+import sys
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
@@ -60,6 +62,11 @@ class Rule(Protocol):
     summary: str  # "reports when ...", one line
 
     def check(self, target: Target, options: Options) -> list[Finding]: ...
+
+
+def documentation(rule: Rule) -> str:
+    """A rule's documentation: the docstring of its module (one rule per file)."""
+    return inspect.getdoc(sys.modules[type(rule).__module__]) or ""
 
 
 def seconds(value: float) -> str:

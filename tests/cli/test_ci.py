@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from policies.cli import FORMAT_NAMES
+from policies.reporters import FORMATS
 from tests.helpers import service_tf, write_tree
 from tests.reporters import ROOT, mixed, run
 
@@ -25,6 +27,10 @@ def findings(root: Path, *args: str) -> tuple[list[str], int]:
     if result.returncode == 2 and not result.stdout:
         return [result.stderr], 2
     return [finding["rule"] for finding in json.loads(result.stdout)["findings"]], result.returncode
+
+
+def test_the_command_line_offers_every_reporter() -> None:
+    assert tuple(FORMATS) == FORMAT_NAMES
 
 
 def test_text_on_the_console_and_sarif_and_junit_to_files(tmp_path: Path) -> None:
