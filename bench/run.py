@@ -1,88 +1,195 @@
-"""Time keepalive-guard on a generated monorepo and print wall time and peak memory.
+"""Time keepalive-guard against checkov and python-hcl2 on generated corpora; print a table.
 
-    python bench/run.py [SERVICES ...]        # default: 50 200 500
+    python bench/run.py                 # monorepos of 50, 200 and 500 services, stacks, a 50 MB plan
+    python bench/run.py 1000            # monorepos of these sizes only
+    python bench/run.py --no-checkov    # without checkov (no virtual environment to install)
 
-Each size is generated fresh into a temporary directory, then scanned by the installed CLI in a
-child process (as a user would run it), three times; the best wall time and the peak resident
-memory of the child are reported. For reference the run also times `python -c pass` and
-`keepalive-guard --version` (start-up cost), and a generated 50 MB plan JSON (`generate_plan.py`).
+Every corpus is generated fresh into a temporary directory (`generate.py`, `generate_cfn.py`,
+`generate_plan.py`) and each tool runs on it as a user would run it, in a child process:
+
+- keepalive-guard cold: an empty parse cache (`KEEPALIVE_GUARD_CACHE_DIR` is a new directory);
+  warm: the same command again; after a one-file change: one service's main.tf edited, then again;
+  serial: `--no-cache --jobs 1` (what the cache and the worker processes save);
+- python-hcl2: `hcl2.parses_to_tree` over every `.tf` file of the corpus, the parse alone (`hcl2.load`
+  does that and more);
+- checkov, restricted to the same framework (`--framework terraform`, `cloudformation`,
+  `terraform_plan`), installed with `bench/requirements-checkov.txt` in its own virtual environment,
+  `bench/.venv`, created on first use.
+
+Wall times are the best of three runs (checkov: one run, on the largest corpora it takes minutes);
+peak memory is the largest resident set of the process tree's processes, from `getrusage`.
 """
 
 from __future__ import annotations
 
 import json
-import resource
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from generate import generate
-from generate_plan import generate as generate_plan
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from generate import generate as generate_monorepo  # noqa: E402
+from generate_cfn import generate as generate_stacks  # noqa: E402
+from generate_plan import generate as generate_plan  # noqa: E402
 
+CHECKOV_VENV = HERE / ".venv"
 PLAN_SERVICES = 1400  # about 50 MB of plan JSON
+STACKS, STACK_SERVICES = 10, 30  # ten stacks of about 450 resources
+PARSE_ALL = """
+import pathlib, sys, hcl2
+for path in sorted(pathlib.Path(sys.argv[1]).rglob("*.tf")):
+    hcl2.parses_to_tree(path.read_text())
+"""
+# Run in a fresh interpreter so that only this command's processes count for the peak.
+_MEASURE = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+done = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+wall = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"wall": wall, "peak_kb": peak, "code": done.returncode, "stdout": done.stdout.decode(errors="replace")}))
+"""
 
 
-def timed(command: list[str], cwd: Path | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
-    start = time.perf_counter()
-    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
-    return time.perf_counter() - start, completed
+@dataclass
+class Run:
+    wall: float
+    peak_mb: float
+    code: int
+    stdout: str
 
 
-def best(
-    command: list[str], runs: int = 3, cwd: Path | None = None
-) -> tuple[float, subprocess.CompletedProcess[str]]:
-    results = [timed(command, cwd) for _ in range(runs)]
-    return min(results, key=lambda item: item[0])
+def measure(command: Sequence[str], env: dict[str, str] | None = None, runs: int = 3) -> Run:
+    best: Run | None = None
+    for _ in range(runs):
+        completed = subprocess.run(
+            [sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, env=env, check=True
+        )
+        found = json.loads(completed.stdout)
+        run = Run(found["wall"], found["peak_kb"] / 1024, found["code"], found["stdout"])
+        best = run if best is None or run.wall < best.wall else best
+    assert best is not None
+    return best
 
 
-def main(sizes: list[int]) -> None:
-    python = sys.executable
-    startup, _ = best([python, "-c", "pass"], 5)
-    version, _ = best([python, "-m", "policies", "--version"], 5)
-    print(f"python -c pass: {startup * 1000:.0f} ms; keepalive-guard --version: {version * 1000:.0f} ms")
-    print(
-        f"{'services':>8} {'files':>6} {'targets':>7} {'findings':>8} {'wall (s)':>9} {'peak RSS (MB)':>13}"
+def checkov() -> Path | None:
+    """The checkov executable of the benchmark's own virtual environment, installed on first use."""
+    executable = CHECKOV_VENV / ("Scripts" if os.name == "nt" else "bin") / "checkov"
+    if not executable.exists():
+        print(f"installing checkov into {CHECKOV_VENV} (once) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(CHECKOV_VENV)], check=True)
+        pip = [str(CHECKOV_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        subprocess.run([*pip, "-r", str(HERE / "requirements-checkov.txt")], check=True)
+    return executable
+
+
+class Table:
+    """Rows of one corpus under its name; the speed-up is checkov's wall time over the row's."""
+
+    def __init__(self) -> None:
+        print(f"{'corpus / tool':<58} {'wall (s)':>9} {'peak (MB)':>10} {'vs checkov':>11}")
+
+    def row(self, corpus: str, tool: str, run: Run, baseline: Run | None = None) -> None:
+        if corpus:
+            print(corpus)
+        ratio = f"{baseline.wall / run.wall:.1f}x" if baseline is not None else ""
+        print(f"  {tool:<56} {run.wall:>9.2f} {run.peak_mb:>10.0f} {ratio:>11}", flush=True)
+
+
+def keepalive_guard(*arguments: str) -> list[str]:
+    return [sys.executable, "-m", "policies", "scan", *arguments, "--format", "json"]
+
+
+def summary(run: Run) -> str:
+    found = json.loads(run.stdout)["summary"]
+    return f"{found['targets']} targets, {found['errors'] + found['warnings']} findings"
+
+
+def bench_corpus(
+    table: Table, name: str, path: Path, framework: str, checkov_bin: Path | None, edit: Path | None = None
+) -> None:
+    """Cold, warm, after a one-file change (when `edit` is given) and serial, then checkov."""
+    cache = Path(tempfile.mkdtemp(prefix="kg-cache-"))
+    env = {**os.environ, "KEEPALIVE_GUARD_CACHE_DIR": str(cache)}
+    colds = []
+    for _ in range(3):  # best of three cold runs, each with an empty cache
+        shutil.rmtree(cache, ignore_errors=True)
+        colds.append(measure(keepalive_guard(str(path)), env, runs=1))
+    cold = min(colds, key=lambda run: run.wall)
+    warm = measure(keepalive_guard(str(path)), env)
+    checkov_run = None
+    if checkov_bin is not None:
+        command = [
+            str(checkov_bin),
+            "--framework",
+            framework,
+            "--quiet",
+            "--compact",
+            "-o",
+            "json",
+            "--skip-download",
+        ]
+        command += ["-f", str(path)] if path.is_file() else ["-d", str(path)]
+        checkov_run = measure(command, {**os.environ, "BC_SKIP_MAPPING": "TRUE"}, runs=1)
+    table.row(name, f"keepalive-guard, cold ({summary(cold)})", cold, checkov_run)
+    table.row("", "keepalive-guard, warm cache", warm, checkov_run)
+    if edit is not None:
+        edit.write_text(edit.read_text() + "\n# edited\n")
+        changed = measure(keepalive_guard(str(path)), env, runs=1)
+        table.row("", "keepalive-guard, one file changed", changed, checkov_run)
+    serial = measure(keepalive_guard(str(path), "--no-cache", "--jobs", "1"), env)
+    table.row("", "keepalive-guard --no-cache --jobs 1", serial, checkov_run)
+    if framework == "terraform":
+        parse = measure([sys.executable, "-c", PARSE_ALL, str(path)])
+        table.row("", "python-hcl2: parse every .tf file", parse, checkov_run)
+    if checkov_run is not None:
+        table.row("", f"checkov --framework {framework}", checkov_run, checkov_run)
+    shutil.rmtree(cache, ignore_errors=True)
+
+
+def main(sizes: list[int], with_checkov: bool) -> None:
+    checkov_bin = checkov() if with_checkov else None
+    python = [sys.executable, "-c", "pass"]
+    startup, version = (
+        measure(python, runs=5),
+        measure([sys.executable, "-m", "policies", "--version"], runs=5),
     )
+    print(
+        f"python -c pass: {startup.wall * 1000:.0f} ms; keepalive-guard --version: {version.wall * 1000:.0f} ms "
+        f"({version.wall / startup.wall:.1f}x); {os.cpu_count()} CPUs, Python {sys.version.split()[0]}\n"
+    )
+    table = Table()
     for size in sizes:
         with tempfile.TemporaryDirectory() as directory:
-            root = generate(size, Path(directory))
-            files = sum(1 for _ in root.rglob("*.tf"))
-            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-            wall, completed = best([python, "-m", "policies", "scan", str(root), "--format", "json"])
-            peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-            report = json.loads(completed.stdout)
-            summary = report["summary"]
-            print(
-                f"{size:>8} {files:>6} {summary['targets']:>7} {summary['errors'] + summary['warnings']:>8} "
-                f"{wall:>9.2f} {peak:>13.0f}"
-            )
-    with tempfile.TemporaryDirectory() as directory:
-        plan = Path(directory) / "plan.json"
-        generate_plan(PLAN_SERVICES, plan)
-        megabytes = plan.stat().st_size / 1e6
-        wall, completed = best([python, "-m", "policies", "scan", str(plan), "--format", "json"])
-        peak = own_peak([python, "-m", "policies", "scan", str(plan), "--format", "json"])
-        targets = json.loads(completed.stdout)["summary"]["targets"]
-        print(
-            f"plan JSON of {PLAN_SERVICES} services ({megabytes:.0f} MB, {targets} targets): {wall:.2f} s, {peak:.0f} MB"
-        )
+            root = generate_monorepo(size, Path(directory))
+            files = list(root.rglob("*.tf"))
+            megabytes = sum(path.stat().st_size for path in files) / 1e6
+            corpus = f"monorepo {size} services ({len(files)} .tf, {megabytes:.0f} MB)"
+            edit = root / "services" / "svc-0001" / "main.tf"
+            bench_corpus(table, corpus, root, "terraform", checkov_bin, edit)
+    if sizes == DEFAULT_SIZES:
+        with tempfile.TemporaryDirectory() as directory:
+            root = generate_stacks(STACKS, STACK_SERVICES, Path(directory))
+            megabytes = sum(path.stat().st_size for path in root.iterdir()) / 1e6
+            corpus = f"{STACKS} CloudFormation stacks ({megabytes:.1f} MB)"
+            bench_corpus(table, corpus, root, "cloudformation", checkov_bin)
+        with tempfile.TemporaryDirectory() as directory:
+            plan = Path(directory) / "plan.json"
+            generate_plan(PLAN_SERVICES, plan)
+            corpus = f"plan JSON, {PLAN_SERVICES} services ({plan.stat().st_size / 1e6:.0f} MB)"
+            bench_corpus(table, corpus, plan, "terraform_plan", checkov_bin)
 
 
-def own_peak(command: list[str]) -> float:
-    """The peak resident memory (MB) of one run of `command`, measured in a fresh parent process so
-    that earlier, larger children do not count."""
-    probe = (
-        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], capture_output=True); "
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
-    )
-    completed = subprocess.run([sys.executable, "-c", probe, *command], capture_output=True, text=True)
-    return int(completed.stdout.strip()) / 1024
-
+DEFAULT_SIZES = [50, 200, 500]
 
 if __name__ == "__main__":
-    if not all(arg.isdigit() for arg in sys.argv[1:]):
-        sys.exit("usage: python bench/run.py [SERVICES...]   (default: 50 200 500)")
-    main([int(arg) for arg in sys.argv[1:]] or [50, 200, 500])
+    arguments = [argument for argument in sys.argv[1:] if argument != "--no-checkov"]
+    if not all(argument.isdigit() for argument in arguments):
+        sys.exit("usage: python bench/run.py [--no-checkov] [SERVICES...]   (default: 50 200 500)")
+    main([int(argument) for argument in arguments] or DEFAULT_SIZES, "--no-checkov" not in sys.argv)

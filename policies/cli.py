@@ -54,6 +54,12 @@ def _margin(text: str) -> float:
     return value
 
 
+def _jobs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of processes, 1 or more, got {text!r}")
+    return int(text)
+
+
 FORMAT_NAMES = ("text", "json", "sarif", "junit", "github")  # policies.reporters.FORMATS, not imported yet
 
 
@@ -213,6 +219,27 @@ def _inputs(command: argparse.ArgumentParser) -> None:
         help="the configuration file (default: the nearest .keepalive-guard.toml or pyproject.toml with "
         "[tool.keepalive-guard], from the first PATH up, else from the working directory up)",
     )
+    command.add_argument(
+        "--no-cache",
+        dest="cache",
+        action="store_false",
+        help="do not read or write the parse cache ($KEEPALIVE_GUARD_CACHE_DIR, else the user cache "
+        "directory, e.g. ~/.cache/keepalive-guard)",
+    )
+    command.add_argument(
+        "--jobs",
+        "-j",
+        type=_jobs,
+        metavar="N",
+        help="parse Terraform files in N worker processes (default: the CPUs available; 1: none)",
+    )
+    command.add_argument(
+        "--no-prefilter",
+        dest="prefilter",
+        action="store_false",
+        help="parse every .tf file, also those that cannot declare anything a load balancer chain is read "
+        "from (their syntax errors are then reported too)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -317,8 +344,10 @@ def _error(message: str) -> int:
 def _settings(arguments: argparse.Namespace) -> tuple[Config, Options, LoadOptions] | str:
     """The configuration file and the command line, the command line winning; or what is wrong."""
     from policies import config
+    from policies.cache import default_directory
     from policies.loaders import LoadOptions
     from policies.loaders.plan_config import repo_root_error
+    from policies.loaders.terraform.parsing import available_cpus
     from policies.rules import Options
 
     try:
@@ -343,6 +372,9 @@ def _settings(arguments: argparse.Namespace) -> tuple[Config, Options, LoadOptio
         arguments.repo_root,
         parameters,
         (*settings.excludes, *(config.Exclude(Path.cwd(), pattern) for pattern in arguments.exclude)),
+        cache=default_directory() if arguments.cache else None,
+        jobs=arguments.jobs or available_cpus(),
+        prefilter=arguments.prefilter,
     )
     return settings, options, load_options
 

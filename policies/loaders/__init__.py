@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
+from policies.cache import Cache
 from policies.config import Exclude
 from policies.loaders import inline
 from policies.loaders.cloudformation import load_assemblies, load_templates
@@ -54,6 +55,13 @@ class LoadOptions:
     parameters: Mapping[str, tuple[str, Location]] = field(default_factory=dict)
     # Path patterns not to discover in the directories scanned (configuration `excludes`, --exclude).
     excludes: tuple[Exclude, ...] = ()
+    # The parse cache directory (policies.cache, --no-cache); None: no cache.
+    cache: Path | None = None
+    # Worker processes that parse Terraform files (--jobs); 1: none.
+    jobs: int = 1
+    # Parse only the .tf files that may declare something a chain is read from, the others when
+    # evaluation asks for them (policies.loaders.terraform.parsing; --no-prefilter).
+    prefilter: bool = True
 
 
 def excluded(path: Path, excludes: Sequence[Exclude]) -> bool:
@@ -190,7 +198,17 @@ def load(paths: Sequence[Path], options: LoadOptions = LoadOptions()) -> Invento
     planned, replaced = _planned_roots(directories, roots)
     if directories:
         skip = partial(excluded, excludes=options.excludes)
-        inventory = load_terraform(directories, options.variables, planned, skip) + inventory
+        cache = Cache(options.cache) if options.cache is not None else None
+        terraform = load_terraform(
+            directories,
+            options.variables,
+            planned,
+            skip,
+            cache=cache,
+            jobs=options.jobs,
+            filtered=options.prefilter,
+        )
+        inventory = terraform + inventory
     inventory += Inventory(opaque=tuple(replaced))
     for var_file in options.variables:
         if isinstance(var_file, Path) and not var_file.is_file():

@@ -295,3 +295,11 @@ def test_an_image_known_only_after_apply_is_mapped_by_its_repository_resource(tm
     assert "0 errors, 1 warning" in unmapped.stdout  # the command is not visible: KA002
     mapped = run("scan", "infra", "--dockerfile", "aws_ecr_repository.web=web/Dockerfile", cwd=tmp_path)
     assert mapped.returncode == 0 and "0 errors, 0 warnings" in mapped.stdout, mapped.stdout
+
+
+@pytest.mark.parametrize("jobs", ["0", "two", "-1"])
+def test_jobs_must_be_a_whole_number_of_processes(jobs: str) -> None:
+    result = run("scan", str(FIXTURES / "terraform" / "aliases"), f"--jobs={jobs}")
+    assert (
+        result.returncode == 2 and "argument --jobs/-j: expected a whole number of processes" in result.stderr
+    )

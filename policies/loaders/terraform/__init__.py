@@ -10,8 +10,10 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from policies.cache import Cache
 from policies.loaders.terraform.module import Assignment, Loader, ModuleInstance, root_inputs
-from policies.loaders.terraform.resources import Collected, read_resources
+from policies.loaders.terraform.parsing import Parser, prefilter
+from policies.loaders.terraform.resources import DATA_READERS, READERS, Collected, read_resources
 from policies.model import Inventory
 
 
@@ -20,12 +22,19 @@ def load_terraform(
     variables: Sequence[Assignment] = (),
     planned: Sequence[Path] = (),
     skip: Callable[[Path], bool] = lambda path: False,
+    *,
+    cache: Cache | None = None,
+    jobs: int = 1,
+    filtered: bool = True,
 ) -> Inventory:
     """The inventory of the Terraform modules in `directories`; `variables` are --var-file paths and
     --var (NAME, VALUE) pairs in command-line order, for every root module. Root modules in `planned`
     are read from a plan instead: they still count as callers, so the modules they call stay non-roots.
-    Files for which `skip` is true are not read."""
-    loader = Loader(skip)
+    Files for which `skip` is true are not read. Parsing uses `cache`, `jobs` worker processes and,
+    when `filtered`, the pre-filter (`policies.loaders.terraform.parsing`)."""
+    relevant = prefilter({*READERS, *DATA_READERS}) if filtered else None
+    loader = Loader(skip, Parser(cache, jobs), relevant)
+    loader.read(directories)
     modules = {directory.resolve(): loader.module(directory) for directory in directories}
     called = {source for module in modules.values() for source in module.local_sources()}
     roots = [directory for directory in modules if directory not in called] or list(modules)
@@ -34,7 +43,7 @@ def load_terraform(
     out = Collected()
     for directory in roots:
         module = modules[directory]
-        if module.files:
+        if module.files or module.pending:
             inputs = root_inputs(module, loader, variables)
             read_resources(ModuleInstance(loader, module, "", inputs), out)
     declared = {name for directory in roots for name in modules[directory].variables}
@@ -42,6 +51,7 @@ def load_terraform(
         if isinstance(assignment, tuple) and assignment[0] not in declared:
             message = f'no root module declares variable "{assignment[0]}"'
             loader.error(f"--var {assignment[0]}", message)
+    loader.parser.save()
     return dataclasses.replace(
         out.inventory(),
         opaque=tuple(loader.opaque),

@@ -2,16 +2,24 @@
 
 A `.tf` file is parsed once with python-hcl2 (v8, `parses_to_tree`) and turned into `Block`s whose
 attributes are still expression trees with their lines; evaluation happens later, per module instance.
+
+The parse of a file is first written as an `entry`: plain tuples and strings (`marshal`), the unit that
+the parse cache (`policies.cache`) stores and that worker processes send back. Each attribute's
+expression is kept encoded in it and turned back into a tree only when evaluation first reads it, which
+most attributes (tags, policies, health checks) never are.
 """
 
 from __future__ import annotations
 
+import marshal
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import hcl2
 import lark
 from lark import Token, Tree
+from lark.tree import Meta
 
 from policies.loaders.terraform.evaluate import Node, line_of, subtrees
 from policies.model import InputError, Location
@@ -19,11 +27,22 @@ from policies.model import InputError, Location
 MAX_FILE_BYTES = 20 * 1024 * 1024  # larger .tf files are not hand-written configuration
 
 
-@dataclass(frozen=True)
 class Attribute:
-    name: str
-    node: Node  # the expression
-    location: Location
+    """`name = expression` at `location`; the expression tree is decoded from the entry when first read."""
+
+    __slots__ = ("_encoded", "_node", "location", "name")
+
+    def __init__(self, name: str, node: Node | bytes, location: Location) -> None:
+        self.name = name
+        self.location = location
+        self._node: Node | None = None if isinstance(node, bytes) else node
+        self._encoded = node if isinstance(node, bytes) else b""
+
+    @property
+    def node(self) -> Node:
+        if self._node is None:
+            self._node, self._encoded = _decode(marshal.loads(self._encoded)), b""
+        return self._node
 
 
 @dataclass(frozen=True)
@@ -43,6 +62,7 @@ class ConfigFile:
     path: str  # as displayed in findings
     blocks: list[Block] = field(default_factory=list)
     error: InputError | None = None
+    attributes: dict[str, Attribute] = field(default_factory=dict)  # top-level ones (a .tfvars file)
 
 
 def _label(node: Node) -> str:
@@ -56,24 +76,90 @@ def _label(node: Node) -> str:
     return "".join(parts)
 
 
-def _body(body: Node, path: str) -> tuple[dict[str, Attribute], tuple[Block, ...]]:
-    attributes: dict[str, Attribute] = {}
-    blocks: list[Block] = []
+_END: Any = object()
+
+
+def _encode(root: Node) -> Any:
+    """A syntax tree as tuples: (rule, line, *children) for a tree, [type, text, line] for a token.
+    Iterative, like lark's parser, so that depth is limited by marshal (2000 levels), not the stack."""
+    stack: list[tuple[Node, list[Any]]] = [(root, [])]
+    children = [iter(root.children)]
+    while True:
+        node, done = stack[-1]
+        child = next(children[-1], _END)
+        if child is _END:
+            stack.pop()
+            children.pop()
+            encoded = (node.data, line_of(node), *done)
+            if not stack:
+                return encoded
+            stack[-1][1].append(encoded)
+        elif isinstance(child, Token):
+            done.append([child.type, str(child), child.line])
+        else:
+            stack.append((child, []))
+            children.append(iter(child.children))
+
+
+def _decode(root: Any) -> Node:
+    """The tree `_encode` encoded, iteratively. Only the line is ever read from a tree's meta, so the
+    trees of one line share a Meta."""
+    metas: dict[int, Meta] = {}
+
+    def tree(item: Any, children: list[Node | Token]) -> Node:
+        node = Tree(item[0], children)
+        line = item[1]
+        if line is not None:
+            if (meta := metas.get(line)) is None:
+                meta = metas[line] = Meta()  # type: ignore[no-untyped-call]
+                meta.line, meta.empty = line, False
+            node._meta = meta
+        return node
+
+    stack: list[tuple[Any, list[Node | Token]]] = [(root, [])]
+    items = [iter(root[2:])]
+    while True:
+        item, done = stack[-1]
+        child = next(items[-1], _END)
+        if child is _END:
+            stack.pop()
+            items.pop()
+            node = tree(item, done)
+            if not stack:
+                return node
+            stack[-1][1].append(node)
+        elif type(child) is list:
+            done.append(Token(child[0], child[1], None, child[2]))
+        else:
+            stack.append((child, []))
+            items.append(iter(child[2:]))
+
+
+def _body_entry(body: Node) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """(attributes, blocks) of a body: attributes as (name, line, encoded expression)."""
+    attributes: dict[str, tuple[str, int | None, bytes]] = {}
+    blocks = []
     for child in subtrees(body):
         if child.data == "attribute":
             name_node, expression = subtrees(child)[0], subtrees(child)[-1]
             name = _label(name_node)
-            attributes[name] = Attribute(name, expression, Location(path, line_of(child)))
+            attributes[name] = (name, line_of(child), marshal.dumps(_encode(expression)))
         elif child.data == "block":
-            blocks.append(_block(child, path))
-    return attributes, tuple(blocks)
+            parts = subtrees(child)
+            labels = tuple(_label(part) for part in parts[:-1])
+            inner = _body_entry(parts[-1])
+            blocks.append((labels, line_of(child), *inner))
+    return tuple(attributes.values()), tuple(blocks)
 
 
-def _block(node: Node, path: str) -> Block:
-    parts = subtrees(node)
-    labels = [_label(part) for part in parts[:-1]]
-    attributes, blocks = _body(parts[-1], path)
-    return Block(labels[0], tuple(labels[1:]), attributes, blocks, Location(path, line_of(node)))
+def _attributes(entries: Any, path: str) -> dict[str, Attribute]:
+    return {name: Attribute(name, encoded, Location(path, line)) for name, line, encoded in entries}
+
+
+def _block(entry: Any, path: str) -> Block:
+    labels, line, attributes, blocks = entry
+    nested = tuple(_block(block, path) for block in blocks)
+    return Block(labels[0], labels[1:], _attributes(attributes, path), nested, Location(path, line))
 
 
 def syntax_error(error: lark.exceptions.UnexpectedInput) -> str:
@@ -118,27 +204,39 @@ def parse_hcl(text: str, shown: str) -> tuple[Node | None, InputError | None]:
         return None, InputError(shown, f"cannot parse HCL: {str(error).splitlines()[0][:120]}")
 
 
-def parse_file(path: Path, shown: str) -> ConfigFile:
-    text, error = read_text(path, shown)
-    if text is None:
-        return ConfigFile(shown, error=error)
-    tree, error = parse_hcl(text, shown)
+def entry(text: str) -> bytes:
+    """The parse of a file's text, as the cache stores it: marshalled (1, attributes, blocks), or
+    (0, message, line) when it does not parse. It names no path, so equal texts share one entry."""
+    tree, error = parse_hcl(text, "")
     if tree is None:
-        return ConfigFile(shown, error=error)
+        assert error is not None
+        return marshal.dumps((0, error.message, error.line))
     try:
-        blocks = [_block(node, shown) for node in subtrees(subtrees(tree)[0]) if node.data == "block"]
-    except RecursionError:
-        return ConfigFile(shown, error=InputError(shown, "configuration nested too deeply"))
-    return ConfigFile(shown, blocks)
+        return marshal.dumps((1, *_body_entry(subtrees(tree)[0])))
+    except (RecursionError, ValueError):  # marshal refuses values nested 2000 levels deep with ValueError
+        return marshal.dumps((0, "configuration nested too deeply", None))
 
 
-def parse_attributes(path: Path, shown: str) -> tuple[dict[str, Attribute], InputError | None]:
-    """The top-level attributes of a `.tfvars` file."""
+def config_file(data: bytes, shown: str) -> ConfigFile | None:
+    """The file `shown` from its entry; None when the entry is not one (a damaged cache file)."""
+    try:
+        kind, *rest = marshal.loads(data)
+        if kind == 0:
+            message, line = rest
+            return ConfigFile(shown, error=InputError(shown, message, line))
+        attributes, blocks = rest
+        return ConfigFile(
+            shown, [_block(block, shown) for block in blocks], None, _attributes(attributes, shown)
+        )
+    except (EOFError, ValueError, TypeError, IndexError):
+        return None
+
+
+def parse_file(path: Path, shown: str) -> ConfigFile:
+    """A file read and parsed here, without the cache."""
     text, error = read_text(path, shown)
     if text is None:
-        return {}, error
-    tree, error = parse_hcl(text, shown)
-    if tree is None:
-        return {}, error
-    attributes, _ = _body(subtrees(tree)[0], shown)
-    return attributes, None
+        return ConfigFile(shown, error=error)
+    parsed = config_file(entry(text), shown)
+    assert parsed is not None
+    return parsed

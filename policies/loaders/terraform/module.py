@@ -15,18 +15,10 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from policies.loaders.terraform import types
-from policies.loaders.terraform.config import (
-    Attribute,
-    Block,
-    ConfigFile,
-    parse_attributes,
-    parse_file,
-    parse_hcl,
-    read_text,
-)
+from policies.loaders.terraform.config import Attribute, Block, ConfigFile, parse_hcl, read_text
 from policies.loaders.terraform.evaluate import (
     Env,
     Namespace,
@@ -38,6 +30,7 @@ from policies.loaders.terraform.evaluate import (
     subtrees,
 )
 from policies.loaders.terraform.jsontext import JsonTextError, parse_json_text
+from policies.loaders.terraform.parsing import Parser, mentions, needed_soon
 from policies.loaders.terraform.values import (
     EvalError,
     Obj,
@@ -51,6 +44,8 @@ from policies.loaders.terraform.values import (
     to_string,
 )
 from policies.model import InputError, Location, Opaque, ResourceId, shown_path
+
+T = TypeVar("T")
 
 MAX_MODULE_DEPTH = 16
 MAX_INSTANCES = 1000  # count/for_each beyond this are checked as their first instances, and said so
@@ -72,19 +67,28 @@ class Module:
     calls: dict[str, Block] = field(default_factory=dict)
     outputs: dict[str, Block] = field(default_factory=dict)
     errors: list[InputError] = field(default_factory=list)
+    # (path, text) of the files the pre-filter left unparsed (policies.loaders.terraform.parsing)
+    pending: list[tuple[Path, str]] = field(default_factory=list)
 
     @staticmethod
-    def read(directory: Path, files: list[ConfigFile]) -> Module:
+    def read(directory: Path, files: list[ConfigFile], pending: list[tuple[Path, str]]) -> Module:
         """The module as Terraform sees it: override files (override.tf, *_override.tf) are merged into
         the blocks they override, after all other files
         (https://developer.hashicorp.com/terraform/language/files/override)."""
-        module = Module(directory, files)
+        module = Module(directory, files, pending=pending)
         ordinary = [config for config in files if not _is_override(config.path)]
         for config in ordinary + [config for config in files if _is_override(config.path)]:
             overriding = _is_override(config.path)
             for block in config.blocks:
                 module._add(block, overriding)
         return module
+
+    def add(self, files: list[ConfigFile]) -> None:
+        """Files parsed after the others (pending ones; never override files)."""
+        self.files.extend(files)
+        for config in files:
+            for block in config.blocks:
+                self._add(block, False)
 
     def _add(self, block: Block, overriding: bool) -> None:
         if block.type == "locals":
@@ -169,10 +173,21 @@ class Input:
 
 
 class Loader:
-    """State shared by every instance of one scan: parsed files, errors, the opaque modules found."""
+    """State shared by every instance of one scan: parsed files, errors, the opaque modules found.
 
-    def __init__(self, skip: Callable[[Path], bool] = lambda path: False) -> None:
+    `relevant` is the pre-filter (`parsing.prefilter`): files of which it is false are parsed only when
+    evaluation looks up a name the module's other files do not declare (`ModuleInstance.declared`)."""
+
+    def __init__(
+        self,
+        skip: Callable[[Path], bool] = lambda path: False,
+        parser: Parser | None = None,
+        relevant: Callable[[str], bool] | None = None,
+    ) -> None:
         self.skip = skip  # files not to read (excluded by the configuration or --exclude)
+        self.parser = parser or Parser()
+        self.relevant = relevant
+        self.texts: dict[Path, list[tuple[Path, str | None, InputError | None]]] = {}
         self.modules: dict[Path, Module] = {}
         self.errors: dict[tuple[str, int | None, str], InputError] = {}
         self.opaque: list[Opaque] = []
@@ -181,15 +196,53 @@ class Loader:
     def error(self, path: str, message: str, line: int | None = None) -> None:
         self.report(InputError(path, message, line))
 
+    def read(self, directories: Sequence[Path]) -> None:
+        """Read the .tf files of `directories` and parse ahead of use, in worker processes when there
+        are many, the ones the pre-filter keeps and the pending ones that they seem to refer to."""
+        texts = []
+        for directory in directories:
+            eager, pending = self._split(directory.resolve())
+            texts += eager + needed_soon(eager, pending)
+            for path in sorted(directory.glob("*.tfvars")):  # a root's terraform.tfvars, *.auto.tfvars
+                text, _ = read_text(path, shown_path(path))
+                texts += [text] if text is not None else []
+        self.parser.prepare(texts)
+
+    def _texts(self, directory: Path) -> list[tuple[Path, str | None, InputError | None]]:
+        if directory not in self.texts:
+            paths = [
+                path for path in sorted(directory.glob("*.tf")) if not path.is_dir() and not self.skip(path)
+            ]
+            self.texts[directory] = [(path, *read_text(path, shown_path(path))) for path in paths]
+        return self.texts[directory]
+
+    def _split(self, directory: Path) -> tuple[list[str], list[str]]:
+        """The texts of the directory's files to parse now, and those the pre-filter leaves pending
+        (none when a file overrides others: overrides merge into blocks by name)."""
+        texts = [(path, text) for path, text, _ in self._texts(directory) if text is not None]
+        if self.relevant is None or any(_is_override(str(path)) for path, _ in texts):
+            return [text for _, text in texts], []
+        eager: list[str] = []
+        pending: list[str] = []
+        for _, text in texts:
+            (eager if self.relevant(text) else pending).append(text)
+        return eager, pending
+
     def module(self, directory: Path) -> Module:
         directory = directory.resolve()
         if directory not in self.modules:
-            files = []
-            for path in sorted(directory.glob("*.tf")):
-                if path.is_dir() or self.skip(path):
-                    continue  # Terraform reads files only
-                config = parse_file(path, shown_path(path))
-                self.read_files.append(config.path)
+            files, pending = [], []
+            eager = set(self._split(directory)[0])
+            for path, text, error in self._texts(directory):
+                shown = shown_path(path)
+                self.read_files.append(shown)
+                if text is None:
+                    config = ConfigFile(shown, error=error)
+                elif text in eager:
+                    config = self.parser.parse(text, shown)
+                else:
+                    pending.append((path, text))
+                    continue
                 if config.error is not None:
                     self.report(config.error)
                 files.append(config)
@@ -198,11 +251,31 @@ class Loader:
                     continue
                 message = "Terraform JSON configuration (.tf.json) is not analysed by keepalive-guard yet"
                 self.report(InputError(shown_path(path), message))
-            module = Module.read(directory, files)
+            del self.texts[directory]
+            module = Module.read(directory, files, pending)
             for error in module.errors:
                 self.report(error)
             self.modules[directory] = module
         return self.modules[directory]
+
+    def complete(self, module: Module, word: str) -> bool:
+        """Parse the files of `module` that the pre-filter left pending and that mention `word` (a
+        block type): only they can declare a block of that type. Whether there were any."""
+        mention = mentions(word)
+        needed = [(path, text) for path, text in module.pending if mention(text)]
+        if not needed:
+            return False
+        files = [self.parser.parse(text, shown_path(path)) for path, text in needed]
+        module.pending = [item for item in module.pending if item not in needed]
+        errors = len(module.errors)
+        module.add(files)
+        for error in [config.error for config in files if config.error is not None] + module.errors[errors:]:
+            self.report(error)
+        return True
+
+    def parse_tfvars(self, path: Path, shown: str) -> ConfigFile:
+        text, error = read_text(path, shown)
+        return ConfigFile(shown, error=error) if text is None else self.parser.parse(text, shown)
 
     def report(self, error: InputError) -> None:
         self.errors.setdefault((error.path, error.line, error.message), error)
@@ -337,6 +410,16 @@ class ModuleInstance:
         env = Env(self.scope(block.location.path))
         return env.bind(**names) if names else env
 
+    def declared(self, block_type: str, find: Callable[[Module], T | None]) -> T | None:
+        """What `find` finds among the module's resources or data sources of `block_type`; when it
+        finds nothing, what it finds once the module's pending files that mention `block_type` are
+        parsed too (the pre-filter, policies.loaders.terraform.parsing: variables, locals, outputs and
+        module calls are never in pending files)."""
+        found = find(self.module)
+        if found is None and self.loader.complete(self.module, block_type):
+            found = find(self.module)
+        return found
+
     # --- memoised values ------------------------------------------------------------------------
 
     def _memo(self, kind: str, name: str, compute: Callable[[], Any]) -> Any:
@@ -411,7 +494,7 @@ class ModuleInstance:
             self.loader.opaque.append(Opaque(self.resource_id(address, block.location), reason, True))
 
     def resource(self, resource_type: str, name: str) -> ResourceRef:
-        block = self.module.resources.get((resource_type, name))
+        block = self.declared(resource_type, lambda module: module.resources.get((resource_type, name)))
         if block is None:
             raise EvalError(f"reference to undeclared resource {resource_type}.{name}")
         local_address = f"{resource_type}.{name}"
@@ -421,7 +504,7 @@ class ModuleInstance:
         return ResourceRef(self.qualify(local_address), expanded)
 
     def data_source(self, data_type: str, name: str) -> Any:
-        block = self.module.data.get((data_type, name))
+        block = self.declared(data_type, lambda module: module.data.get((data_type, name)))
         if block is None:
             raise EvalError(f"reference to undeclared data source data.{data_type}.{name}")
         if data_type == "template_file":  # the legacy template provider: rendered = templatefile
@@ -608,7 +691,7 @@ class FileScope:
             raise EvalError(f"{name} is only available in a resource or module with {name}")
         if name == "self":
             return Unknown("self is known only during provisioning")
-        if any(kind == name for kind, _ in instance.module.resources):
+        if instance.declared(name, lambda module: any(kind == name for kind, _ in module.resources) or None):
             return Namespace(name, lambda resource_name: instance.resource(name, resource_name))
         raise EvalError(f'unknown name "{name}"')
 
@@ -703,10 +786,10 @@ def _file_inputs(path: Path, inputs: dict[str, Input], loader: Loader) -> None:
     if path.suffix == ".json":
         _json_vars(path, shown, inputs, loader)
         return
-    attributes, error = parse_attributes(path, shown)
-    if error is not None:
-        loader.report(error)
-    for name, attribute in attributes.items():
+    parsed = loader.parse_tfvars(path, shown)
+    if parsed.error is not None:
+        loader.report(parsed.error)
+    for name, attribute in parsed.attributes.items():
         given = evaluate(attribute.node, Env(_NoScope(shown)))
         inputs[name] = Input(attribute.location, value=given)
 

@@ -529,7 +529,7 @@ DATA_READERS: dict[str, Reader] = {
 def read_resources(instance: ModuleInstance, out: Collected) -> None:
     """Read every relevant resource and data source of `instance` and, recursively, of its modules."""
     for readers, blocks in ((READERS, instance.module.resources), (DATA_READERS, instance.module.data)):
-        for (resource_type, _name), block in blocks.items():
+        for (resource_type, _name), block in list(blocks.items()):  # lookups may parse pending files
             reader = readers.get(resource_type)
             if reader is None:
                 continue

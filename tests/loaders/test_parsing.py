@@ -1,0 +1,317 @@
+"""The pre-filter, the parse cache and parallel parsing change how fast a scan is, never what it finds.
+
+Each is compared with a scan that has none of them, on a generated monorepo (bench/generate.py: shared
+modules, inline services that refer to roles and parameters in files the pre-filter leaves pending,
+unrelated S3/IAM/VPC files) and on every Terraform fixture of the suite.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import marshal
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+
+from policies.cache import Cache, default_directory
+from policies.loaders import LoadOptions, load
+from policies.loaders.terraform import config, parsing
+from tests.helpers import FIXTURES, service_tf, write_tree
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _generator() -> Any:
+    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def monorepo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _generator().generate(16, tmp_path_factory.mktemp("monorepo"))  # type: ignore[no-any-return]
+
+
+def cli(*args: str, cache: Path, cwd: Path) -> dict[str, Any]:
+    completed = subprocess.run(
+        [sys.executable, "-m", "policies", "scan", *args, "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "KEEPALIVE_GUARD_CACHE_DIR": str(cache)},
+        timeout=300,
+    )
+    assert completed.returncode in (0, 1), completed.stderr
+    assert completed.stderr == ""
+    return json.loads(completed.stdout)  # type: ignore[no-any-return]
+
+
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts parsed from now on (in this process)."""
+    seen: list[str] = []
+    real = parsing.entry
+
+    def counting(text: str) -> bytes:
+        seen.append(text)
+        return real(text)
+
+    monkeypatch.setattr(parsing, "entry", counting)
+    return seen
+
+
+# --- the same results ---------------------------------------------------------------------------
+
+
+def test_the_generated_monorepo_gives_the_same_report_with_and_without_prefilter_cache_and_workers(
+    monorepo: Path, tmp_path: Path
+) -> None:
+    reference = cli(
+        ".", "--no-prefilter", "--no-cache", "--jobs", "1", cache=tmp_path / "unused", cwd=monorepo
+    )
+    assert reference["summary"]["targets"] == 16 and reference["summary"]["errors"] > 0
+    assert reference["summary"]["input_errors"] == 0
+    cache = tmp_path / "cache"
+    cold = cli(".", cache=cache, cwd=monorepo)
+    assert any(cache.glob("parse-*.sqlite"))
+    warm = cli(".", cache=cache, cwd=monorepo)
+    serial = cli(".", "--jobs", "1", "--no-cache", cache=tmp_path / "unused", cwd=monorepo)
+    assert cold == reference and warm == reference and serial == reference
+    assert not (tmp_path / "unused").exists()
+
+
+def test_the_generated_monorepo_loads_the_same_in_worker_processes(
+    monorepo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    reference = load([monorepo], LoadOptions(prefilter=False))
+    pools: list[int] = []
+
+    class Pool(parsing.ProcessPoolExecutor):
+        def __init__(self, workers: int) -> None:
+            pools.append(workers)
+            super().__init__(workers)
+
+    monkeypatch.setattr(parsing, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(parsing, "_PARALLEL_BYTES", 0)
+    in_workers = load([monorepo], LoadOptions(jobs=2, cache=tmp_path))
+    assert pools == [2]
+    assert in_workers == reference
+    seen = parses(monkeypatch)
+    assert load([monorepo], LoadOptions(jobs=2, cache=tmp_path)) == reference  # all from the cache
+    assert seen == []
+
+
+@pytest.mark.parametrize("fixture", sorted(path.name for path in (FIXTURES / "terraform").iterdir()))
+def test_every_terraform_fixture_loads_the_same_with_and_without_the_prefilter(fixture: str) -> None:
+    directory = FIXTURES / "terraform" / fixture
+    assert load([directory], LoadOptions(prefilter=True)) == load([directory], LoadOptions(prefilter=False))
+
+
+# --- the pre-filter -------------------------------------------------------------------------------
+
+UNRELATED = """
+resource "aws_s3_bucket" "assets" {
+  bucket = "acme-assets"
+}
+
+resource "aws_iam_role" "task" {
+  name               = "task"
+  assume_role_policy = "{}"
+}
+"""
+
+
+def test_files_that_cannot_declare_a_chain_are_not_parsed_unless_a_lookup_needs_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_tree(tmp_path, {"main.tf": service_tf(command=["gunicorn", "app"]), "storage.tf": UNRELATED})
+    seen = parses(monkeypatch)
+    inventory = load([tmp_path])
+    assert [text for text in seen if "aws_s3_bucket" in text] == []
+    assert "storage.tf" in {Path(path).name for path in inventory.inputs}  # read: it counts as an input
+
+
+def test_a_pending_file_is_parsed_when_the_chain_refers_to_what_it_declares(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keep_alive = "${aws_ssm_parameter.keep_alive.value}"
+    chain = service_tf(command=["gunicorn", "--threads", "4", "--keep-alive", keep_alive, "app"])
+    chain = chain.replace("$${", "${")  # a reference, not a literal
+    parameters = (
+        'resource "aws_ssm_parameter" "keep_alive" {\n  name  = "k"\n  type  = "String"\n  value = "75"\n}\n'
+    )
+    queue = 'resource "aws_sqs_queue" "jobs" {}\n'
+    write_tree(tmp_path, {"main.tf": chain, "parameters.tf": parameters, "queue.tf": queue})
+    seen = parses(monkeypatch)
+    filtered = load([tmp_path])
+    assert seen == [chain, parameters]  # not queue.tf: it does not mention aws_ssm_parameter
+    assert filtered == load([tmp_path], LoadOptions(prefilter=False))
+    (tmp_path / "parameters.tf").unlink()
+    assert load([tmp_path]) != filtered  # what the pending file declares is part of the result
+
+
+def test_a_syntax_error_in_a_file_that_cannot_matter_is_reported_only_without_the_prefilter(
+    tmp_path: Path,
+) -> None:
+    write_tree(
+        tmp_path,
+        {"main.tf": service_tf(command=["gunicorn", "app"]), "broken.tf": 'resource "aws_s3_bucket" "x" {\n'},
+    )
+    assert load([tmp_path]).errors == ()
+    (error,) = load([tmp_path], LoadOptions(prefilter=False)).errors
+    assert error.path.endswith("broken.tf") and "syntax error" in error.message
+
+
+def test_a_syntax_error_in_a_file_that_may_matter_is_reported(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {"main.tf": service_tf(command=["gunicorn", "app"]), "broken.tf": 'resource "aws_lb" "x" {\n'},
+    )
+    (error,) = load([tmp_path]).errors
+    assert error.path.endswith("broken.tf")
+
+
+def test_override_files_turn_the_prefilter_off_for_their_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "main.tf": service_tf(command=["gunicorn", "app"]),
+            "storage.tf": UNRELATED,
+            "storage_override.tf": 'resource "aws_s3_bucket" "assets" {\n  bucket = "other"\n}\n',
+        },
+    )
+    seen = parses(monkeypatch)
+    assert load([tmp_path]) == load([tmp_path], LoadOptions(prefilter=False))
+    assert UNRELATED in seen
+
+
+def test_the_prefilter_words_cover_every_resource_type_the_loader_reads() -> None:
+    from policies.loaders.terraform.resources import DATA_READERS, READERS
+
+    relevant = parsing.prefilter({*READERS, *DATA_READERS})
+    for resource_type in {*READERS, *DATA_READERS}:
+        assert relevant(f'resource "{resource_type}" "x" {{}}\n')
+        assert relevant(f"resource {resource_type} x {{}}\n")  # labels need not be quoted
+    for declaration in ("variable", "locals", "output", "module"):
+        assert relevant(f'{declaration} "x" {{}}\n')
+    assert not relevant(UNRELATED)
+    assert not relevant('resource "aws_lbx" "y" {}\n')  # a word, not a prefix
+
+
+# --- the parse cache ------------------------------------------------------------------------------
+
+
+def test_a_rerun_after_a_one_file_change_parses_that_file_only(
+    monorepo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "repo"
+    subprocess.run(["cp", "-r", str(monorepo), str(copy)], check=True)
+    options = LoadOptions(cache=tmp_path / "cache")
+    first = load([copy], options)
+    seen = parses(monkeypatch)
+    assert load([copy], options) == first and seen == []
+    edited = copy / "services" / "svc-0003" / "main.tf"
+    edited.write_text(edited.read_text().replace("LOG_LEVEL", 'LOG_FORMAT = "json"\n    LOG_LEVEL'))
+    after = load([copy], options)
+    assert seen == [edited.read_text()]
+    assert after == load([copy], LoadOptions(prefilter=False))
+
+
+def test_a_damaged_cache_entry_is_parsed_again(tmp_path: Path) -> None:
+    write_tree(tmp_path / "repo", {"main.tf": service_tf(command=["gunicorn", "app"])})
+    options = LoadOptions(cache=tmp_path / "cache")
+    first = load([tmp_path / "repo"], options)
+    (database,) = (tmp_path / "cache").glob("parse-*.sqlite")
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE entries SET data = ?", (b"\x00not marshal",))
+    assert load([tmp_path / "repo"], options) == first
+
+
+def test_a_cache_that_cannot_be_written_is_not_used(tmp_path: Path) -> None:
+    write_tree(tmp_path / "repo", {"main.tf": service_tf(command=["gunicorn", "app"])})
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    inventory = load([tmp_path / "repo"], LoadOptions(cache=blocked / "cache"))
+    assert inventory == load([tmp_path / "repo"]) and inventory.errors == ()
+
+
+def test_a_new_version_removes_only_other_versions_databases(tmp_path: Path) -> None:
+    (tmp_path / "parse-0.0.1-hcl2-8.0.0-lark-1.1.0-1.sqlite").write_bytes(b"old")
+    (tmp_path / "notes.txt").write_text("the user's")
+    cache = Cache(tmp_path)
+    cache.put({"k": b"v"})
+    cache.close()
+    kept = sorted(path.name for path in tmp_path.iterdir() if not path.name.endswith(("-wal", "-shm")))
+    assert kept == sorted([cache.path.name, "notes.txt"])
+    assert Cache(tmp_path).get("k") == b"v"
+
+
+def test_the_cache_directory_follows_the_platform_conventions(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("KEEPALIVE_GUARD_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert default_directory() == tmp_path / "keepalive-guard"
+    monkeypatch.setenv("KEEPALIVE_GUARD_CACHE_DIR", str(tmp_path / "mine"))
+    assert default_directory() == tmp_path / "mine"
+
+
+# --- the cache entry ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", sorted((FIXTURES / "terraform").rglob("*.tf")), ids=lambda path: path.name)
+def test_an_entry_decodes_to_the_tree_python_hcl2_parses(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    tree = hcl2.parses_to_tree(text)
+    parsed = config.config_file(config.entry(text), "x.tf")
+    assert parsed is not None and parsed.error is None
+    expected = [node for node in config.subtrees(config.subtrees(tree)[0]) if node.data == "block"]
+    assert len(parsed.blocks) == len(expected)
+    for block, node in zip(parsed.blocks, expected, strict=True):
+        body = config.subtrees(node)[-1]
+        attributes = [child for child in config.subtrees(body) if child.data == "attribute"]
+        for attribute in attributes:
+            name = config._label(config.subtrees(attribute)[0])
+            decoded = block.attributes[name]
+            assert decoded.node == config.subtrees(attribute)[-1]
+            assert decoded.location.line == attribute.meta.line
+            assert [config.line_of(token) for token in decoded.node.scan_values(lambda _: True)] == [
+                config.line_of(token) for token in config.subtrees(attribute)[-1].scan_values(lambda _: True)
+            ]
+
+
+def test_an_entry_holds_only_plain_values(tmp_path: Path) -> None:
+    def plain(value: Any) -> bool:
+        if isinstance(value, (tuple, list)):
+            return all(plain(item) for item in value)
+        return value is None or isinstance(value, (str, int, bytes))
+
+    data = marshal.loads(config.entry(service_tf(command=["gunicorn", "app"])))
+    assert plain(data)
+
+
+def test_an_entry_of_text_that_does_not_parse_is_its_error() -> None:
+    parsed = config.config_file(config.entry('resource "aws_lb" "x" {\n'), "bad.tf")
+    assert parsed is not None and parsed.blocks == [] and parsed.error is not None
+    assert parsed.error.path == "bad.tf" and "syntax error" in parsed.error.message
+
+
+@pytest.mark.parametrize("levels", [300, 3000])
+def test_deep_nesting_is_kept_or_reported_never_a_crash(levels: int) -> None:
+    parsed = config.config_file(config.entry("v = " + "[" * levels + "1" + "]" * levels + "\n"), "deep.tf")
+    assert parsed is not None
+    if levels == 300:  # evaluation reports it as unknown (test_terraform_evaluate)
+        assert parsed.error is None and parsed.attributes["v"].node.data == "expr_term"
+    else:
+        assert parsed.error is not None and parsed.error.path == "deep.tf"
