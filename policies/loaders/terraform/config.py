@@ -206,14 +206,19 @@ def parse_hcl(text: str, shown: str) -> tuple[Node | None, InputError | None]:
 
 def entry(text: str) -> bytes:
     """The parse of a file's text, as the cache stores it: marshalled (1, attributes, blocks), or
-    (0, message, line) when it does not parse. It names no path, so equal texts share one entry."""
-    tree, error = parse_hcl(text, "")
-    if tree is None:
-        assert error is not None
-        return marshal.dumps((0, error.message, error.line))
+    (0, message, line) when it does not parse. It names no path, so equal texts share one entry.
+    RecursionError, which depends on this process's stack rather than on the text, is raised."""
+    try:
+        tree = hcl2.parses_to_tree(text)
+    except RecursionError:
+        raise
+    except lark.exceptions.UnexpectedInput as error:
+        return marshal.dumps((0, syntax_error(error), getattr(error, "line", None)))
+    except (lark.exceptions.LarkError, ValueError, RuntimeError) as error:
+        return marshal.dumps((0, f"cannot parse HCL: {str(error).splitlines()[0][:120]}", None))
     try:
         return marshal.dumps((1, *_body_entry(subtrees(tree)[0])))
-    except (RecursionError, ValueError):  # marshal refuses values nested 2000 levels deep with ValueError
+    except ValueError:  # marshal refuses values nested 2000 levels deep: a property of the text
         return marshal.dumps((0, "configuration nested too deeply", None))
 
 
@@ -230,13 +235,3 @@ def config_file(data: bytes, shown: str) -> ConfigFile | None:
         )
     except (EOFError, ValueError, TypeError, IndexError):
         return None
-
-
-def parse_file(path: Path, shown: str) -> ConfigFile:
-    """A file read and parsed here, without the cache."""
-    text, error = read_text(path, shown)
-    if text is None:
-        return ConfigFile(shown, error=error)
-    parsed = config_file(entry(text), shown)
-    assert parsed is not None
-    return parsed

@@ -29,6 +29,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from policies.cache import Cache, digest
 from policies.loaders.terraform.config import ConfigFile, config_file, entry
+from policies.model import InputError
 
 DECLARATIONS = ("variable", "locals", "output", "module")
 # Below this many bytes of files to parse, starting worker processes costs more than it saves.
@@ -88,6 +89,12 @@ class Parser:
         self.new: dict[str, bytes] = {}  # parsed by this scan, for the cache
 
     def parse(self, text: str, shown: str) -> ConfigFile:
+        try:
+            return self._parse(text, shown)
+        except RecursionError:  # this process's stack, not the text: reported, not cached
+            return ConfigFile(shown, error=InputError(shown, "configuration nested too deeply"))
+
+    def _parse(self, text: str, shown: str) -> ConfigFile:
         key = digest(text)
         data = self.entries.get(key)
         if data is None:
@@ -114,7 +121,7 @@ class Parser:
         try:
             with ProcessPoolExecutor(workers) as pool:
                 parsed = list(pool.map(entry, missing.values(), chunksize=chunk))
-        except (OSError, BrokenProcessPool):  # no worker processes here (a sandbox): parse when used
+        except (OSError, BrokenProcessPool, RecursionError):  # no workers here (a sandbox): parse when used
             return
         for key, data in zip(missing, parsed, strict=True):
             self._store(key, data)
