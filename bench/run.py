@@ -80,11 +80,12 @@ def measure(command: Sequence[str], env: dict[str, str] | None = None, runs: int
 
 def checkov() -> Path | None:
     """The checkov executable of the benchmark's own virtual environment, installed on first use."""
-    executable = CHECKOV_VENV / ("Scripts" if os.name == "nt" else "bin") / "checkov"
+    scripts = CHECKOV_VENV / ("Scripts" if os.name == "nt" else "bin")
+    executable = scripts / "checkov"
     if not executable.exists():
         print(f"installing checkov into {CHECKOV_VENV} (once) ...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(CHECKOV_VENV)], check=True)
-        pip = [str(CHECKOV_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        pip = [str(scripts / "python"), "-m", "pip", "install", "--quiet"]
         subprocess.run([*pip, "-r", str(HERE / "requirements-checkov.txt")], check=True)
     return executable
 

@@ -195,27 +195,40 @@ def read_text(path: Path, shown: str) -> tuple[str | None, InputError | None]:
         return None, InputError(shown, f"not UTF-8 text (byte 0x{body[error.start]:02x})", line)
 
 
+def _parse(text: str) -> Node | tuple[str, int | None]:
+    """The tree of `text`, or (message, line) of why it does not parse. RecursionError, which depends on
+    this process's stack rather than on the text, is raised."""
+    try:
+        return hcl2.parses_to_tree(text)
+    except RecursionError:
+        raise
+    except lark.exceptions.UnexpectedInput as error:
+        return syntax_error(error), getattr(error, "line", None)
+    except (lark.exceptions.LarkError, ValueError, RuntimeError) as error:
+        return _cannot_parse(error), None
+
+
+def _cannot_parse(error: Exception) -> str:
+    return f"cannot parse HCL: {str(error).splitlines()[0][:120]}"
+
+
 def parse_hcl(text: str, shown: str) -> tuple[Node | None, InputError | None]:
     try:
-        return hcl2.parses_to_tree(text), None
-    except lark.exceptions.UnexpectedInput as error:
-        return None, InputError(shown, syntax_error(error), getattr(error, "line", None))
-    except (lark.exceptions.LarkError, RecursionError, ValueError, RuntimeError) as error:
-        return None, InputError(shown, f"cannot parse HCL: {str(error).splitlines()[0][:120]}")
+        parsed = _parse(text)
+    except RecursionError as error:
+        return None, InputError(shown, _cannot_parse(error))
+    if isinstance(parsed, tuple):
+        return None, InputError(shown, *parsed)
+    return parsed, None
 
 
 def entry(text: str) -> bytes:
     """The parse of a file's text, as the cache stores it: marshalled (1, attributes, blocks), or
     (0, message, line) when it does not parse. It names no path, so equal texts share one entry.
     RecursionError, which depends on this process's stack rather than on the text, is raised."""
-    try:
-        tree = hcl2.parses_to_tree(text)
-    except RecursionError:
-        raise
-    except lark.exceptions.UnexpectedInput as error:
-        return marshal.dumps((0, syntax_error(error), getattr(error, "line", None)))
-    except (lark.exceptions.LarkError, ValueError, RuntimeError) as error:
-        return marshal.dumps((0, f"cannot parse HCL: {str(error).splitlines()[0][:120]}", None))
+    tree = _parse(text)
+    if isinstance(tree, tuple):
+        return marshal.dumps((0, *tree))
     try:
         return marshal.dumps((1, *_body_entry(subtrees(tree)[0])))
     except ValueError:  # marshal refuses values nested 2000 levels deep: a property of the text

@@ -187,7 +187,7 @@ class Loader:
         self.skip = skip  # files not to read (excluded by the configuration or --exclude)
         self.parser = parser or Parser()
         self.relevant = relevant
-        self.texts: dict[Path, list[tuple[Path, str | None, InputError | None]]] = {}
+        self.texts: dict[Path, list[tuple[Path, str | None, InputError | None, bool]]] = {}
         self.modules: dict[Path, Module] = {}
         self.errors: dict[tuple[str, int | None, str], InputError] = {}
         self.opaque: list[Opaque] = []
@@ -198,47 +198,46 @@ class Loader:
 
     def read(self, directories: Sequence[Path]) -> None:
         """Read the .tf files of `directories` and parse ahead of use, in worker processes when there
-        are many, the ones the pre-filter keeps and the pending ones that they seem to refer to."""
+        are many, the ones the pre-filter keeps, the pending ones that they seem to refer to, and the
+        tfvars files a root reads."""
         texts = []
         for directory in directories:
-            eager, pending = self._split(directory.resolve())
+            files = self._texts(directory.resolve())
+            eager = [text for _, text, _, now in files if text is not None and now]
+            pending = [text for _, text, _, now in files if text is not None and not now]
             texts += eager + needed_soon(eager, pending)
-            for path in sorted(directory.glob("*.tfvars")):  # a root's terraform.tfvars, *.auto.tfvars
+            for path in automatic_var_files(directory):
                 text, _ = read_text(path, shown_path(path))
-                texts += [text] if text is not None else []
+                texts += [text] if text is not None and path.suffix == ".tfvars" else []
         self.parser.prepare(texts)
 
-    def _texts(self, directory: Path) -> list[tuple[Path, str | None, InputError | None]]:
+    def _texts(self, directory: Path) -> list[tuple[Path, str | None, InputError | None, bool]]:
+        """(path, text, why it cannot be read, whether to parse it now) of the directory's .tf files.
+        The pre-filter leaves none pending in a module with override files: they merge by name."""
         if directory not in self.texts:
             paths = [
                 path for path in sorted(directory.glob("*.tf")) if not path.is_dir() and not self.skip(path)
             ]
-            self.texts[directory] = [(path, *read_text(path, shown_path(path))) for path in paths]
+            read = [(path, *read_text(path, shown_path(path))) for path in paths]
+            relevant = self.relevant
+            if any(_is_override(str(path)) for path in paths):
+                relevant = None
+            self.texts[directory] = [
+                (path, text, error, text is None or relevant is None or relevant(text))
+                for path, text, error in read
+            ]
         return self.texts[directory]
-
-    def _split(self, directory: Path) -> tuple[list[str], list[str]]:
-        """The texts of the directory's files to parse now, and those the pre-filter leaves pending
-        (none when a file overrides others: overrides merge into blocks by name)."""
-        texts = [(path, text) for path, text, _ in self._texts(directory) if text is not None]
-        if self.relevant is None or any(_is_override(str(path)) for path, _ in texts):
-            return [text for _, text in texts], []
-        eager: list[str] = []
-        pending: list[str] = []
-        for _, text in texts:
-            (eager if self.relevant(text) else pending).append(text)
-        return eager, pending
 
     def module(self, directory: Path) -> Module:
         directory = directory.resolve()
         if directory not in self.modules:
             files, pending = [], []
-            eager = set(self._split(directory)[0])
-            for path, text, error in self._texts(directory):
+            for path, text, error, now in self._texts(directory):
                 shown = shown_path(path)
                 self.read_files.append(shown)
                 if text is None:
                     config = ConfigFile(shown, error=error)
-                elif text in eager:
+                elif now:
                     config = self.parser.parse(text, shown)
                 else:
                     pending.append((path, text))
@@ -749,15 +748,20 @@ def _relative(directory: Path, root: Path) -> str:
 Assignment = Path | tuple[str, str]  # a --var-file, or a --var NAME=VALUE
 
 
+def automatic_var_files(directory: Path) -> list[Path]:
+    """The variable files `terraform plan` reads by itself in a root module directory, in order."""
+    automatic = [directory / "terraform.tfvars", directory / "terraform.tfvars.json"]
+    automatic += sorted(directory.glob("*.auto.tfvars")) + sorted(directory.glob("*.auto.tfvars.json"))
+    return [path for path in automatic if path.is_file()]
+
+
 def root_inputs(module: Module, loader: Loader, assignments: Sequence[Assignment]) -> dict[str, Input]:
     """Values for a root module as `terraform plan` takes them: terraform.tfvars, *.auto.tfvars, then
     --var-file and --var in command-line order, the later winning. A value that does not convert to
     its variable's declared type is an input error, as it is for Terraform."""
     inputs: dict[str, Input] = {}
     directory = module.directory
-    automatic = [directory / "terraform.tfvars", directory / "terraform.tfvars.json"]
-    automatic += sorted(directory.glob("*.auto.tfvars")) + sorted(directory.glob("*.auto.tfvars.json"))
-    for assignment in [path for path in automatic if path.is_file()] + list(assignments):
+    for assignment in [*automatic_var_files(directory), *assignments]:
         if isinstance(assignment, tuple):
             name, text = assignment
             declared = module.variables.get(name)
