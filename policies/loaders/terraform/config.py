@@ -90,12 +90,12 @@ def _encode(root: Node) -> Any:
         if child is _END:
             stack.pop()
             children.pop()
-            encoded = (node.data, line_of(node), *done)
+            encoded = (str(node.data), line_of(node), *done)  # a Token from a parser not loaded from cache
             if not stack:
                 return encoded
             stack[-1][1].append(encoded)
         elif isinstance(child, Token):
-            done.append([child.type, str(child), child.line])
+            done.append([str(child.type), str(child), child.line])
         else:
             stack.append((child, []))
             children.append(iter(child.children))
@@ -231,7 +231,9 @@ def entry(text: str) -> bytes:
         return marshal.dumps((0, *tree))
     try:
         return marshal.dumps((1, *_body_entry(subtrees(tree)[0])))
-    except ValueError:  # marshal refuses values nested 2000 levels deep: a property of the text
+    except ValueError as error:  # marshal refuses values nested 2000 levels deep: a property of the text
+        if "deeply" not in str(error):
+            raise
         return marshal.dumps((0, "configuration nested too deeply", None))
 
 
