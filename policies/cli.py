@@ -223,7 +223,7 @@ def _inputs(command: argparse.ArgumentParser) -> None:
         "--no-cache",
         dest="cache",
         action="store_false",
-        help="do not read or write the parse cache ($KEEPALIVE_GUARD_CACHE_DIR, else the user cache "
+        help="do not read or write the parse and result cache ($KEEPALIVE_GUARD_CACHE_DIR, else the user cache "
         "directory, e.g. ~/.cache/keepalive-guard)",
     )
     command.add_argument(

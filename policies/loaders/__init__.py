@@ -55,7 +55,7 @@ class LoadOptions:
     parameters: Mapping[str, tuple[str, Location]] = field(default_factory=dict)
     # Path patterns not to discover in the directories scanned (configuration `excludes`, --exclude).
     excludes: tuple[Exclude, ...] = ()
-    # The parse cache directory (policies.cache, --no-cache); None: no cache.
+    # The parse and result cache directory (policies.cache, --no-cache); None: no cache.
     cache: Path | None = None
     # Worker processes that parse Terraform files (--jobs); 1: none.
     jobs: int = 1
@@ -207,6 +207,7 @@ def load(paths: Sequence[Path], options: LoadOptions = LoadOptions()) -> Invento
             cache=cache,
             jobs=options.jobs,
             filtered=options.prefilter,
+            identity=repr(options.excludes),
         )
         inventory = terraform + inventory
     inventory += Inventory(opaque=tuple(replaced))

@@ -230,14 +230,16 @@ def test_a_rerun_after_a_one_file_change_parses_that_file_only(
     assert after == load([copy], LoadOptions(prefilter=False))
 
 
-def test_a_damaged_cache_entry_is_parsed_again(tmp_path: Path) -> None:
+def test_a_damaged_cache_entry_is_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_tree(tmp_path / "repo", {"main.tf": service_tf(command=["gunicorn", "app"])})
     options = LoadOptions(cache=tmp_path / "cache")
     first = load([tmp_path / "repo"], options)
     (database,) = (tmp_path / "cache").glob("parse-*.sqlite")
     with sqlite3.connect(database) as connection:
         connection.execute("UPDATE entries SET data = ?", (b"\x00not marshal",))
-    assert load([tmp_path / "repo"], options) == first
+        connection.execute("DELETE FROM results")  # else the whole result is read back, parsing nothing
+    seen = parses(monkeypatch)
+    assert load([tmp_path / "repo"], options) == first and len(seen) == 1
 
 
 def test_a_cache_that_cannot_be_written_is_not_used(tmp_path: Path) -> None:

@@ -2,15 +2,21 @@
 
 Every directory holding `.tf` files is a module; the ones no other scanned module calls are roots and
 are evaluated as Terraform would from there (tfvars, --var-file, --var), following their module calls.
+
+With a cache, the result is stored with every file read and path probed to compute it (`files.Files`):
+a scan with the same arguments whose files are all unchanged reads it back instead of loading again.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import pickle
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from policies.cache import Cache
+from policies.cache import Cache, code_stamp, digest, restricted_loads
+from policies.loaders.terraform.files import unchanged
 from policies.loaders.terraform.module import Assignment, Loader, ModuleInstance, root_inputs
 from policies.loaders.terraform.parsing import Parser, prefilter
 from policies.loaders.terraform.resources import DATA_READERS, READERS, Collected, read_resources
@@ -26,17 +32,24 @@ def load_terraform(
     cache: Cache | None = None,
     jobs: int = 1,
     filtered: bool = True,
+    identity: str = "",
 ) -> Inventory:
     """The inventory of the Terraform modules in `directories`; `variables` are --var-file paths and
     --var (NAME, VALUE) pairs in command-line order, for every root module. Root modules in `planned`
     are read from a plan instead: they still count as callers, so the modules they call stay non-roots.
-    Files for which `skip` is true are not read. Parsing uses `cache`, `jobs` worker processes and,
-    when `filtered`, the pre-filter (`policies.loaders.terraform.parsing`)."""
+    Files for which `skip` is true are not read; `identity` names what `skip` depends on (the
+    excludes), for the cached result. Parsing uses `cache`, `jobs` worker processes and, when
+    `filtered`, the pre-filter (`policies.loaders.terraform.parsing`)."""
+    arguments = (code_stamp(), os.getcwd(), directories, variables, planned, filtered, identity)
+    key = digest(repr(arguments))
+    if cache is not None and (cached := _cached(cache, key)) is not None:
+        cache.close()
+        return cached
     relevant = prefilter({*READERS, *DATA_READERS}) if filtered else None
     loader = Loader(skip, Parser(cache, jobs), relevant)
     loader.read(directories)
     modules = {directory.resolve(): loader.module(directory) for directory in directories}
-    called = {source for module in modules.values() for source in module.local_sources()}
+    called = {loader.files.directory(path) for module in modules.values() for path in module.local_sources()}
     roots = [directory for directory in modules if directory not in called] or list(modules)
     skipped = {directory.resolve() for directory in planned}
     roots = [directory for directory in roots if directory not in skipped]
@@ -51,10 +64,27 @@ def load_terraform(
         if isinstance(assignment, tuple) and assignment[0] not in declared:
             message = f'no root module declares variable "{assignment[0]}"'
             loader.error(f"--var {assignment[0]}", message)
-    loader.parser.save()
-    return dataclasses.replace(
+    inventory = dataclasses.replace(
         out.inventory(),
         opaque=tuple(loader.opaque),
         errors=tuple(loader.errors.values()),
         inputs=tuple(dict.fromkeys(loader.read_files)),
     )
+    if cache is not None:
+        result = pickle.dumps((loader.files.probes, inventory), pickle.HIGHEST_PROTOCOL)
+        cache.put({key: result}, "results")
+    loader.parser.save()
+    return inventory
+
+
+def _cached(cache: Cache, key: str) -> Inventory | None:
+    """The result stored under `key`, if it decodes and none of the files it was read from changed."""
+    data = cache.get(key, "results")
+    if data is None:
+        return None
+    try:
+        probes, inventory = restricted_loads(data)
+        valid = isinstance(inventory, Inventory) and unchanged(probes)
+    except Exception:  # a damaged entry, or one this code did not write: load again
+        return None
+    return inventory if valid else None

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from policies.loaders.terraform import types
-from policies.loaders.terraform.config import Attribute, Block, ConfigFile, parse_hcl, read_text
+from policies.loaders.terraform.config import Attribute, Block, ConfigFile, parse_hcl
 from policies.loaders.terraform.evaluate import (
     Env,
     Namespace,
@@ -29,6 +29,7 @@ from policies.loaders.terraform.evaluate import (
     parse_template_text,
     subtrees,
 )
+from policies.loaders.terraform.files import Files
 from policies.loaders.terraform.jsontext import JsonTextError, parse_json_text
 from policies.loaders.terraform.parsing import Parser, mentions, needed_soon
 from policies.loaders.terraform.values import (
@@ -121,11 +122,11 @@ class Module:
             table[name] = block
 
     def local_sources(self) -> Iterator[Path]:
-        """Directories of local modules (`source = "./..."`) this module calls."""
+        """Paths of the local modules (`source = "./..."`) this module calls, as written (unresolved)."""
         for block in self.calls.values():
             source = literal_string(block.attributes.get("source"))
             if source is not None and source.startswith(("./", "../")):
-                yield (self.directory / source).resolve()
+                yield self.directory / source
 
 
 def _is_override(path: str) -> bool:
@@ -186,6 +187,7 @@ class Loader:
     ) -> None:
         self.skip = skip  # files not to read (excluded by the configuration or --exclude)
         self.parser = parser or Parser()
+        self.files = Files()  # every read and probe of the file system, recorded
         self.relevant = relevant
         self.texts: dict[Path, list[tuple[Path, str | None, InputError | None, bool]]] = {}
         self.modules: dict[Path, Module] = {}
@@ -206,8 +208,8 @@ class Loader:
             eager = [text for _, text, _, now in files if text is not None and now]
             pending = [text for _, text, _, now in files if text is not None and not now]
             texts += eager + needed_soon(eager, pending)
-            for path in automatic_var_files(directory):
-                text, _ = read_text(path, shown_path(path))
+            for path in automatic_var_files(directory, self.files):
+                text, _ = self.files.read(path, shown_path(path))
                 texts += [text] if text is not None and path.suffix == ".tfvars" else []
         self.parser.prepare(texts)
 
@@ -215,10 +217,8 @@ class Loader:
         """(path, text, why it cannot be read, whether to parse it now) of the directory's .tf files.
         The pre-filter leaves none pending in a module with override files: they merge by name."""
         if directory not in self.texts:
-            paths = [
-                path for path in sorted(directory.glob("*.tf")) if not path.is_dir() and not self.skip(path)
-            ]
-            read = [(path, *read_text(path, shown_path(path))) for path in paths]
+            paths = [path for path in self.files.files(directory, "*.tf") if not self.skip(path)]
+            read = [(path, *self.files.read(path, shown_path(path))) for path in paths]
             relevant = self.relevant
             if any(_is_override(str(path)) for path in paths):
                 relevant = None
@@ -245,7 +245,7 @@ class Loader:
                 if config.error is not None:
                     self.report(config.error)
                 files.append(config)
-            for path in sorted(directory.glob("*.tf.json")):
+            for path in self.files.glob(directory, "*.tf.json"):
                 if self.skip(path):
                     continue
                 message = "Terraform JSON configuration (.tf.json) is not analysed by keepalive-guard yet"
@@ -273,7 +273,7 @@ class Loader:
         return True
 
     def parse_tfvars(self, path: Path, shown: str) -> ConfigFile:
-        text, error = read_text(path, shown)
+        text, error = self.files.read(path, shown)
         return ConfigFile(shown, error=error) if text is None else self.parser.parse(text, shown)
 
     def report(self, error: InputError) -> None:
@@ -345,10 +345,11 @@ def source_directory(source: str, key: str, caller: Path, root: Path, loader: Lo
     `terraform init` put it, by the call's dotted `key` (`alb`, `api.service`) in
     `.terraform/modules/modules.json` under the root module directory `root`."""
     if source.startswith(("./", "../")):
-        directory = (caller / source).resolve()
-        return directory if directory.is_dir() else None
+        return loader.files.directory(caller / source)
     manifest = root / ".terraform" / "modules" / "modules.json"
-    text, _ = read_text(manifest, shown_path(manifest)) if manifest.is_file() else (None, None)
+    text, _ = (
+        loader.files.read(manifest, shown_path(manifest)) if loader.files.is_file(manifest) else (None, None)
+    )
     if text is None:
         return None
     try:
@@ -358,8 +359,7 @@ def source_directory(source: str, key: str, caller: Path, root: Path, loader: Lo
         return None
     for entry in entries if isinstance(entries, list) else []:
         if isinstance(entry, dict) and entry.get("Key") == key and isinstance(entry.get("Dir"), str):
-            directory = (root / entry["Dir"]).resolve()
-            return directory if directory.is_dir() else None
+            return loader.files.directory(root / entry["Dir"])
     return None
 
 
@@ -698,7 +698,7 @@ class FileScope:
         functions: dict[str, Callable[..., Any]] = {
             "file": lambda path: self._file(path, line),
             "templatefile": lambda path, variables: self._templatefile(path, variables, line),
-            "fileexists": lambda path: self._resolve(path).is_file(),
+            "fileexists": lambda path: self.instance.loader.files.is_file(self._resolve(path)),
             "abspath": lambda path: str(self._resolve(path)),
             "basename": lambda path: os.path.basename(str(known(path))),
             "dirname": lambda path: os.path.dirname(str(known(path))),
@@ -716,11 +716,12 @@ class FileScope:
             return Unknown(f"{function}() of an unknown path", path.refs)
         resolved = self._resolve(path)
         shown = shown_path(resolved)
-        if not resolved.exists():
+        files = self.instance.loader.files
+        if not files.exists(resolved):
             message = f'{function}("{path}"): no such file {shown}'
             self.instance.loader.error(self.path, message, line)
             return Unknown(message)
-        text, error = read_text(resolved, shown)
+        text, error = files.read(resolved, shown)
         if text is None:
             message = f'{function}("{path}"): {shown}: {error.message if error else "unreadable"}'
             self.instance.loader.error(self.path, message, line)
@@ -748,11 +749,11 @@ def _relative(directory: Path, root: Path) -> str:
 Assignment = Path | tuple[str, str]  # a --var-file, or a --var NAME=VALUE
 
 
-def automatic_var_files(directory: Path) -> list[Path]:
+def automatic_var_files(directory: Path, files: Files) -> list[Path]:
     """The variable files `terraform plan` reads by itself in a root module directory, in order."""
     automatic = [directory / "terraform.tfvars", directory / "terraform.tfvars.json"]
-    automatic += sorted(directory.glob("*.auto.tfvars")) + sorted(directory.glob("*.auto.tfvars.json"))
-    return [path for path in automatic if path.is_file()]
+    automatic += files.glob(directory, "*.auto.tfvars") + files.glob(directory, "*.auto.tfvars.json")
+    return [path for path in automatic if files.is_file(path)]
 
 
 def root_inputs(module: Module, loader: Loader, assignments: Sequence[Assignment]) -> dict[str, Input]:
@@ -761,7 +762,7 @@ def root_inputs(module: Module, loader: Loader, assignments: Sequence[Assignment
     its variable's declared type is an input error, as it is for Terraform."""
     inputs: dict[str, Input] = {}
     directory = module.directory
-    for assignment in [*automatic_var_files(directory), *assignments]:
+    for assignment in [*automatic_var_files(directory, loader.files), *assignments]:
         if isinstance(assignment, tuple):
             name, text = assignment
             declared = module.variables.get(name)
@@ -771,7 +772,7 @@ def root_inputs(module: Module, loader: Loader, assignments: Sequence[Assignment
                 value = _parse_cli_value(text)
             where = Location(f"--var {name}")
             inputs[name] = Input(where, value=located(value, where))
-        elif assignment.exists():
+        elif loader.files.exists(assignment):
             _file_inputs(assignment, inputs, loader)
     for name, given in inputs.items():
         declared = module.variables.get(name)
@@ -814,7 +815,7 @@ def _parse_cli_value(text: str) -> Any:
 
 
 def _json_vars(path: Path, shown: str, inputs: dict[str, Input], loader: Loader) -> None:
-    text, error = read_text(path, shown)
+    text, error = loader.files.read(path, shown)
     if text is None:
         if error is not None:
             loader.report(error)

@@ -131,6 +131,9 @@ class Text(str):
         self.spans = spans or getattr(value, "spans", ())
         return self
 
+    def __reduce__(self) -> tuple[Any, ...]:  # for a cached result (pickle)
+        return Text, (str(self), self.start, self.spans)
+
 
 @dataclass(frozen=True)
 class Encoded:
