@@ -17,11 +17,14 @@ Every corpus is generated fresh into a temporary directory (`generate.py`, `gene
   `bench/.venv`, created on first use.
 
 Wall times are the best of three runs (checkov: one run, on the largest corpora it takes minutes);
-peak memory is the largest resident set of the process tree's processes, from `getrusage`.
+peak memory is the largest resident set of the process tree's processes, from `getrusage`. As after
+`pip install`, the code runs from compiled bytecode (compiled first; PYTHONDONTWRITEBYTECODE unset).
+The table ends with the targets of issue 8, each with the figures that decide it.
 """
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import shutil
@@ -39,6 +42,7 @@ from generate_cfn import generate as generate_stacks  # noqa: E402
 from generate_plan import generate as generate_plan  # noqa: E402
 
 CHECKOV_VENV = HERE / ".venv"
+ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
 PLAN_SERVICES = 1400  # about 50 MB of plan JSON
 STACKS, STACK_SERVICES = 10, 30  # ten stacks of about 450 resources
 PARSE_ALL = """
@@ -69,7 +73,11 @@ def measure(command: Sequence[str], env: dict[str, str] | None = None, runs: int
     best: Run | None = None
     for _ in range(runs):
         completed = subprocess.run(
-            [sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, env=env, check=True
+            [sys.executable, "-c", _MEASURE, *command],
+            capture_output=True,
+            text=True,
+            env=env or ENV,
+            check=True,
         )
         found = json.loads(completed.stdout)
         run = Run(found["wall"], found["peak_kb"] / 1024, found["code"], found["stdout"])
@@ -114,10 +122,11 @@ def summary(run: Run) -> str:
 
 def bench_corpus(
     table: Table, name: str, path: Path, framework: str, checkov_bin: Path | None, edit: Path | None = None
-) -> None:
+) -> dict[str, Run]:
     """Cold, warm, after a one-file change (when `edit` is given) and serial, then checkov."""
     cache = Path(tempfile.mkdtemp(prefix="kg-cache-"))
-    env = {**os.environ, "KEEPALIVE_GUARD_CACHE_DIR": str(cache)}
+    env = {**ENV, "KEEPALIVE_GUARD_CACHE_DIR": str(cache)}
+    runs: dict[str, Run] = {}
     colds = []
     for _ in range(3):  # best of three cold runs, each with an empty cache
         shutil.rmtree(cache, ignore_errors=True)
@@ -137,7 +146,8 @@ def bench_corpus(
             "--skip-download",
         ]
         command += ["-f", str(path)] if path.is_file() else ["-d", str(path)]
-        checkov_run = measure(command, {**os.environ, "BC_SKIP_MAPPING": "TRUE"}, runs=1)
+        checkov_run = runs["checkov"] = measure(command, {**ENV, "BC_SKIP_MAPPING": "TRUE"}, runs=1)
+    runs["cold"], runs["warm"] = cold, warm
     table.row(name, f"keepalive-guard, cold ({summary(cold)})", cold, checkov_run)
     table.row("", "keepalive-guard, warm cache", warm, checkov_run)
     if edit is not None:
@@ -147,15 +157,44 @@ def bench_corpus(
     serial = measure(keepalive_guard(str(path), "--no-cache", "--jobs", "1"), env)
     table.row("", "keepalive-guard --no-cache --jobs 1", serial, checkov_run)
     if framework == "terraform":
-        parse = measure([sys.executable, "-c", PARSE_ALL, str(path)])
+        parse = runs["parse"] = measure([sys.executable, "-c", PARSE_ALL, str(path)])
         table.row("", "python-hcl2: parse every .tf file", parse, checkov_run)
     if checkov_run is not None:
         table.row("", f"checkov --framework {framework}", checkov_run, checkov_run)
     shutil.rmtree(cache, ignore_errors=True)
+    return runs
+
+
+def targets(startup: Run, version: Run, largest: dict[str, Run], plan: dict[str, Run] | None) -> None:
+    """Issue 8's targets, each with the figures that decide it."""
+
+    def line(met: bool, text: str) -> None:
+        print(f"  [{'met' if met else 'NOT met'}] {text}")
+
+    print("\ntargets (the largest monorepo; the plan):")
+    cold, warm = largest["cold"], largest["warm"]
+    if "checkov" in largest:
+        ratio = largest["checkov"].wall / cold.wall
+        line(ratio >= 20, f"cold scan >= 20x faster than checkov: {ratio:.1f}x")
+    parse = largest["parse"]
+    line(
+        cold.wall < parse.wall,
+        f"cold scan faster than python-hcl2 parsing every .tf: {cold.wall:.2f} s vs {parse.wall:.2f} s",
+    )
+    line(cold.wall >= 10 * warm.wall, f"warm >= 10x faster than cold: {cold.wall / warm.wall:.1f}x")
+    times = version.wall / startup.wall
+    line(times <= 3, f"--version within 3x of python -c pass: {times:.1f}x")
+    if plan is not None:
+        run = plan["cold"]
+        line(
+            run.wall < 10 and run.peak_mb < 500,
+            f"50 MB plan under 10 s and 500 MB: {run.wall:.2f} s, {run.peak_mb:.0f} MB",
+        )
 
 
 def main(sizes: list[int], with_checkov: bool) -> None:
     checkov_bin = checkov() if with_checkov else None
+    compileall.compile_dir(HERE.parent / "policies", quiet=1)  # as pip install does
     python = [sys.executable, "-c", "pass"]
     startup, version = (
         measure(python, runs=5),
@@ -166,14 +205,16 @@ def main(sizes: list[int], with_checkov: bool) -> None:
         f"({version.wall / startup.wall:.1f}x); {os.cpu_count()} CPUs, Python {sys.version.split()[0]}\n"
     )
     table = Table()
+    largest: dict[str, Run] = {}
+    plan_runs = None
     for size in sizes:
         with tempfile.TemporaryDirectory() as directory:
             root = generate_monorepo(size, Path(directory))
             files = list(root.rglob("*.tf"))
             megabytes = sum(path.stat().st_size for path in files) / 1e6
-            corpus = f"monorepo {size} services ({len(files)} .tf, {megabytes:.0f} MB)"
+            corpus = f"monorepo {size} services ({len(files)} .tf, {megabytes:.1f} MB)"
             edit = root / "services" / "svc-0001" / "main.tf"
-            bench_corpus(table, corpus, root, "terraform", checkov_bin, edit)
+            largest = bench_corpus(table, corpus, root, "terraform", checkov_bin, edit)
     if sizes == DEFAULT_SIZES:
         with tempfile.TemporaryDirectory() as directory:
             root = generate_stacks(STACKS, STACK_SERVICES, Path(directory))
@@ -184,7 +225,8 @@ def main(sizes: list[int], with_checkov: bool) -> None:
             plan = Path(directory) / "plan.json"
             generate_plan(PLAN_SERVICES, plan)
             corpus = f"plan JSON, {PLAN_SERVICES} services ({plan.stat().st_size / 1e6:.0f} MB)"
-            bench_corpus(table, corpus, plan, "terraform_plan", checkov_bin)
+            plan_runs = bench_corpus(table, corpus, plan, "terraform_plan", checkov_bin)
+    targets(startup, version, largest, plan_runs)
 
 
 DEFAULT_SIZES = [50, 200, 500]
