@@ -231,7 +231,8 @@ def _inputs(command: argparse.ArgumentParser) -> None:
         "-j",
         type=_jobs,
         metavar="N",
-        help="parse Terraform files in N worker processes (default: the CPUs available; 1: none)",
+        help="parse Terraform files, and evaluate root modules when there are many (on Linux), in N worker "
+        "processes (default: the CPUs available; 1: none)",
     )
     command.add_argument(
         "--no-prefilter",

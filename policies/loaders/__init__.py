@@ -57,7 +57,7 @@ class LoadOptions:
     excludes: tuple[Exclude, ...] = ()
     # The parse and result cache directory (policies.cache, --no-cache); None: no cache.
     cache: Path | None = None
-    # Worker processes that parse Terraform files (--jobs); 1: none.
+    # Worker processes that parse Terraform files and evaluate root modules (--jobs); 1: none.
     jobs: int = 1
     # Parse only the .tf files that may declare something a chain is read from, the others when
     # evaluation asks for them (policies.loaders.terraform.parsing; --no-prefilter).

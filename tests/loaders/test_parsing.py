@@ -25,7 +25,7 @@ import pytest
 
 from policies.cache import Cache, default_directory
 from policies.loaders import LoadOptions, load
-from policies.loaders.terraform import config, parsing
+from policies.loaders.terraform import config, parsing, roots
 from tests.helpers import FIXTURES, service_tf, write_tree
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,21 +95,84 @@ def test_the_generated_monorepo_loads_the_same_in_worker_processes(
     monorepo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     reference = load([monorepo], LoadOptions(prefilter=False))
-    pools: list[int] = []
-
-    class Pool(parsing.ProcessPoolExecutor):
-        def __init__(self, workers: int) -> None:
-            pools.append(workers)
-            super().__init__(workers)
-
-    monkeypatch.setattr(parsing, "ProcessPoolExecutor", Pool)
-    monkeypatch.setattr(parsing, "_PARALLEL_BYTES", 0)
+    pools = _counted_pools(monkeypatch)
     in_workers = load([monorepo], LoadOptions(jobs=2, cache=tmp_path))
-    assert pools == [2]
+    assert pools == ([2, 2] if sys.platform.startswith("linux") else [2])  # parsing, evaluating the roots
     assert in_workers == reference
     seen = parses(monkeypatch)
     assert load([monorepo], LoadOptions(jobs=2, cache=tmp_path)) == reference  # all from the cache
     assert seen == []
+
+
+def _counted_pools(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The worker pools started from now on (their sizes), for any amount of work."""
+    pools: list[int] = []
+
+    class Pool(parsing.ProcessPoolExecutor):
+        def __init__(self, workers: int, *context: Any) -> None:
+            pools.append(workers)
+            super().__init__(workers, *context)
+
+    for module in (parsing, roots):
+        monkeypatch.setattr(module, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(parsing, "_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(roots, "_PARALLEL_ROOTS", 1)
+    return pools
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="roots are evaluated in workers on Linux")
+@pytest.mark.parametrize("fixture", sorted(path.name for path in (FIXTURES / "terraform").iterdir()))
+def test_every_terraform_fixture_loads_the_same_with_its_roots_evaluated_in_workers(
+    fixture: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Errors, opaque modules and files read included, in the same order."""
+    directory = FIXTURES / "terraform" / fixture
+    serial = load([directory])
+    pools = _counted_pools(monkeypatch)
+    assert load([directory], LoadOptions(jobs=2)) == serial
+    assert pools[-1:] == [2]
+
+
+def _roots_with_errors(repo: Path) -> Path:
+    """Roots whose evaluation reports errors: a missing file(), a tfvars value of the wrong type, a
+    missing module source, a module outside the scan with a syntax error (called by two roots), and a
+    pending file with a syntax error that a lookup parses."""
+    chain = service_tf(command=["gunicorn", "app"], environment={"NOTE": "X"})
+    shared = 'module "shared" {\n  source = "../../shared"\n}\n'
+    write_tree(
+        repo,
+        {
+            "roots/r0/main.tf": chain.replace('value = "X"', 'value = file("missing.txt")'),
+            "roots/r1/main.tf": chain + 'variable "idle" {\n  type = number\n}\n',
+            "roots/r1/terraform.tfvars": 'idle = "abc"\n',
+            "roots/r2/main.tf": chain + 'module "m" {\n  source = "./nope"\n}\n',
+            "roots/r3/main.tf": chain + shared,
+            "roots/r4/main.tf": chain + shared,
+            "roots/r5/main.tf": chain.replace('value = "X"', "value = aws_ssm_parameter.note.value"),
+            "roots/r5/ssm.tf": 'resource "aws_ssm_parameter" "note" {\n  value = "x"\n',
+            "shared/main.tf": "locals {\n  broken = \n}\n",
+        },
+    )
+    return repo / "roots"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="roots are evaluated in workers on Linux")
+def test_errors_of_roots_evaluated_in_workers_are_those_of_one_process_in_its_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    directory = _roots_with_errors(tmp_path / "repo")
+    serial = load([directory])
+    assert [(error.path, error.line) for error in serial.errors] == [
+        ("repo/roots/r0/main.tf", 37),  # file("missing.txt")
+        ("repo/roots/r1/terraform.tfvars", 1),  # idle = "abc"
+        ("repo/roots/r2/main.tf", 42),  # source = "./nope"
+        ("repo/shared/main.tf", 2),  # loaded by r3 and r4
+        ("repo/roots/r5/ssm.tf", 3),  # pending, parsed for the lookup of aws_ssm_parameter.note
+    ]
+    pools = _counted_pools(monkeypatch)
+    assert load([directory], LoadOptions(jobs=2)) == serial
+    assert pools == [2, 2]
 
 
 @pytest.mark.parametrize("fixture", sorted(path.name for path in (FIXTURES / "terraform").iterdir()))

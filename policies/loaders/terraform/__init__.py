@@ -17,9 +17,10 @@ from pathlib import Path
 
 from policies.cache import Cache, code_stamp, digest, restricted_loads
 from policies.loaders.terraform.files import unchanged
-from policies.loaders.terraform.module import Assignment, Loader, ModuleInstance, root_inputs
+from policies.loaders.terraform.module import Assignment, Loader
 from policies.loaders.terraform.parsing import Parser, prefilter
-from policies.loaders.terraform.resources import DATA_READERS, READERS, Collected, read_resources
+from policies.loaders.terraform.resources import DATA_READERS, READERS
+from policies.loaders.terraform.roots import evaluate_roots
 from policies.model import Inventory
 
 
@@ -39,7 +40,8 @@ def load_terraform(
     are read from a plan instead: they still count as callers, so the modules they call stay non-roots.
     Files for which `skip` is true are not read; `identity` names what `skip` depends on (the
     excludes), for the cached result. Parsing uses `cache`, `jobs` worker processes and, when
-    `filtered`, the pre-filter (`policies.loaders.terraform.parsing`)."""
+    `filtered`, the pre-filter (`policies.loaders.terraform.parsing`); `jobs` processes evaluate the
+    root modules when there are many (`policies.loaders.terraform.roots`)."""
     arguments = (code_stamp(), os.getcwd(), directories, variables, planned, filtered, identity)
     key = digest(repr(arguments))
     if cache is not None and (cached := _cached(cache, key)) is not None:
@@ -53,12 +55,7 @@ def load_terraform(
     roots = [directory for directory in modules if directory not in called] or list(modules)
     skipped = {directory.resolve() for directory in planned}
     roots = [directory for directory in roots if directory not in skipped]
-    out = Collected()
-    for directory in roots:
-        module = modules[directory]
-        if module.files or module.pending:
-            inputs = root_inputs(module, loader, variables)
-            read_resources(ModuleInstance(loader, module, "", inputs), out)
+    out = evaluate_roots(loader, modules, roots, variables, jobs)
     declared = {name for directory in roots for name in modules[directory].variables}
     for assignment in variables:
         if isinstance(assignment, tuple) and assignment[0] not in declared:

@@ -136,6 +136,11 @@ class Parser:
         self.entries[key] = self.new[key] = data
         return data
 
+    def add(self, parsed: dict[str, bytes]) -> None:
+        """Entries another process parsed for this scan (`roots`), for the cache."""
+        self.entries.update(parsed)
+        self.new.update(parsed)
+
     def save(self) -> None:
         """Write what this scan parsed to the cache."""
         if self.cache is not None:

@@ -69,6 +69,10 @@ class Collected:
     pairs: list[TargetGroupPair] = field(default_factory=list)
     lookups: list[Lookup] = field(default_factory=list)
 
+    def extend(self, other: Collected) -> None:
+        for name, items in vars(other).items():
+            getattr(self, name).extend(items)
+
     def inventory(self) -> Inventory:
         return Inventory(
             load_balancers=tuple(self.load_balancers),
