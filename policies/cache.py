@@ -3,19 +3,20 @@ results with what they were read from.
 
 A re-run reads the parse of every unchanged file from here, so after a one-file change only that file
 is parsed again; when no input of the Terraform loader changed at all, its result is read from here
-instead of being loaded again (`policies.loaders.terraform.load_terraform`). Where it lives: `$KEEPALIVE_GUARD_CACHE_DIR`, else the platform's user cache directory
-(`$XDG_CACHE_HOME` or `~/.cache` on Linux, `~/Library/Caches` on macOS, `%LOCALAPPDATA%` on Windows)
-under `keepalive-guard`. `--no-cache` turns it off.
+instead of being loaded again (`policies.loaders.terraform.load_terraform`). Where it lives:
+`$KEEPALIVE_GUARD_CACHE_DIR`, else the platform's user cache directory (`$XDG_CACHE_HOME` or
+`~/.cache` on Linux, `~/Library/Caches` on macOS, `%LOCALAPPDATA%` on Windows) under
+`keepalive-guard`. `--no-cache` turns it off.
 
 The entries are in one SQLite database named for the versions of keepalive-guard, python-hcl2 and lark
 and the entry format, so an upgrade never reads what another version wrote; the first run of a new
 version removes the other versions' databases. SQLite makes concurrent scans safe, and writes go in one
 transaction at the end of a scan. A cache that cannot be read or written (a read-only home, a locked or
 damaged database) is not used, and the scan does not fail: it parses. An entry holds only strings,
-numbers and tuples (`marshal`), never objects or code; one that does not decode is parsed again. A result
-is a pickle that may name only keepalive-guard's own model classes (`restricted_loads`); the
-`_RESULTS` most recent are kept. The cache is a user's own: like any cache, do not restore it from an untrusted source (a CI cache written
-by pull requests from forks).
+numbers and tuples (`marshal`), never objects or code; one that does not decode is parsed again. A
+result is a pickle that may name only keepalive-guard's own model classes (`restricted_loads`); the
+`_RESULTS` most recent are kept. The cache is a user's own: like any cache, do not restore it from an
+untrusted source (a CI cache written by pull requests from forks).
 """
 
 from __future__ import annotations
@@ -59,11 +60,11 @@ def code_stamp(package: Path = Path(__file__).parent) -> str:
     """The version of keepalive-guard's code that computes a result: its modules' names, sizes and
     modification times, so that a changed installation (or an edited checkout) never reads a result
     an older one computed."""
-    stamps = sorted(
-        (str(path.relative_to(package)), path.stat().st_size, path.stat().st_mtime_ns)
-        for path in package.rglob("*.py")
-    )
-    return digest(repr(stamps))
+    stamps = []
+    for path in package.rglob("*.py"):
+        status = path.stat()
+        stamps.append((str(path.relative_to(package)), status.st_size, status.st_mtime_ns))
+    return digest(repr(sorted(stamps)))
 
 
 class _Unpickler(pickle.Unpickler):

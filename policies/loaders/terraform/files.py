@@ -1,5 +1,5 @@
 """What the Terraform loader reads from the file system, recorded so that a cached result can be checked
-without loading again (`policies.loaders.terraform.load_terraform`, `policies.cache.Cache.result`).
+without loading again (`policies.loaders.terraform.load_terraform`; the cache's "results" table).
 
 Every read and probe of the loader goes through `Files`, which notes what it found: a file's content
 (its SHA-256, with its size and modification time so that an unchanged file need not be read again), a
@@ -83,11 +83,13 @@ class Files:
         return [directory / name for name in names]
 
     def is_file(self, path: Path) -> bool:
-        found = self.probes["is_file", str(path)] = os.path.isfile(path)
-        return bool(found)
+        return self._check("is_file", path)
 
     def exists(self, path: Path) -> bool:
-        found = self.probes["exists", str(path)] = os.path.exists(path)
+        return self._check("exists", path)
+
+    def _check(self, operation: str, path: Path) -> bool:
+        found = self.probes[operation, str(path)] = _CHECKS[operation](path)  # as `_finds` checks it again
         return bool(found)
 
     def directory(self, path: Path) -> Path | None:
