@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import hcl2
-import hcl2.api
 import hcl2.parser
 import lark
 import pytest
+from lark.parse_tree_builder import PropagatePositions
 
 from policies.cache import Cache, default_directory
 from policies.loaders import LoadOptions, load
-from policies.loaders.terraform import config, parsing, roots
+from policies.loaders.terraform import config, hcl, parsing, roots
 from tests.helpers import FIXTURES, service_tf, write_tree
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -338,8 +338,7 @@ def test_the_cache_directory_follows_the_platform_conventions(
 # --- the cache entry ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def built_parser() -> lark.Lark:
+def _built() -> lark.Lark:
     """python-hcl2's parser as it is the first time it runs on a machine, built from the grammar rather
     than loaded from the `.lark_cache.bin` it then writes: its trees' rule names are Tokens, not str."""
     options = hcl2.parser.parser().options
@@ -352,18 +351,85 @@ def built_parser() -> lark.Lark:
     )
 
 
+@pytest.fixture(scope="module")
+def built_parser() -> lark.Lark:
+    return _built()
+
+
+@pytest.fixture(scope="module")
+def built_lines_parser() -> lark.Lark:
+    built = _built()
+    assert hcl.lines_only(built) > 0
+    return built
+
+
 @pytest.fixture(params=["cached", "built"])
-def hcl2_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Each entry test runs with both of python-hcl2's parsers."""
-    if request.param == "built":
-        built = request.getfixturevalue("built_parser")
-        monkeypatch.setattr(hcl2.api, "_get_parser", lambda: built)
-    return str(request.param)
+def hcl2_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> lark.Lark:
+    """Each entry test runs with both of python-hcl2's parsers, each reduced to lines as the loader's."""
+    if request.param == "cached":
+        return hcl.parser()
+    built: lark.Lark = request.getfixturevalue("built_lines_parser")
+    monkeypatch.setattr(hcl, "parser", lambda: built)
+    return built
 
 
 def test_the_built_parser_is_the_one_that_gives_tokens_for_rule_names(built_parser: lark.Lark) -> None:
     assert type(built_parser.parse("a = 1\n").data) is lark.Token
     assert type(hcl2.parser.parser().parse("a = 1\n").data) is str  # loaded from python-hcl2's cache
+
+
+def _lines(tree: lark.Tree[lark.Token]) -> list[tuple[str, int | None]]:
+    return [(str(node.data), config.line_of(node)) for node in tree.iter_subtrees_topdown()]
+
+
+def _every_tf(monorepo: Path) -> list[Path]:
+    return sorted((FIXTURES / "terraform").rglob("*.tf")) + sorted(monorepo.rglob("*.tf"))
+
+
+def test_the_loader_parses_trees_and_lines_as_python_hcl2_does(
+    hcl2_parser: lark.Lark, monorepo: Path
+) -> None:
+    """Every rule's wrapper is the line-only one, and every tree equals python-hcl2's, with the same line
+    on every node: fixtures, the generated monorepo, and the templates the evaluator parses."""
+    assert not any(type(callback) is PropagatePositions for callback in hcl2_parser._callbacks.values())
+    assert hcl2.parser.parser() is not hcl2_parser  # python-hcl2's own is left as it is
+    texts = [path.read_text(encoding="utf-8") for path in _every_tf(monorepo)]
+    texts += ['t = "a ${b} %{ if c }d%{ endif }"\n', "t = <<EOT\n  x\n  ${y}\nEOT\n"]
+    assert len(texts) > 100
+    for text in texts:
+        ours, theirs = hcl.parse(text), hcl2.parses_to_tree(text)
+        assert ours == theirs
+        assert _lines(ours) == _lines(theirs)
+
+
+_TOY = """
+start: pair+
+pair: item item
+?item: "(" value ")" | value
+value: WORD
+%import common.WORD
+%ignore /[ \\n]/
+"""
+
+
+def test_lines_follow_lark_through_filtered_tokens_and_inlined_rules() -> None:
+    """python-hcl2's grammar names every token, so its trees never start at a filtered one; the rule is
+    Lark's all the same: an inlined `(value)` starts at its parenthesis, not at the value."""
+    text = "(\nfirst\n) second\n(\n\nthird\n)\nfourth"
+    theirs = lark.Lark(_TOY, parser="lalr", propagate_positions=True).parse(text)
+    ours = lark.Lark(_TOY, parser="lalr", propagate_positions=True)
+    assert hcl.lines_only(ours) == 7  # a callback per alternative of each rule
+    assert (
+        _lines(ours.parse(text))
+        == _lines(theirs)
+        == [("start", 1), ("pair", 1), ("value", 2), ("value", 3), ("pair", 4), ("value", 6), ("value", 8)]
+    )
+
+
+def test_a_lark_without_the_wrapper_it_replaces_keeps_its_own() -> None:
+    """A Lark release that names its internals differently parses as python-hcl2 does, only slower."""
+    unknown = lark.Lark(_TOY, parser="lalr")
+    assert hcl.lines_only(unknown) == 0 and unknown.parse("a b").data == "start"
 
 
 @pytest.mark.usefixtures("hcl2_parser")

@@ -1,7 +1,8 @@
 """Terraform files into blocks: the syntax layer of the Terraform loader.
 
-A `.tf` file is parsed once with python-hcl2 (v8, `parses_to_tree`) and turned into `Block`s whose
-attributes are still expression trees with their lines; evaluation happens later, per module instance.
+A `.tf` file is parsed once with python-hcl2's parser (v8 grammar, `hcl.parse`) and turned into
+`Block`s whose attributes are still expression trees with their lines; evaluation happens later, per
+module instance.
 
 The parse of a file is first written as an `entry`: plain tuples and strings (`marshal`), the unit that
 the parse cache (`policies.cache`) stores and that worker processes send back. Each attribute's
@@ -16,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import hcl2
 import lark
 from lark import Token, Tree
 from lark.tree import Meta
 
+from policies.loaders.terraform import hcl
 from policies.loaders.terraform.evaluate import Node, line_of, subtrees
 from policies.model import InputError, Location
 
@@ -199,7 +200,7 @@ def _parse(text: str) -> Node | tuple[str, int | None]:
     """The tree of `text`, or (message, line) of why it does not parse. RecursionError, which depends on
     this process's stack rather than on the text, is raised."""
     try:
-        return hcl2.parses_to_tree(text)
+        return hcl.parse(text)
     except RecursionError:
         raise
     except lark.exceptions.UnexpectedInput as error:

@@ -1,6 +1,6 @@
 """Evaluate Terraform expressions from python-hcl2's parse tree.
 
-The tree is the raw Lark tree of python-hcl2's v8 grammar (`hcl2.parses_to_tree`), which carries line
+The tree is the raw Lark tree of python-hcl2's v8 grammar (`hcl.parse`), which carries line
 numbers. Evaluation is total: a wrong or unresolvable expression yields an `Unknown` with a reason,
 never an exception, and never a guess. Names outside the expression (`var`, `local`, `module`, resource
 types, ...) are resolved by a `Scope` supplied by the module loader.
@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import hcl2
 import lark
 from lark import Token, Tree
 
+from policies.loaders.terraform import hcl
 from policies.loaders.terraform.functions import FUNCTIONS
 from policies.loaders.terraform.values import (
     Encoded,
@@ -754,10 +754,10 @@ def parse_template_text(text: str) -> Node:
             escaped = segment.replace("\\", "\\\\").replace('"', '\\"')
             quoted.append(escaped.replace("\r", "\\r").replace("\n", "\\n"))
     try:
-        tree = hcl2.parses_to_tree('t = "' + "".join(quoted) + '"\n')
+        tree = hcl.parse('t = "' + "".join(quoted) + '"\n')
     except lark.exceptions.LarkError as error:
         raise EvalError(f"template is not valid: {str(error).splitlines()[0]}") from None
-    attribute = tree.children[0].children[0]
+    attribute = subtrees(subtrees(tree)[0])[0]
     expression = subtrees(attribute)[-1]
     return subtrees(expression)[0]
 
