@@ -8,8 +8,9 @@ instead of being loaded again (`policies.loaders.terraform.load_terraform`). Whe
 `~/.cache` on Linux, `~/Library/Caches` on macOS, `%LOCALAPPDATA%` on Windows) under
 `keepalive-guard`. `--no-cache` turns it off.
 
-The entries are in one SQLite database named for the versions of keepalive-guard, python-hcl2 and lark
-and the entry format, so an upgrade never reads what another version wrote; the first run of a new
+The entries are in one SQLite database named for the version of keepalive-guard, a stamp of the code of
+python-hcl2 and Lark (`code_stamp`) and the entry format, so an upgrade never reads what another version
+wrote; the first run of a new
 version removes the other versions' databases. SQLite makes concurrent scans safe, and writes go in one
 transaction at the end of a scan. A cache that cannot be read or written (a read-only home, a locked or
 damaged database) is not used, and the scan does not fail: it parses. An entry holds only strings,
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import importlib.util
 import io
 import os
 import pickle
@@ -67,6 +69,17 @@ def code_stamp(package: Path = Path(__file__).parent) -> str:
     return digest(repr(sorted(stamps)))
 
 
+def _parser_stamp() -> str:
+    """A stamp of python-hcl2's and Lark's installed code, found without importing them: a warm scan
+    does not need them, and importing them takes longer than the rest of its start."""
+    stamps = []
+    for name in ("hcl2", "lark"):
+        spec = importlib.util.find_spec(name)
+        locations = list(spec.submodule_search_locations or []) if spec is not None else []
+        stamps.append(code_stamp(Path(locations[0])) if locations else name)
+    return digest(repr(stamps))[:16]
+
+
 class _Unpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         found = super().find_class(module, name) if module.startswith("policies.") else None
@@ -92,14 +105,10 @@ class Cache:
     """Entries (bytes) by key in each of `_TABLES`, in `directory`/parse-<versions>.sqlite."""
 
     def __init__(self, directory: Path) -> None:
-        import lark
-        from hcl2.version import version as hcl2_version
-
         from policies import __version__
 
         self.directory = directory
-        versions = f"{__version__}-hcl2-{hcl2_version}-lark-{lark.__version__}-{FORMAT}"
-        self.path = directory / f"{_PREFIX}{versions}.sqlite"
+        self.path = directory / f"{_PREFIX}{__version__}-{_parser_stamp()}-{FORMAT}.sqlite"
         self._connection: sqlite3.Connection | None = None
         self._usable = True
 

@@ -346,9 +346,7 @@ def _settings(arguments: argparse.Namespace) -> tuple[Config, Options, LoadOptio
     """The configuration file and the command line, the command line winning; or what is wrong."""
     from policies import config
     from policies.cache import default_directory
-    from policies.loaders import LoadOptions
-    from policies.loaders.plan_config import repo_root_error
-    from policies.loaders.terraform.parsing import available_cpus
+    from policies.loaders import LoadOptions, available_cpus, repo_root_error
     from policies.rules import Options
 
     try:
@@ -469,12 +467,13 @@ def _baseline(arguments: argparse.Namespace) -> int:
 
 def _parameters(given: list[Path | tuple[str, str]]) -> dict[str, tuple[str, Location]] | str:
     """CloudFormation parameter values in command-line order (later ones win), or why a file is bad."""
-    from policies.loaders.cloudformation.template import read_parameters
     from policies.model import Location
 
     values: dict[str, tuple[str, Location]] = {}
     for item in given:
         if isinstance(item, Path):
+            from policies.loaders.cloudformation.template import read_parameters  # only with a file
+
             read = read_parameters(item)
             if isinstance(read, str):
                 return f"--parameters {item}: {read}"

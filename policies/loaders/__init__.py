@@ -28,16 +28,17 @@ from pathlib import Path
 from policies.cache import Cache
 from policies.config import Exclude
 from policies.loaders import inline
-from policies.loaders.cloudformation import load_assemblies, load_templates
-from policies.loaders.cloudformation.assembly import looks_like_assembly
-from policies.loaders.cloudformation.template import TEMPLATE_SUFFIXES, looks_like_template
 from policies.loaders.dockerfile import load_dockerfile
-from policies.loaders.plan import load_plans, looks_like_plan
-from policies.loaders.plan_config import repo_root_error
-from policies.loaders.terraform import load_terraform
+from policies.loaders.sniff import (
+    MANIFEST,
+    TEMPLATE_SUFFIXES,
+    TERRAFORM_JSON,
+    looks_like_assembly,
+    looks_like_plan,
+    looks_like_template,
+)
 from policies.model import InputError, Inventory, Location, Opaque, ResourceId, shown_path
 
-_TERRAFORM_JSON = (".tf.json", ".tfvars.json")
 SKIPPED_DIRECTORIES = frozenset({".terraform", "node_modules", ".git", ".hg", ".svn"})
 
 
@@ -64,6 +65,27 @@ class LoadOptions:
     prefilter: bool = True
 
 
+def available_cpus() -> int:
+    """The CPUs this process may run on (affinity and, from Python 3.13, its CPU limit)."""
+    count = getattr(os, "process_cpu_count", None)
+    if count is not None:
+        return int(count() or 1)
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def repo_root_error(path: Path) -> str | None:
+    """Why `path` cannot be the --repo-root; None when it can."""
+    if not path.exists():
+        return "no such directory"
+    if not path.is_dir():
+        return "not a directory"
+    if not any(child.is_file() for child in path.glob("*.tf")):
+        return "no Terraform (.tf) files in it: give the directory `terraform plan` ran in (the root module)"
+    return None
+
+
 def excluded(path: Path, excludes: Sequence[Exclude]) -> bool:
     """Whether a configured or `--exclude` pattern matches `path` (see `policies.config.Exclude`)."""
     for exclude in excludes:
@@ -86,27 +108,23 @@ def _walk(top: Path, excludes: Sequence[Exclude] = ()) -> Discovered:
     by file); nothing that `excludes` matches."""
     found = Discovered([], [], [], [])
     for directory, subdirectories, files in os.walk(top, followlinks=False):
-        if "manifest.json" in files and looks_like_assembly(Path(directory)):
+        if MANIFEST in files and looks_like_assembly(Path(directory)):
             found.assemblies.append(Path(directory))
             subdirectories[:] = []
             continue
-        subdirectories[:] = sorted(
-            name
-            for name in subdirectories
-            if name not in SKIPPED_DIRECTORIES and not excluded(Path(directory, name), excludes)
-        )
-        files = [name for name in files if not excluded(Path(directory, name), excludes)]
+        subdirectories[:] = sorted(name for name in subdirectories if name not in SKIPPED_DIRECTORIES)
+        if excludes:
+            subdirectories[:] = [
+                name for name in subdirectories if not excluded(Path(directory, name), excludes)
+            ]
+            files = [name for name in files if not excluded(Path(directory, name), excludes)]
         if any(name.endswith((".tf", ".tf.json")) for name in files):
             found.directories.append(Path(directory))
-        for name in sorted(files):
+        for name in sorted(name for name in files if name.endswith(TEMPLATE_SUFFIXES)):
             path = Path(directory, name)
             if name.endswith(".json") and looks_like_plan(path):
                 found.plans.append(path)
-            elif (
-                name.endswith(TEMPLATE_SUFFIXES)
-                and not name.endswith(_TERRAFORM_JSON)
-                and looks_like_template(path)
-            ):
+            elif not name.endswith(TERRAFORM_JSON) and looks_like_template(path):
                 found.templates.append(path)
     return found
 
@@ -143,7 +161,7 @@ def discover(paths: Sequence[Path], excludes: Sequence[Exclude] = ()) -> Discove
         elif looks_like_plan(path):
             out.plans.append(path)
             out.named.append(path)
-        elif path.suffix in TEMPLATE_SUFFIXES and not path.name.endswith(_TERRAFORM_JSON):
+        elif path.suffix in TEMPLATE_SUFFIXES and not path.name.endswith(TERRAFORM_JSON):
             (out.templates if path.suffix != ".json" or looks_like_template(path) else out.plans).append(path)
             out.named.append(path)
         else:
@@ -183,20 +201,28 @@ def load(paths: Sequence[Path], options: LoadOptions = LoadOptions()) -> Invento
     if repo_root is not None and (why := repo_root_error(repo_root)) is not None:
         errors.append(InputError(shown_path(repo_root), f"--repo-root: {why}"))
         repo_root = None
+    # Each loader, and the parser it needs, is imported only when there is something for it to read.
     inventory, roots = Inventory(), dict[Path, list[Path]]()
     if discovered.plans:
+        from policies.loaders.plan import load_plans
+
         inventory, roots = load_plans(discovered.plans, discovered.named, repo_root)
     # a template of an assembly that is scanned is read through the assembly only
     assemblies = [assembly.resolve() for assembly in discovered.assemblies]
     templates = [
         path for path in discovered.templates if not any(path.resolve().is_relative_to(a) for a in assemblies)
     ]
-    if templates:
-        inventory += load_templates(templates, discovered.named, options.parameters)
-    if discovered.assemblies:
-        inventory += load_assemblies(discovered.assemblies, options.parameters)
+    if templates or discovered.assemblies:
+        from policies.loaders.cloudformation import load_assemblies, load_templates
+
+        if templates:
+            inventory += load_templates(templates, discovered.named, options.parameters)
+        if discovered.assemblies:
+            inventory += load_assemblies(discovered.assemblies, options.parameters)
     planned, replaced = _planned_roots(directories, roots)
     if directories:
+        from policies.loaders.terraform import load_terraform
+
         skip = partial(excluded, excludes=options.excludes)
         cache = Cache(options.cache) if options.cache is not None else None
         terraform = load_terraform(

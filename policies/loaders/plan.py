@@ -33,13 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from policies.loaders import repo_root_error
 from policies.loaders.plan_config import (
     Configuration,
     encoded_shape,
     member,
     references,
     relocate,
-    repo_root_error,
 )
 from policies.loaders.terraform.config import Block
 from policies.loaders.terraform.resources import DATA_READERS, READERS, Collected
@@ -48,8 +48,6 @@ from policies.model import InputError, Inventory, Link, Location, Opaque, Resour
 
 T = TypeVar("T")
 
-# A directory may hold any JSON; only files whose beginning names a format_version are parsed whole.
-SNIFF_BYTES = 4096
 # References followed through module variables and outputs before giving up (a cycle guard).
 MAX_DEPTH = 32
 
@@ -89,19 +87,6 @@ SCAN_CONFIGURATION = (
 def _claims_plan(text: str) -> bool:
     keys = ('"planned_values"', '"resource_changes"', '"values"')
     return '"format_version"' in text and any(key in text for key in keys)
-
-
-def looks_like_plan(path: Path) -> bool:
-    """Whether a `.json` file found in a directory is worth parsing as a plan: its first few KB name a
-    `format_version`. Terraform configuration and variable files (`.tf.json`, `.tfvars.json`) are not."""
-    if path.name.endswith((".tf.json", ".tfvars.json")):
-        return False
-    try:
-        with path.open("rb") as file:
-            head = file.read(SNIFF_BYTES)
-    except OSError:
-        return False
-    return b'"format_version"' in head
 
 
 def _kind(document: Any) -> str | None:

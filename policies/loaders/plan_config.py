@@ -38,17 +38,6 @@ def _few(items: list[str]) -> str:
     return ", ".join(items[:3]) + (f" and {len(items) - 3} more" if len(items) > 3 else "")
 
 
-def repo_root_error(path: Path) -> str | None:
-    """Why `path` cannot be the --repo-root; None when it can."""
-    if not path.exists():
-        return "no such directory"
-    if not path.is_dir():
-        return "not a directory"
-    if not any(child.is_file() for child in path.glob("*.tf")):
-        return "no Terraform (.tf) files in it: give the directory `terraform plan` ran in (the root module)"
-    return None
-
-
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 

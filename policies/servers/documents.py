@@ -12,8 +12,6 @@ import json
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-import yaml
-
 MAX_NODES = 100_000  # no configuration file has more; an alias bomb has far more
 
 
@@ -33,38 +31,38 @@ class _TooLarge(Exception):
     pass
 
 
-def _tree(node: yaml.Node, budget: list[int]) -> Node:
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise _TooLarge
-    if isinstance(node, yaml.MappingNode):
-        own: dict[str, Node] = {}
-        merged: dict[
-            str, Node
-        ] = {}  # `<<: *a` or `<<: [*a, *b]`: the mapping's own keys win, then earlier ones
-        for key, value in node.value:
-            if key.tag == "tag:yaml.org,2002:merge":
-                sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
-                for source in sources:
-                    found = _tree(source, budget)
-                    for name, item in found.items() if isinstance(found, dict) else ():
-                        merged.setdefault(name, item)
-                continue
-            name = key.value if isinstance(key, yaml.ScalarNode) else str(_tree(key, budget))
-            own[str(name)] = _tree(value, budget)
-        return {**merged, **own}
-    if isinstance(node, yaml.SequenceNode):
-        return [_tree(item, budget) for item in node.value]
-    style = node.style if isinstance(node, yaml.ScalarNode) else None
-    return Scalar(str(node.value), node.start_mark.line + 1, style in ("'", '"'))
-
-
 def load_yaml(text: str) -> Node | None:
     """A YAML document as a tree, or None when it is not valid YAML, holds several documents, or is
     larger than any configuration file."""
+    import yaml  # PyYAML: imported only when an image holds a YAML configuration
+
+    def tree(node: yaml.Node, budget: list[int]) -> Node:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _TooLarge
+        if isinstance(node, yaml.MappingNode):
+            own: dict[str, Node] = {}
+            # `<<: *a` or `<<: [*a, *b]`: the mapping's own keys win, then earlier ones
+            merged: dict[str, Node] = {}
+            for key, value in node.value:
+                if key.tag == "tag:yaml.org,2002:merge":
+                    sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+                    for source in sources:
+                        found = tree(source, budget)
+                        for name, item in found.items() if isinstance(found, dict) else ():
+                            merged.setdefault(name, item)
+                    continue
+                name = key.value if isinstance(key, yaml.ScalarNode) else str(tree(key, budget))
+                own[str(name)] = tree(value, budget)
+            return {**merged, **own}
+        if isinstance(node, yaml.SequenceNode):
+            return [tree(item, budget) for item in node.value]
+        style = node.style if isinstance(node, yaml.ScalarNode) else None
+        return Scalar(str(node.value), node.start_mark.line + 1, style in ("'", '"'))
+
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        return _tree(node, [MAX_NODES]) if node is not None else None
+        return tree(node, [MAX_NODES]) if node is not None else None
     except (yaml.YAMLError, _TooLarge, RecursionError):
         return None
 

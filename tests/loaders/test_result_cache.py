@@ -12,6 +12,8 @@ import os
 import pickle
 import shutil
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +23,7 @@ import pytest
 import policies.loaders.terraform as terraform
 from policies import cache as cache_module
 from policies.loaders import LoadOptions, load
+from policies.loaders.terraform import roots
 from policies.loaders.terraform.values import Obj, Text, Unknown, located, spanned, where_of
 from policies.model import Inventory, Location
 from tests.helpers import service_tf, write_tree
@@ -62,13 +65,13 @@ def _tree(repo: Path) -> Path:
 def loads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """The directories loaded from now on, rather than read back from the cache."""
     loaded: list[Path] = []
-    real = terraform.Loader
+    real = roots.Loader
 
     def counting(*args: object, **kwargs: object) -> object:
         loaded.append(Path.cwd())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(terraform, "Loader", counting)
+    monkeypatch.setattr(roots, "Loader", counting)
     return loaded
 
 
@@ -275,3 +278,36 @@ def test_values_keep_their_locations_through_a_result() -> None:
         assert getattr(copy, "spans", None) == getattr(value, "spans", None)
         assert getattr(copy, "where", None) == getattr(value, "where", None)
     assert where_of(copies[6]["k"]) == there
+
+
+_IMPORTED = """
+import sys, policies.cli
+sys.argv = ["keepalive-guard", "scan", sys.argv[1], "--format", "json"]
+try:
+    policies.cli.main()
+except SystemExit:
+    pass
+heavy = ("hcl2", "lark", "yaml", "cfnlint", "policies.loaders.plan", "policies.loaders.cloudformation")
+print(sorted(name for name in heavy if name in sys.modules), file=sys.stderr)
+"""
+
+
+def test_a_warm_scan_imports_no_parser_and_no_loader_it_has_no_input_for(tmp_path: Path) -> None:
+    """Read back from the cache, a Terraform scan needs neither python-hcl2 and Lark (taking longer to
+    import than the rest of its start) nor the plan and CloudFormation loaders; the first scan does."""
+    root = _tree(tmp_path / "repo")
+
+    def imported() -> str:
+        environment = {**os.environ, "KEEPALIVE_GUARD_CACHE_DIR": str(tmp_path / "cache")}
+        completed = subprocess.run(
+            [sys.executable, "-c", _IMPORTED, str(root)],
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=120,
+        )
+        assert '"findings"' in completed.stdout, completed.stderr
+        return completed.stderr.strip()
+
+    assert imported() == "['hcl2', 'lark']"
+    assert imported() == "[]"

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from policies.loaders.cloudformation.assembly import Assembly, looks_like_assembly, read_assembly
+from policies.loaders.cloudformation.assembly import Assembly, read_assembly
 from policies.loaders.cloudformation.nested import nested_files
 from policies.loaders.cloudformation.resources import READERS, CfnResource
 from policies.loaders.cloudformation.scenarios import MAX_SCENARIOS, scenarios
@@ -27,7 +27,6 @@ from policies.loaders.cloudformation.template import (
     decode,
     is_template,
     line_of,
-    looks_like_template,
 )
 from policies.loaders.terraform.resources import Collected
 from policies.model import (
@@ -42,7 +41,7 @@ from policies.model import (
     shown_path,
 )
 
-__all__ = ["load_assemblies", "load_templates", "looks_like_assembly", "looks_like_template", "read_template"]
+__all__ = ["load_assemblies", "load_templates", "read_template"]
 
 Parameters = Mapping[str, tuple[str, Location]]
 NO_PARAMETERS: Parameters = MappingProxyType({})

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from policies.loaders.dockerfile import load_dockerfile
+from policies.loaders.sniff import MANIFEST
 from policies.model import ImageBuild, InputError, shown_path
 
-MANIFEST = "manifest.json"
 MAX_ASSEMBLIES = 64  # Stages nest assemblies; a bound against a manifest that names itself
 _TOKEN = re.compile(r"(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])")
 
@@ -57,16 +57,6 @@ class Assembly:
         candidates = self.paths.get(stack, {}).get(logical_id, []) if stack else []
         inside = [path for path in candidates if path.startswith(scope + "/")] if scope else candidates
         return min(inside, key=len) if inside else None
-
-
-def looks_like_assembly(directory: Path) -> bool:
-    """A directory holding a cloud assembly manifest."""
-    try:
-        with (directory / MANIFEST).open("rb") as handle:
-            head = handle.read(65536).decode("utf-8", "replace")
-    except OSError:
-        return False
-    return '"version"' in head and '"artifacts"' in head
 
 
 def read_assembly(

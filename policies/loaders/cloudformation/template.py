@@ -25,13 +25,6 @@ if TYPE_CHECKING:
     from policies.loaders.cloudformation.assembly import Assembly
     from policies.loaders.cloudformation.nested import Nested
 
-TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
-# Sniffed from the start of a file before it is decoded: a template names its format version, or has
-# resources of AWS types.
-SNIFF_BYTES = 65536
-_CLAIMS = re.compile(
-    r"""AWSTemplateFormatVersion|["']?Resources["']?\s*:[\s\S]*["']?Type["']?\s*:\s*["']?AWS::[A-Za-z0-9]+::"""
-)
 MAX_DEPTH = 64  # intrinsics nested deeper than this are unknown (a guard, not a limit real templates meet)
 MAX_SIZE = 8 << 20  # the largest template to decode (CloudFormation accepts 1 MB; cdk.out may be larger)
 
@@ -104,16 +97,6 @@ def read_parameters(path: Path) -> dict[str, tuple[str, Location]] | str:
         )
         values[key] = (text, Location(shown))
     return values
-
-
-def looks_like_template(path: Path) -> bool:
-    """Whether a .yaml/.yml/.json/.template file's beginning claims a CloudFormation template."""
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(SNIFF_BYTES)
-    except OSError:
-        return False
-    return bool(_CLAIMS.search(head.decode("utf-8", "replace")))
 
 
 def is_template(data: Any) -> bool:

@@ -9,19 +9,18 @@ a scan with the same arguments whose files are all unchanged reads it back inste
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import pickle
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from policies.cache import Cache, code_stamp, digest, restricted_loads
 from policies.loaders.terraform.files import unchanged
-from policies.loaders.terraform.module import Assignment, Loader
-from policies.loaders.terraform.parsing import Parser, prefilter
-from policies.loaders.terraform.resources import DATA_READERS, READERS
-from policies.loaders.terraform.roots import evaluate_roots
 from policies.model import Inventory
+
+if TYPE_CHECKING:
+    from policies.loaders.terraform.module import Assignment
 
 
 def load_terraform(
@@ -47,30 +46,13 @@ def load_terraform(
     if cache is not None and (cached := _cached(cache, key)) is not None:
         cache.close()
         return cached
-    relevant = prefilter({*READERS, *DATA_READERS}) if filtered else None
-    loader = Loader(skip, Parser(cache, jobs), relevant)
-    loader.read(directories)
-    modules = {directory.resolve(): loader.module(directory) for directory in directories}
-    called = {loader.files.directory(path) for module in modules.values() for path in module.local_sources()}
-    roots = [directory for directory in modules if directory not in called] or list(modules)
-    skipped = {directory.resolve() for directory in planned}
-    roots = [directory for directory in roots if directory not in skipped]
-    out = evaluate_roots(loader, modules, roots, variables, jobs)
-    declared = {name for directory in roots for name in modules[directory].variables}
-    for assignment in variables:
-        if isinstance(assignment, tuple) and assignment[0] not in declared:
-            message = f'no root module declares variable "{assignment[0]}"'
-            loader.error(f"--var {assignment[0]}", message)
-    inventory = dataclasses.replace(
-        out.inventory(),
-        opaque=tuple(loader.opaque),
-        errors=tuple(loader.errors.values()),
-        inputs=tuple(dict.fromkeys(loader.read_files)),
-    )
+    # python-hcl2, Lark and the evaluator are imported only when there is something to load
+    from policies.loaders.terraform.roots import load_modules
+
+    probes, inventory = load_modules(directories, variables, planned, skip, cache, jobs, filtered)
     if cache is not None:
-        result = pickle.dumps((loader.files.probes, inventory), pickle.HIGHEST_PROTOCOL)
-        cache.put({key: result}, "results")
-    loader.parser.save()
+        cache.put({key: pickle.dumps((probes, inventory), pickle.HIGHEST_PROTOCOL)}, "results")
+        cache.close()
     return inventory
 
 

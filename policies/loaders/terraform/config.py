@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import marshal
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import lark
@@ -24,8 +23,6 @@ from lark.tree import Meta
 from policies.loaders.terraform import hcl
 from policies.loaders.terraform.evaluate import Node, line_of, subtrees
 from policies.model import InputError, Location
-
-MAX_FILE_BYTES = 20 * 1024 * 1024  # larger .tf files are not hand-written configuration
 
 
 class Attribute:
@@ -173,27 +170,6 @@ def syntax_error(error: lark.exceptions.UnexpectedInput) -> str:
     if isinstance(error, lark.exceptions.UnexpectedCharacters):
         return f"HCL syntax error: unexpected character {error.char!r}"
     return "HCL syntax error"
-
-
-def read_text(path: Path, shown: str) -> tuple[str | None, InputError | None]:
-    """The text of an input file, or a one-line error saying why it cannot be read."""
-    try:
-        if path.is_dir():
-            return None, InputError(shown, "is a directory, not a file")
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return None, InputError(shown, f"file is {size // (1024 * 1024)} MB, over the 20 MB limit")
-        data = path.read_bytes()
-    except OSError as error:
-        return None, InputError(shown, f"cannot read: {error.strerror or error}")
-    if b"\0" in data:
-        return None, InputError(shown, "binary file, not text")
-    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data  # a UTF-8 byte order mark is allowed
-    try:
-        return body.decode("utf-8"), None
-    except UnicodeDecodeError as error:
-        line = body[: error.start].count(b"\n") + 1
-        return None, InputError(shown, f"not UTF-8 text (byte 0x{body[error.start]:02x})", line)
 
 
 def _parse(text: str) -> Node | tuple[str, int | None]:

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from policies.cache import digest
-from policies.loaders.terraform.config import read_text
 from policies.model import InputError
 
+MAX_FILE_BYTES = 20 * 1024 * 1024  # larger .tf files are not hand-written configuration
 _RACY_NS = 2_000_000_000  # coarser than any file system's modification time granularity (FAT: 2 s)
 
 Probe = tuple[str, str]  # (operation, path or path/pattern)
@@ -47,16 +47,37 @@ def _listing(name: str) -> tuple[list[str], list[str]]:
     that are not directories: what `Path.glob` and `Path.is_dir` give, from one directory read."""
     directory, pattern = os.path.split(name)
     try:
-        entries = [entry for entry in os.scandir(directory) if fnmatch.fnmatch(entry.name, pattern)]
+        entries = {entry.name: entry for entry in os.scandir(directory)}
     except OSError:
         return [], []
-    entries.sort(key=lambda entry: entry.name)
-    return [entry.name for entry in entries], [entry.name for entry in entries if not entry.is_dir()]
+    names = sorted(fnmatch.filter(entries, pattern))
+    return names, [name for name in names if not entries[name].is_dir()]
 
 
 def _directory(name: str) -> str | None:
     resolved = os.path.realpath(name)
     return resolved if os.path.isdir(resolved) else None
+
+
+def read_text(path: Path, shown: str) -> tuple[str | None, InputError | None]:
+    """The text of an input file, or a one-line error saying why it cannot be read."""
+    try:
+        if path.is_dir():
+            return None, InputError(shown, "is a directory, not a file")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, InputError(shown, f"file is {size // (1024 * 1024)} MB, over the 20 MB limit")
+        data = path.read_bytes()
+    except OSError as error:
+        return None, InputError(shown, f"cannot read: {error.strerror or error}")
+    if b"\0" in data:
+        return None, InputError(shown, "binary file, not text")
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data  # a UTF-8 byte order mark is allowed
+    try:
+        return body.decode("utf-8"), None
+    except UnicodeDecodeError as error:
+        line = body[: error.start].count(b"\n") + 1
+        return None, InputError(shown, f"not UTF-8 text (byte 0x{body[error.start]:02x})", line)
 
 
 class Files:
@@ -66,7 +87,7 @@ class Files:
         self.probes: dict[Probe, Any] = {}
 
     def read(self, path: Path, shown: str) -> tuple[str | None, InputError | None]:
-        """`config.read_text`: the text of a file, or why it cannot be read."""
+        """`read_text`: the text of a file, or why it cannot be read."""
         stamp = _stamp(str(path))  # before reading: a change while reading then shows next time
         text, error = read_text(path, shown)
         self.probes["read", str(path)] = (stamp, _content(text, error))

@@ -21,7 +21,6 @@ enough of them (`_PARALLEL_BYTES`), in `jobs` worker processes, which send back 
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -67,16 +66,6 @@ def needed_soon(eager: Sequence[str], pending: Sequence[str]) -> list[str]:
         match.group(1) for text in eager if _EVALUATED.search(text) for match in _REFERENCE.finditer(text)
     }
     return [text for text in pending if not referred.isdisjoint(_DECLARATION.findall(text))]
-
-
-def available_cpus() -> int:
-    """The CPUs this process may run on (affinity and, from Python 3.13, its CPU limit)."""
-    count = getattr(os, "process_cpu_count", None)
-    if count is not None:
-        return int(count() or 1)
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
 
 
 class Parser:

@@ -1,5 +1,5 @@
-"""Root modules evaluated into the model: in this process, or in forked worker processes when there
-are many (`--jobs`).
+"""Terraform modules loaded, and their root modules evaluated into the model: in this process, or in
+forked worker processes when there are many (`--jobs`).
 
 A root is evaluated on its own (`ModuleInstance`) from the modules already loaded, so a forked worker,
 which inherits them, can evaluate any run of roots. Workers take contiguous runs and their results are
@@ -12,16 +12,21 @@ and parse everything again, so roots are evaluated here.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
+from policies.cache import Cache
+from policies.loaders.terraform.files import Probe
 from policies.loaders.terraform.module import Assignment, Loader, Module, ModuleInstance, root_inputs
-from policies.loaders.terraform.resources import Collected, read_resources
+from policies.loaders.terraform.parsing import Parser, prefilter
+from policies.loaders.terraform.resources import DATA_READERS, READERS, Collected, read_resources
+from policies.model import Inventory
 
 # Fewer roots than this are evaluated here: starting workers costs more than evaluating them (a root of
 # the benchmark's monorepo takes about 4 ms).
@@ -29,6 +34,41 @@ _PARALLEL_ROOTS = 64
 _PARTS_PER_WORKER = 4  # runs of roots per worker, so that one slow run does not keep the others idle
 
 _state: tuple[Loader, dict[Path, Module], Sequence[Assignment]] | None = None  # inherited by workers
+
+
+def load_modules(
+    directories: Sequence[Path],
+    variables: Sequence[Assignment],
+    planned: Sequence[Path],
+    skip: Callable[[Path], bool],
+    cache: Cache | None,
+    jobs: int,
+    filtered: bool,
+) -> tuple[dict[Probe, Any], Inventory]:
+    """`load_terraform` without its result cache: the inventory, and the probes of the files it was
+    computed from. Parses are written to `cache`."""
+    relevant = prefilter({*READERS, *DATA_READERS}) if filtered else None
+    loader = Loader(skip, Parser(cache, jobs), relevant)
+    loader.read(directories)
+    modules = {directory.resolve(): loader.module(directory) for directory in directories}
+    called = {loader.files.directory(path) for module in modules.values() for path in module.local_sources()}
+    roots = [directory for directory in modules if directory not in called] or list(modules)
+    skipped = {directory.resolve() for directory in planned}
+    roots = [directory for directory in roots if directory not in skipped]
+    out = evaluate_roots(loader, modules, roots, variables, jobs)
+    declared = {name for directory in roots for name in modules[directory].variables}
+    for assignment in variables:
+        if isinstance(assignment, tuple) and assignment[0] not in declared:
+            message = f'no root module declares variable "{assignment[0]}"'
+            loader.error(f"--var {assignment[0]}", message)
+    inventory = dataclasses.replace(
+        out.inventory(),
+        opaque=tuple(loader.opaque),
+        errors=tuple(loader.errors.values()),
+        inputs=tuple(dict.fromkeys(loader.read_files)),
+    )
+    loader.parser.save()
+    return loader.files.probes, inventory
 
 
 def evaluate_roots(
