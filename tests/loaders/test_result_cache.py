@@ -23,7 +23,7 @@ import pytest
 import policies.loaders.terraform as terraform
 from policies import cache as cache_module
 from policies.loaders import LoadOptions, load
-from policies.loaders.terraform import roots
+from policies.loaders.terraform import files, roots
 from policies.loaders.terraform.values import Obj, Text, Unknown, located, spanned, where_of
 from policies.model import Inventory, Location
 from tests.helpers import service_tf, write_tree
@@ -139,6 +139,25 @@ def test_a_file_written_just_before_the_scan_is_compared_by_content(
     _same_size_same_time(root)
     after = load([root], options)
     assert len(loads) == 2 and after == load([root]) and after != before
+
+
+def test_an_unchanged_directory_is_not_listed_again_a_changed_one_is(
+    tmp_path: Path, loads: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A directory's modification time changes when an entry is added, removed or renamed in it."""
+    root = _tree(tmp_path / "repo")
+    options = LoadOptions(cache=tmp_path / "cache")
+    load([root], options)
+    listed: list[str] = []
+    real = files._listing
+    monkeypatch.setattr(files, "_listing", lambda name: listed.append(name) or real(name))
+    first = load([root], options)
+    assert listed == [] and len(loads) == 1
+    (root / "extra.txt").write_text("")  # an entry no pattern matches: listed again, the same result
+    assert load([root], options) == first and len(loads) == 1
+    assert str(root / "*.tf") in listed and not any(
+        name.startswith(str(root.parent / "shared")) for name in listed
+    )
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,13 @@
 without loading again (`policies.loaders.terraform.load_terraform`; the cache's "results" table).
 
 Every read and probe of the loader goes through `Files`, which notes what it found: a file's content
-(its SHA-256, with its size and modification time so that an unchanged file need not be read again), a
-directory listing, whether a path is a file or a directory. `unchanged(probes)` is true when every probe
-finds the same again; loading again would then read exactly the same inputs, so it would give the same
-result. A file modified within `_RACY_NS` of being read is always read again when checked, as git does
-for its index: its modification time may not change on a second write within the clock's granularity.
+(its SHA-256, with its size, modification time and inode so that an unchanged file need not be read
+again), a directory listing (with the directory's own: adding, removing or renaming an entry changes
+its modification time), whether a path is a file or a directory. `unchanged(probes)` is true when every
+probe finds the same again; loading again would then read exactly the same inputs, so it would give the
+same result. A file or directory modified within `_RACY_NS` of being read is always read again when
+checked, as git does for its index: its modification time may not change on a second write within the
+clock's granularity.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ _CHECKS = {"is_file": os.path.isfile, "exists": os.path.exists}
 
 
 def _stamp(path: str) -> tuple[int, int, int] | None:
-    """(size, modification time, inode) of a file, None when it cannot be trusted to show a change."""
+    """(size, modification time, inode) of a file or directory, None when it cannot be trusted to show a
+    change."""
     try:
         status = os.stat(path)
     except OSError:
@@ -95,13 +98,17 @@ class Files:
 
     def glob(self, directory: Path, pattern: str) -> list[Path]:
         """The entries of `directory` that match `pattern`, sorted."""
-        names = self.probes["glob", str(directory / pattern)] = _listing(str(directory / pattern))[0]
-        return [directory / name for name in names]
+        return [directory / name for name in self._list("glob", directory, pattern)]
 
     def files(self, directory: Path, pattern: str) -> list[Path]:
         """The entries of `directory` that match `pattern` and are not directories, sorted."""
-        names = self.probes["files", str(directory / pattern)] = _listing(str(directory / pattern))[1]
-        return [directory / name for name in names]
+        return [directory / name for name in self._list("files", directory, pattern)]
+
+    def _list(self, operation: str, directory: Path, pattern: str) -> list[str]:
+        stamp = _stamp(str(directory))  # before listing: a change while listing then shows next time
+        names = _listing(str(directory / pattern))[operation == "files"]
+        self.probes[operation, str(directory / pattern)] = (stamp, names)
+        return names
 
     def is_file(self, path: Path) -> bool:
         return self._check("is_file", path)
@@ -130,7 +137,9 @@ def _finds(operation: str, name: str, found: Any) -> bool:
         trusted = stamp is not None and _stamp(name) == stamp
         return trusted or bool(_content(*read_text(Path(name), name)) == content)
     if operation in ("glob", "files"):
-        return bool(_listing(name)[operation == "files"] == found)
+        stamp, names = found
+        trusted = stamp is not None and _stamp(os.path.dirname(name)) == stamp
+        return trusted or bool(_listing(name)[operation == "files"] == names)
     if operation == "directory":
         return bool(_directory(name) == found)
     return operation in _CHECKS and bool(_CHECKS[operation](name) == found)
