@@ -10,9 +10,8 @@ instead of being loaded again (`policies.loaders.terraform.load_terraform`). Whe
 
 The entries are in one SQLite database named for the version of keepalive-guard, a stamp of the code of
 python-hcl2 and Lark (`code_stamp`) and the entry format, so an upgrade never reads what another version
-wrote; the first run of a new
-version removes the other versions' databases. SQLite makes concurrent scans safe, and writes go in one
-transaction at the end of a scan. A cache that cannot be read or written (a read-only home, a locked or
+wrote; the first run of a new version removes the other versions' databases. SQLite makes concurrent
+scans safe, and writes go in one transaction at the end of a scan. A cache that cannot be read or written (a read-only home, a locked or
 damaged database) is not used, and the scan does not fail: it parses. An entry holds only strings,
 numbers and tuples (`marshal`), never objects or code; one that does not decode is parsed again. A
 result is a pickle that may name only keepalive-guard's own model classes (`restricted_loads`); the

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -65,9 +66,10 @@ def _directory(name: str) -> str | None:
 def read_text(path: Path, shown: str) -> tuple[str | None, InputError | None]:
     """The text of an input file, or a one-line error saying why it cannot be read."""
     try:
-        if path.is_dir():
+        status = path.stat()
+        if stat.S_ISDIR(status.st_mode):
             return None, InputError(shown, "is a directory, not a file")
-        size = path.stat().st_size
+        size = status.st_size
         if size > MAX_FILE_BYTES:
             return None, InputError(shown, f"file is {size // (1024 * 1024)} MB, over the 20 MB limit")
         data = path.read_bytes()
