@@ -54,6 +54,16 @@ def _margin(text: str) -> float:
     return value
 
 
+def _megabytes(text: str) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a size in MB, more than 0, got {text!r}")
+    return int(value * (1 << 20))
+
+
 def _jobs(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of processes, 1 or more, got {text!r}")
@@ -235,6 +245,12 @@ def _inputs(command: argparse.ArgumentParser) -> None:
         "processes (default: the CPUs available; 1: none)",
     )
     command.add_argument(
+        "--max-file-size",
+        type=_megabytes,
+        metavar="MB",
+        help="do not read input files larger than this; each is reported as an input error (default: 100)",
+    )
+    command.add_argument(
         "--no-prefilter",
         dest="prefilter",
         action="store_false",
@@ -374,6 +390,7 @@ def _settings(arguments: argparse.Namespace) -> tuple[Config, Options, LoadOptio
         cache=default_directory() if arguments.cache else None,
         jobs=arguments.jobs or available_cpus(),
         prefilter=arguments.prefilter,
+        max_file_bytes=_first(arguments.max_file_size, settings.max_file_bytes, 0),
     )
     return settings, options, load_options
 

@@ -13,6 +13,7 @@ ignore = ["KA002"]                   # not these rules
 var_files = ["envs/prod.tfvars"]     # Terraform variables for the root modules, before --var-file
 excludes = ["legacy", "sandbox/*"]   # not discovered when a directory is scanned
 baseline = ".keepalive-guard-baseline.json"
+max_file_size = 100                  # MB; larger input files are not read (an input error)
 
 [tool.keepalive-guard.dockerfiles]
 "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web" = "services/web/Dockerfile"
@@ -62,6 +63,7 @@ class Config:
     var_files: tuple[Path, ...] = ()
     excludes: tuple[Exclude, ...] = ()
     baseline: Path | None = None
+    max_file_bytes: int | None = None
 
 
 def find(start: Path) -> Path | None:
@@ -123,6 +125,7 @@ def load(path: Path) -> Config:
         "var_files",
         "excludes",
         "baseline",
+        "max_file_size",
     }
     unknown = sorted(set(section) - known)
     if unknown:
@@ -146,6 +149,9 @@ def load(path: Path) -> Config:
     baseline = section.get("baseline")
     if baseline is not None and (not isinstance(baseline, str) or not baseline.strip()):
         raise ConfigError(f"{where}: baseline must be a file name, not {baseline!r}")
+    size = section.get("max_file_size")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int | float) or size <= 0):
+        raise ConfigError(f"{where}: max_file_size must be a size in MB, more than 0, not {size!r}")
     return Config(
         path,
         min_margin=float(margin) if margin is not None else None,
@@ -157,4 +163,5 @@ def load(path: Path) -> Config:
         var_files=tuple(here / file for file in _strings(section, "var_files", where)),
         excludes=tuple(Exclude(here, pattern) for pattern in _strings(section, "excludes", where)),
         baseline=here / baseline if baseline is not None else None,
+        max_file_bytes=int(size * (1 << 20)) if size is not None else None,
     )

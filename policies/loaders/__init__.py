@@ -29,6 +29,7 @@ from policies.cache import Cache
 from policies.config import Exclude
 from policies.loaders import inline
 from policies.loaders.dockerfile import load_dockerfile
+from policies.loaders.reading import Reader
 from policies.loaders.sniff import (
     MANIFEST,
     TEMPLATE_SUFFIXES,
@@ -63,6 +64,8 @@ class LoadOptions:
     # Parse only the .tf files that may declare something a chain is read from, the others when
     # evaluation asks for them (policies.loaders.terraform.parsing; --no-prefilter).
     prefilter: bool = True
+    # The largest input file read, in bytes (--max-file-size); 0: the default (`reading.DEFAULT_MAX_MB`).
+    max_file_bytes: int = 0
 
 
 def available_cpus() -> int:
@@ -201,6 +204,9 @@ def load(paths: Sequence[Path], options: LoadOptions = LoadOptions()) -> Invento
     if repo_root is not None and (why := repo_root_error(repo_root)) is not None:
         errors.append(InputError(shown_path(repo_root), f"--repo-root: {why}"))
         repo_root = None
+    given = [path for path in options.variables if isinstance(path, Path)]
+    given += [dockerfile for _, dockerfile in options.dockerfiles] + ([repo_root] if repo_root else [])
+    reader = Reader.around([path for path in paths if path.exists()], given, options.max_file_bytes)
     # Each loader, and the parser it needs, is imported only when there is something for it to read.
     inventory, roots = Inventory(), dict[Path, list[Path]]()
     if discovered.plans:
@@ -216,9 +222,9 @@ def load(paths: Sequence[Path], options: LoadOptions = LoadOptions()) -> Invento
         from policies.loaders.cloudformation import load_assemblies, load_templates
 
         if templates:
-            inventory += load_templates(templates, discovered.named, options.parameters)
+            inventory += load_templates(templates, discovered.named, options.parameters, reader)
         if discovered.assemblies:
-            inventory += load_assemblies(discovered.assemblies, options.parameters)
+            inventory += load_assemblies(discovered.assemblies, options.parameters, reader)
     planned, replaced = _planned_roots(directories, roots)
     if directories:
         from policies.loaders.terraform import load_terraform
@@ -234,6 +240,7 @@ def load(paths: Sequence[Path], options: LoadOptions = LoadOptions()) -> Invento
             jobs=options.jobs,
             filtered=options.prefilter,
             identity=repr(options.excludes),
+            reader=reader,
         )
         inventory = terraform + inventory
     inventory += Inventory(opaque=tuple(replaced))
@@ -242,7 +249,7 @@ def load(paths: Sequence[Path], options: LoadOptions = LoadOptions()) -> Invento
             errors.append(InputError(shown_path(var_file), "--var-file: no such file"))
     builds = []
     for image, dockerfile in options.dockerfiles:
-        found = load_dockerfile(dockerfile, (image,))
+        found = load_dockerfile(dockerfile, (image,), reader=reader)
         if isinstance(found, InputError):
             errors.append(replace(found, message=f"--dockerfile {image}: {found.message}"))
         else:

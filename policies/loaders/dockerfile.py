@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from policies.loaders.reading import ANYWHERE, Reader
 from policies.model import (
     UNKNOWN_PART,
     Copy,
@@ -384,24 +385,21 @@ class _Dockerfile:
 
 
 def load_dockerfile(
-    path: Path, images: tuple[str, ...], context: Path | None = None
+    path: Path, images: tuple[str, ...], context: Path | None = None, reader: Reader = ANYWHERE
 ) -> ImageBuild | InputError:
     """The image the Dockerfile at `path` builds, for containers naming one of `images`; the build
-    context is `context`, by default the Dockerfile's directory."""
+    context is `context`, by default the Dockerfile's directory. It is read through `reader`."""
     shown = shown_path(path)
     if path.is_dir():
         path = path / "Dockerfile"
         shown = shown_path(path)
-    try:
-        if path.stat().st_size > MAX_SIZE:
-            return InputError(shown, f"larger than {MAX_SIZE >> 20} MB: not read as a Dockerfile")
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
+    if not path.exists():
         return InputError(shown, "no such Dockerfile")
-    except UnicodeDecodeError:
-        return InputError(shown, "not UTF-8 text: not read as a Dockerfile")
-    except OSError as error:
-        return InputError(shown, f"cannot be read: {error.strerror or error}")
+    text, error = reader.read(path, shown)
+    if text is None:
+        return error or InputError(shown, "cannot be read")
+    if len(text) > MAX_SIZE:
+        return InputError(shown, f"larger than {MAX_SIZE >> 20} MB: not read as a Dockerfile")
     found = _Dockerfile(path, context if context is not None else path.parent).parse(text)
     if isinstance(found, InputError):
         return found

@@ -273,7 +273,7 @@ def test_dockerfiles_from_the_configuration_file(tmp_path: Path) -> None:
     assert (
         bad.stderr
         == "keepalive-guard: .keepalive-guard.toml: unknown key 'dockerfile' (known: baseline, dockerfiles, "
-        "excludes, fail_on, ignore, min_margin, select, strict, var_files)\n"
+        "excludes, fail_on, ignore, max_file_size, min_margin, select, strict, var_files)\n"
     )
     write_tree(tmp_path, {".keepalive-guard.toml": "dockerfiles = [1\n"})
     assert "not valid TOML" in run("scan", "infra", cwd=tmp_path).stderr

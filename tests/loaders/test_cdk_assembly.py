@@ -126,7 +126,7 @@ def test_a_damaged_assembly_is_one_error_line_each(assembly: Path, in_tmp: Path)
     Path("cdk.out/assembly-Prod/ProdApi2466CF1F.assets.json").write_text("{not json")
     result = scan([Path("cdk.out")])
     assert sorted(str(error) for error in result.errors) == [
-        "cdk.out/Fixed.template.json: cannot be read: No such file or directory",
+        "cdk.out/Fixed.template.json: cannot read: No such file or directory",
         "cdk.out/assembly-Prod/ProdApi2466CF1F.assets.json:1: not valid JSON: Expecting property name enclosed in double quotes",
     ]
     # the other stacks are still checked

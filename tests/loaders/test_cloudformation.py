@@ -15,6 +15,7 @@ from policies.cli import main
 from policies.loaders import LoadOptions, load
 from policies.loaders.cloudformation.template import Evaluator, Template, read_parameters
 from policies.loaders.cloudformation.template import decode as decode_cfn
+from policies.loaders.reading import ANYWHERE
 from policies.model import UNKNOWN_PART, Location, Origin
 from policies.rules import Options
 from policies.scan import Result, scan
@@ -407,7 +408,7 @@ def test_metadata_acknowledges_a_finding_only_with_a_reason(in_tmp: Path) -> Non
 
 
 def decode_template(path: Path) -> dict[str, object]:
-    data, error = decode_cfn(path, str(path))
+    data, error = decode_cfn(path, str(path), ANYWHERE)
     assert error is None and data is not None
     return data
 

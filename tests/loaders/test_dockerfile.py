@@ -194,7 +194,8 @@ def test_a_directory_stands_for_its_dockerfile(tmp_path: Path) -> None:
     [
         ("# nothing\n", "no FROM instruction: not a Dockerfile", None),
         ("CMD run\nFROM python\n", "CMD before the first FROM (only ARG may come before it)", 1),
-        (b"\xff\xfe\x00binary", "not UTF-8 text: not read as a Dockerfile", None),
+        (b"\xff\xfe\x00binary", "binary file, not text", None),
+        (b"FROM python\xff\n", "not UTF-8 text (byte 0xff)", 1),
         ("FROM python\n!!! nonsense\n", "not a Dockerfile instruction: !!! nonsense", 2),
     ],
 )

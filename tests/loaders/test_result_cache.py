@@ -37,7 +37,8 @@ REMOTE_MODULES = {
 
 def _tree(repo: Path) -> Path:
     """A root module that reads a variable, tfvars, a file() and a module outside the scanned
-    directory, and calls a registry module that `terraform init` has not fetched."""
+    directory (in the same repository), and calls a registry module that `terraform init` has not
+    fetched."""
     main = service_tf(command=["gunicorn", "app"], environment={"NOTE": "X"}, idle_timeout=999)
     main = main.replace("idle_timeout = 999", "idle_timeout = var.idle").replace(
         'value = "X"', 'value = file("note.txt")'
@@ -53,6 +54,7 @@ def _tree(repo: Path) -> Path:
             ),
             "root/note.txt": "one\n",
             "shared/main.tf": 'resource "aws_lb" "inner" {\n  name         = "inner"\n  idle_timeout = 45\n}\n',
+            ".git/HEAD": "ref: refs/heads/main\n",
         },
     )
     past = time.time_ns() - 60_000_000_000  # written long before the scan: their times are trusted

@@ -105,7 +105,7 @@ def test_jsonencode_keeps_structure_and_lines(tmp_path: Path) -> None:
         ("var.l[5]", "index 5 out of range for a list of 2", set()),
         ('tonumber("abc")', 'cannot convert "abc" to a number', set()),
         ("timestamp()", "function timestamp() is not evaluated", set()),
-        ("local.x", "local.x depends on itself", set()),
+        ("local.x", "local.x → local.x: the value depends on itself (a cycle)", set()),
         ("var.undeclared", "var.undeclared is not declared", set()),
         ("data.aws_lb.shared.arn", "known only after apply", {"data.aws_lb.shared"}),
     ],

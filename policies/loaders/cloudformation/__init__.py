@@ -28,6 +28,7 @@ from policies.loaders.cloudformation.template import (
     is_template,
     line_of,
 )
+from policies.loaders.reading import ANYWHERE, Reader
 from policies.loaders.terraform.resources import Collected
 from policies.model import (
     RULE_IDS,
@@ -48,34 +49,40 @@ NO_PARAMETERS: Parameters = MappingProxyType({})
 
 
 def load_templates(
-    paths: Sequence[Path], explicit: Sequence[Path] = (), parameters: Parameters = NO_PARAMETERS
+    paths: Sequence[Path],
+    explicit: Sequence[Path] = (),
+    parameters: Parameters = NO_PARAMETERS,
+    reader: Reader = ANYWHERE,
 ) -> Inventory:
-    """The inventory of the templates `paths`; one in `explicit` (named on the command line) that is not
-    a template is an error, others are skipped silently."""
-    return _load([(path, None, "") for path in paths], {path.resolve() for path in explicit}, parameters)
+    """The inventory of the templates `paths`, read through `reader`; one in `explicit` (named on the
+    command line) that is not a template is an error, others are skipped silently."""
+    named = {path.resolve() for path in explicit}
+    return _load([(path, None, "") for path in paths], named, parameters, reader)
 
 
-def load_assemblies(directories: Sequence[Path], parameters: Parameters = NO_PARAMETERS) -> Inventory:
+def load_assemblies(
+    directories: Sequence[Path], parameters: Parameters = NO_PARAMETERS, reader: Reader = ANYWHERE
+) -> Inventory:
     """The inventory of the stacks of the cloud assemblies in `directories`, Stages' included."""
     inventory = Inventory()
     sources: list[tuple[Path, Assembly | None, str]] = []
     for directory in directories:
-        assemblies, builds, errors, read = read_assembly(directory)
+        assemblies, builds, errors, read = read_assembly(directory, reader)
         inventory += Inventory(builds=tuple(builds), errors=tuple(errors), inputs=tuple(read))
         sources += [
             (stack.template, assembly, stack.scope) for assembly in assemblies for stack in assembly.stacks
         ]
-    return inventory + _load(sources, {path.resolve() for path, _, _ in sources}, parameters)
+    return inventory + _load(sources, {path.resolve() for path, _, _ in sources}, parameters, reader)
 
 
 def _load(
-    sources: list[tuple[Path, Assembly | None, str]], named: set[Path], parameters: Parameters
+    sources: list[tuple[Path, Assembly | None, str]], named: set[Path], parameters: Parameters, reader: Reader
 ) -> Inventory:
     inventory = Inventory()
     templates: list[Template] = []
     for path, assembly, scope in sources:
         shown = shown_path(path)
-        data, error = decode(path, shown)
+        data, error = decode(path, shown, reader)
         if error is not None:
             inventory += Inventory(errors=(error,), inputs=(shown,))
             continue
@@ -86,7 +93,9 @@ def _load(
             continue
         assert data is not None
         templates.append(
-            Template(shown, data, parameters, file=path.resolve(), assembly=assembly, scope=scope)
+            Template(
+                shown, data, parameters, file=path.resolve(), assembly=assembly, scope=scope, reader=reader
+            )
         )
     # A template another one nests is read through it, with the parameters it passes (and on its own
     # only when no template read nests it: stacks nesting each other in a loop).

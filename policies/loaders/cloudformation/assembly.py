@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from policies.loaders.dockerfile import load_dockerfile
+from policies.loaders.reading import Reader
 from policies.loaders.sniff import MANIFEST
 from policies.model import ImageBuild, InputError, shown_path
 
@@ -60,17 +61,17 @@ class Assembly:
 
 
 def read_assembly(
-    directory: Path, seen: set[Path] | None = None
+    directory: Path, reader: Reader, seen: set[Path] | None = None
 ) -> tuple[list[Assembly], list[ImageBuild], list[InputError], list[str]]:
     """The assemblies of `directory` and of the Stages in it, the Docker builds of their image assets,
-    what could not be read, and the files read."""
+    what could not be read, and the files read (through `reader`)."""
     seen = set() if seen is None else seen
     manifest_path = directory / MANIFEST
     shown = shown_path(manifest_path)
     if directory.resolve() in seen or len(seen) >= MAX_ASSEMBLIES:
         return [], [], [InputError(shown, "the assembly is nested too deeply or in itself: not read")], []
     seen.add(directory.resolve())
-    manifest, error = _json(manifest_path, shown)
+    manifest, error = _json(manifest_path, shown, reader)
     if error is not None:
         return [], [], [error], []
     artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
@@ -92,7 +93,7 @@ def read_assembly(
             _logical_ids(artifact.get("metadata"), paths)
             extra = artifact.get("additionalMetadataFile")
             if isinstance(extra, str):
-                metadata, problem = _json(directory / extra, shown_path(directory / extra))
+                metadata, problem = _json(directory / extra, shown_path(directory / extra), reader)
                 if problem is None:
                     _logical_ids(metadata, paths)
                     read.append(shown_path(directory / extra))
@@ -100,17 +101,17 @@ def read_assembly(
                     errors.append(problem)
         elif kind == "cdk:asset-manifest" and isinstance(properties.get("file"), str):
             assets_path = directory / properties["file"]
-            assets, problem = _json(assets_path, shown_path(assets_path))
+            assets, problem = _json(assets_path, shown_path(assets_path), reader)
             if problem is not None:
                 errors.append(problem)
                 continue
             read.append(shown_path(assets_path))
             _file_assets(directory, assets, assembly.files)
-            found, failed = _image_assets(directory, assets)
+            found, failed = _image_assets(directory, assets, reader)
             builds += found
             errors += failed
         elif kind == "cdk:cloud-assembly" and isinstance(properties.get("directoryName"), str):
-            inner = read_assembly(directory / properties["directoryName"], seen)
+            inner = read_assembly(directory / properties["directoryName"], reader, seen)
             assemblies += inner[0]
             builds += inner[1]
             errors += inner[2]
@@ -119,16 +120,18 @@ def read_assembly(
     return assemblies, builds, errors, read
 
 
-def _json(path: Path, shown: str) -> tuple[Any, InputError | None]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8")), None
-    except FileNotFoundError:
+def _json(path: Path, shown: str, reader: Reader) -> tuple[Any, InputError | None]:
+    if not path.exists():
         return None, InputError(shown, "no such file (named by the cloud assembly manifest)")
-    except OSError as error:
-        return None, InputError(shown, f"cannot be read: {error.strerror or error}")
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        line = getattr(error, "lineno", None)
-        return None, InputError(shown, f"not valid JSON: {getattr(error, 'msg', error)}", line)
+    text, error = reader.read(path, shown)
+    if text is None:
+        return None, error
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as invalid:
+        return None, InputError(shown, f"not valid JSON: {invalid.msg}", invalid.lineno)
+    except RecursionError:
+        return None, InputError(shown, "not valid JSON: nested too deeply")
 
 
 def _logical_ids(metadata: Any, paths: dict[str, list[str]]) -> None:
@@ -157,7 +160,7 @@ def _file_assets(directory: Path, assets: Any, files: dict[str, Path]) -> None:
                     files[token] = local
 
 
-def _image_assets(directory: Path, assets: Any) -> tuple[list[ImageBuild], list[InputError]]:
+def _image_assets(directory: Path, assets: Any, reader: Reader) -> tuple[list[ImageBuild], list[InputError]]:
     """The Dockerfile builds of the image assets: a container whose image is tagged with an asset's
     tag runs its build (`*:TAG`, whatever the account, region and repository)."""
     builds, errors = [], []
@@ -178,7 +181,7 @@ def _image_assets(directory: Path, assets: Any) -> tuple[list[ImageBuild], list[
         }
         if not tags:
             continue
-        found = load_dockerfile(dockerfile, tuple(sorted(f"*:{tag}" for tag in tags)), context)
+        found = load_dockerfile(dockerfile, tuple(sorted(f"*:{tag}" for tag in tags)), context, reader)
         if isinstance(found, InputError):
             errors.append(found)
         else:

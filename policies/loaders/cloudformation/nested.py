@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from policies.loaders.cloudformation.template import Evaluator, Template, decode, line_of
+from policies.loaders.reading import Reader
 from policies.loaders.terraform.values import Obj
 from policies.model import InputError, Location, Opaque, ResourceId, shown_path
 
@@ -96,7 +97,7 @@ def read_nested(parent: Evaluator, logical_id: str) -> Nested:
             InputError(template.path, message, location.line),
         )
     stat = file.stat()
-    data, problem = _decoded(file, shown, stat.st_mtime_ns, stat.st_size)
+    data, problem = _decoded(file, shown, stat.st_mtime_ns, stat.st_size, template.reader)
     if problem is not None:
         return Nested(None, Opaque(resource, f"its template {problem}", False), problem)
     assert data is not None
@@ -114,16 +115,17 @@ def read_nested(parent: Evaluator, logical_id: str) -> Nested:
         assembly=template.assembly,
         ancestors=above,
         scope=_scope(template.construct_path(logical_id), template.scope),
+        reader=template.reader,
     )
     return Nested(Evaluator(child))
 
 
 @lru_cache(maxsize=64)
 def _decoded(
-    file: Path, shown: str, mtime: int, size: int
+    file: Path, shown: str, mtime: int, size: int, reader: Reader
 ) -> tuple[dict[str, Any] | None, InputError | None]:
     """A nested template decoded once per scan, though each scenario of its parent reads it."""
-    return decode(file, shown)
+    return decode(file, shown, reader)
 
 
 def _scope(path: str | None, parent: str) -> str:

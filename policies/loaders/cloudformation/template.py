@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from policies.loaders.reading import ANYWHERE, MAX_NESTING, Reader, too_deep
 from policies.loaders.terraform.values import Obj, Text, Unknown, hole, located, where_of
 from policies.model import InputError, Location
 
@@ -112,23 +113,33 @@ def is_template(data: Any) -> bool:
     )
 
 
-def decode(path: Path, shown: str) -> tuple[dict[str, Any] | None, InputError | None]:
-    """The decoded template, or the first error cfn-lint reports (one line, with its line number)."""
-    try:
-        if path.stat().st_size > MAX_SIZE:
-            return None, InputError(shown, f"larger than {MAX_SIZE >> 20} MB: not read")
-    except OSError as error:
-        return None, InputError(shown, f"cannot be read: {error.strerror or error}")
-    from cfnlint.decode import decode as cfn_decode  # heavy: imported only when a template is read
+def decode(path: Path, shown: str, reader: Reader) -> tuple[dict[str, Any] | None, InputError | None]:
+    """The decoded template, or why not: the first error cfn-lint reports (one line, with its line
+    number), a JSON file's own JSON error, or why it cannot be read."""
+    text, error = reader.read(path, shown)
+    if text is None:
+        return None, error
+    if len(text) > MAX_SIZE:
+        return None, InputError(shown, f"larger than {MAX_SIZE >> 20} MB, more than any template: not read")
+    if (line := too_deep(text)) is not None:
+        return None, InputError(shown, f"nested more than {MAX_NESTING} levels deep: not decoded", line)
+    from cfnlint.decode import decode_str  # heavy: imported only when a template is read
 
     try:
-        data, matches = cfn_decode(str(path))
+        data, matches = decode_str(text)
     except RecursionError:
         return None, InputError(shown, "nested too deeply to decode")
     except Exception as error:  # cfn-lint's decoder raising is its bug: never a traceback here
         return None, InputError(
             shown, f"cannot be decoded: {str(error).splitlines()[0] if str(error) else error}"
         )
+    if matches and path.suffix == ".json":
+        try:
+            json.loads(text)  # YAML's complaint about invalid JSON is less clear than JSON's own
+        except json.JSONDecodeError as invalid:
+            return None, InputError(shown, f"not valid JSON: {invalid.msg}", invalid.lineno)
+        except RecursionError:
+            return None, InputError(shown, "nested too deeply to decode")
     if matches:
         match = matches[0]
         message = " ".join(str(match.message).split()) or "not a valid template"
@@ -172,6 +183,7 @@ class Template:
     assembly: Assembly | None = None  # the cloud assembly (cdk.out) it comes from
     ancestors: tuple[Path, ...] = ()  # the templates it is nested in, outermost first
     scope: str = ""  # its stack's construct path in a CDK app ("/Prod/Api")
+    reader: Reader = ANYWHERE  # how the templates it nests are read
     # name → value: the one given, else the Default (located where written), else an Unknown
     parameters: dict[str, Any] = field(default_factory=dict, init=False)
 

@@ -20,6 +20,7 @@ import lark
 from lark import Token, Tree
 from lark.tree import Meta
 
+from policies.loaders.reading import MAX_NESTING, too_deep
 from policies.loaders.terraform import hcl
 from policies.loaders.terraform.evaluate import Node, line_of, subtrees
 from policies.model import InputError, Location
@@ -175,6 +176,8 @@ def syntax_error(error: lark.exceptions.UnexpectedInput) -> str:
 def _parse(text: str) -> Node | tuple[str, int | None]:
     """The tree of `text`, or (message, line) of why it does not parse. RecursionError, which depends on
     this process's stack rather than on the text, is raised."""
+    if (line := too_deep(text)) is not None:
+        return f"nested more than {MAX_NESTING} levels deep: not parsed", line
     try:
         return hcl.parse(text)
     except RecursionError:

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import stat
 import time
 from pathlib import Path
 from typing import Any
 
 from policies.cache import digest
+from policies.loaders.reading import Reader
 from policies.model import InputError
 
-MAX_FILE_BYTES = 20 * 1024 * 1024  # larger .tf files are not hand-written configuration
 _RACY_NS = 2_000_000_000  # coarser than any file system's modification time granularity (FAT: 2 s)
 
 Probe = tuple[str, str]  # (operation, path or path/pattern)
@@ -63,38 +62,17 @@ def _directory(name: str) -> str | None:
     return resolved if os.path.isdir(resolved) else None
 
 
-def read_text(path: Path, shown: str) -> tuple[str | None, InputError | None]:
-    """The text of an input file, or a one-line error saying why it cannot be read."""
-    try:
-        status = path.stat()
-        if stat.S_ISDIR(status.st_mode):
-            return None, InputError(shown, "is a directory, not a file")
-        size = status.st_size
-        if size > MAX_FILE_BYTES:
-            return None, InputError(shown, f"file is {size // (1024 * 1024)} MB, over the 20 MB limit")
-        data = path.read_bytes()
-    except OSError as error:
-        return None, InputError(shown, f"cannot read: {error.strerror or error}")
-    if b"\0" in data:
-        return None, InputError(shown, "binary file, not text")
-    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data  # a UTF-8 byte order mark is allowed
-    try:
-        return body.decode("utf-8"), None
-    except UnicodeDecodeError as error:
-        line = body[: error.start].count(b"\n") + 1
-        return None, InputError(shown, f"not UTF-8 text (byte 0x{body[error.start]:02x})", line)
-
-
 class Files:
     """The file system as the loader sees it; `probes` is what it has seen."""
 
-    def __init__(self) -> None:
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
         self.probes: dict[Probe, Any] = {}
 
     def read(self, path: Path, shown: str) -> tuple[str | None, InputError | None]:
-        """`read_text`: the text of a file, or why it cannot be read."""
+        """`Reader.read`: the text of a file, or why it cannot be read."""
         stamp = _stamp(str(path))  # before reading: a change while reading then shows next time
-        text, error = read_text(path, shown)
+        text, error = self.reader.read(path, shown)
         self.probes["read", str(path)] = (stamp, _content(text, error))
         return text, error
 
@@ -128,16 +106,16 @@ class Files:
         return Path(found) if found is not None else None
 
 
-def unchanged(probes: dict[Probe, Any]) -> bool:
-    """Whether every probe finds on the file system what it found when it was recorded."""
-    return all(_finds(operation, name, found) for (operation, name), found in probes.items())
+def unchanged(probes: dict[Probe, Any], reader: Reader) -> bool:
+    """Whether every probe finds on the file system what it found when it was recorded by `reader`."""
+    return all(_finds(operation, name, found, reader) for (operation, name), found in probes.items())
 
 
-def _finds(operation: str, name: str, found: Any) -> bool:
+def _finds(operation: str, name: str, found: Any, reader: Reader) -> bool:
     if operation == "read":
         stamp, content = found
         trusted = stamp is not None and _stamp(name) == stamp
-        return trusted or bool(_content(*read_text(Path(name), name)) == content)
+        return trusted or bool(_content(*reader.read(Path(name), name)) == content)
     if operation in ("glob", "files"):
         stamp, names = found
         trusted = stamp is not None and _stamp(os.path.dirname(name)) == stamp

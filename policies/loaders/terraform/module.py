@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from policies.loaders.reading import ANYWHERE, Reader
 from policies.loaders.terraform import types
 from policies.loaders.terraform.config import Attribute, Block, ConfigFile, parse_hcl
 from policies.loaders.terraform.evaluate import (
@@ -184,10 +185,11 @@ class Loader:
         skip: Callable[[Path], bool] = lambda path: False,
         parser: Parser | None = None,
         relevant: Callable[[str], bool] | None = None,
+        reader: Reader = ANYWHERE,
     ) -> None:
         self.skip = skip  # files not to read (excluded by the configuration or --exclude)
         self.parser = parser or Parser()
-        self.files = Files()  # every read and probe of the file system, recorded
+        self.files = Files(reader)  # every read and probe of the file system, recorded
         self.relevant = relevant
         self.texts: dict[Path, list[tuple[Path, str | None, InputError | None, bool]]] = {}
         self.modules: dict[Path, Module] = {}
@@ -388,7 +390,7 @@ class ModuleInstance:
         self.ancestors = (*ancestors, module.directory)
         self.unit = shown_path(self.root.module.directory)
         self._values: dict[tuple[str, str], Any] = {}
-        self._busy: set[tuple[str, str]] = set()
+        self._busy: dict[tuple[str, str], Location | None] = {}  # being computed, in order
         self._scopes: dict[str, FileScope] = {}
         self._children: dict[str, list[tuple[str, ModuleInstance | None]]] = {}
 
@@ -421,25 +423,42 @@ class ModuleInstance:
 
     # --- memoised values ------------------------------------------------------------------------
 
-    def _memo(self, kind: str, name: str, compute: Callable[[], Any]) -> Any:
+    def _memo(self, kind: str, name: str, compute: Callable[[], Any], where: Location | None = None) -> Any:
         key = (kind, name)
         if key in self._values:
             return self._values[key]
         if key in self._busy:
-            return Unknown(f"{kind}.{name} depends on itself")
-        self._busy.add(key)
+            return self._cycle(key)
+        self._busy[key] = where
         try:
             value = compute()
         finally:
-            self._busy.discard(key)
+            del self._busy[key]
         self._values[key] = value
         return value
+
+    def _cycle(self, key: tuple[str, str]) -> Unknown:
+        """A value that depends on itself: an input error, as Terraform's "Cycle:", said once however
+        the cycle was entered (from its first name in sorted order)."""
+        busy = list(self._busy)
+        cycle = busy[busy.index(key) :]
+        start = cycle.index(min(cycle))
+        cycle = cycle[start:] + cycle[:start]
+        names = " → ".join(
+            self.qualify(name if kind == "instances" else f"{kind}.{name}")
+            for kind, name in [*cycle, cycle[0]]
+        )
+        message = f"{names}: the value depends on itself (a cycle)"
+        where = self._busy[cycle[0]]
+        if where is not None:
+            self.loader.error(where.path, message, where.line)
+        return Unknown(message)
 
     def variable(self, name: str) -> Any:
         block = self.module.variables.get(name)
         if block is None:
             raise EvalError(f"var.{name} is not declared")
-        return self._memo("var", name, lambda: self._variable(name, block))
+        return self._memo("var", name, lambda: self._variable(name, block), block.location)
 
     def _variable(self, name: str, block: Block) -> Any:
         given = self.inputs.get(name)
@@ -463,7 +482,10 @@ class ModuleInstance:
         if attribute is None:
             raise EvalError(f"local.{name} is not declared")
         return self._memo(
-            "local", name, lambda: evaluate(attribute.node, Env(self.scope(attribute.location.path)))
+            "local",
+            name,
+            lambda: evaluate(attribute.node, Env(self.scope(attribute.location.path))),
+            attribute.location,
         )
 
     def output(self, name: str) -> Any:
@@ -471,7 +493,7 @@ class ModuleInstance:
         if block is None or "value" not in block.attributes:
             raise EvalError(f'{self.address} has no output "{name}"')
         node = block.attributes["value"].node
-        return self._memo("output", name, lambda: evaluate(node, self.env(block)))
+        return self._memo("output", name, lambda: evaluate(node, self.env(block)), block.location)
 
     # --- resources and data -----------------------------------------------------------------------
 
@@ -479,7 +501,9 @@ class ModuleInstance:
         """(local address, evaluation environment) of each instance of a resource block."""
         kind = "data." if block.type == "data" else ""
         base = f"{kind}{block.labels[0]}.{block.labels[1]}"
-        found: list[tuple[str, Env]] = self._memo("instances", base, lambda: self._instances(block, base))
+        found: list[tuple[str, Env]] = self._memo(
+            "instances", base, lambda: self._instances(block, base), block.location
+        )
         return found
 
     def _instances(self, block: Block, base: str) -> list[tuple[str, Env]]:
@@ -492,11 +516,13 @@ class ModuleInstance:
             reason = f"it has {total} instances, and only the first {MAX_INSTANCES} are checked"
             self.loader.opaque.append(Opaque(self.resource_id(address, block.location), reason, True))
 
-    def resource(self, resource_type: str, name: str) -> ResourceRef:
+    def resource(self, resource_type: str, name: str) -> ResourceRef | Unknown:
         block = self.declared(resource_type, lambda module: module.resources.get((resource_type, name)))
         if block is None:
             raise EvalError(f"reference to undeclared resource {resource_type}.{name}")
         local_address = f"{resource_type}.{name}"
+        if ("instances", local_address) in self._busy:  # its count or for_each refers to it
+            return self._cycle(("instances", local_address))
         expanded = tuple(self.qualify(address) for address, _ in self.instances(block))
         if expanded == (self.qualify(local_address),):
             expanded = ()
@@ -507,7 +533,9 @@ class ModuleInstance:
         if block is None:
             raise EvalError(f"reference to undeclared data source data.{data_type}.{name}")
         if data_type == "template_file":  # the legacy template provider: rendered = templatefile
-            return self._memo("data", name, lambda: self._template_file(block))
+            return self._memo(
+                "data", f"template_file.{name}", lambda: self._template_file(block), block.location
+            )
         return ResourceRef(self.qualify(f"data.{data_type}.{name}"))
 
     def _template_file(self, block: Block) -> Obj:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from policies.cache import Cache
+from policies.loaders.reading import Reader
 from policies.loaders.terraform.files import Probe
 from policies.loaders.terraform.module import Assignment, Loader, Module, ModuleInstance, root_inputs
 from policies.loaders.terraform.parsing import Parser, prefilter
@@ -44,11 +45,12 @@ def load_modules(
     cache: Cache | None,
     jobs: int,
     filtered: bool,
+    reader: Reader,
 ) -> tuple[dict[Probe, Any], Inventory]:
     """`load_terraform` without its result cache: the inventory, and the probes of the files it was
     computed from. Parses are written to `cache`."""
     relevant = prefilter({*READERS, *DATA_READERS}) if filtered else None
-    loader = Loader(skip, Parser(cache, jobs), relevant)
+    loader = Loader(skip, Parser(cache, jobs), relevant, reader)
     loader.read(directories)
     modules = {directory.resolve(): loader.module(directory) for directory in directories}
     called = {loader.files.directory(path) for module in modules.values() for path in module.local_sources()}
