@@ -21,14 +21,17 @@ otherwise it stays unknown (KA002) with what would make it known. Format version
 1.2 are read alike. A plan next to the `.tf` files of its root module stands for them (see
 `policies.loaders`). Locations are the plan's lines, or, with `--repo-root`, the `.tf` lines of the
 blocks and attributes the plan was made from (`policies.loaders.plan_config`), the notes of values then
-naming the plan. Format reference: https://developer.hashicorp.com/terraform/internals/json-format
+naming the plan. A field of the wrong type is one input error naming the plan and the field's JSON path
+(`planned_values.root_module.resources[2].values is a string, expected an object`), and the rest of the
+plan is read without it (`_Check`). Format reference:
+https://developer.hashicorp.com/terraform/internals/json-format
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -95,7 +98,7 @@ def _kind(document: Any) -> str | None:
         return "not a Terraform plan (terraform show -json): the JSON is not an object"
     if "format_version" in document and ("planned_values" in document or "resource_changes" in document):
         return None
-    if "format_version" in document and isinstance(_dict(document.get("values")).get("root_module"), dict):
+    if "format_version" in document and "root_module" in _dict(document.get("values")):
         return None  # `terraform show -json` of a state: what is deployed, for drift audits
     empty = (
         set(document) <= {"format_version", "terraform_version", "values"} and document.get("values") is None
@@ -161,6 +164,247 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+# --- fields of the wrong type ----------------------------------------------------------------------
+#
+# Every field of the plan the loader reads is checked for its JSON type once, before anything reads it
+# (`_Check`), except the nested blocks of planned values, whose place depends on the resource type
+# (`PlanResource.blocks`). A field of the wrong type is one InputError naming the plan and the field's
+# JSON path, and is dropped so that the rest of the loader reads only the types Terraform writes: an
+# entry of a list or of a map (a resource, a resource change, a module, a module call, an output) with
+# a field of the wrong type is skipped whole (replaced by null in a list, which the readers skip, so
+# that the other entries keep their places and their paths); an expression of the wrong type records
+# nothing; a reference or action that is not a string is left out; a flag of after_unknown is taken
+# as known; a field of the document is removed. Fields Terraform omits when empty (`omitempty` in
+# internal/command/jsonplan and jsonconfig) may be absent or null.
+
+OBJECT, LIST, STRING, NUMBER, BOOLEAN = "an object", "a list", "a string", "a number", "a boolean"
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+# The types `json.loads` decodes to, as messages name them.
+_TYPES = {
+    dict: OBJECT,
+    list: LIST,
+    str: STRING,
+    int: NUMBER,
+    float: NUMBER,
+    bool: BOOLEAN,
+    type(None): "null",
+}
+
+
+def _type(value: Any) -> str:
+    return _TYPES.get(type(value), OBJECT)
+
+
+def _step(where: str, key: str) -> str:
+    """The JSON path of member `key` of the object at `where`: `a.b`, or `a["b c"]`."""
+    if _IDENTIFIER.fullmatch(key):
+        return f"{where}.{key}" if where else key
+    return f"{where}[{json.dumps(key)}]"
+
+
+def _blocks(value: Any) -> bool:
+    """A non-empty list of objects: the expressions of nested blocks."""
+    return isinstance(value, list) and bool(value) and all(isinstance(item, dict) for item in value)
+
+
+@dataclass
+class _Check:
+    """The type check of one plan's document (see above); errors go to the plan."""
+
+    plan: _Plan
+
+    def field(
+        self, holder: dict[str, Any], key: str, where: str, kinds: tuple[str, ...], required: bool = False
+    ) -> bool:
+        """Whether `holder[key]` is of one of `kinds`, or, when not `required`, absent or null; when not,
+        it is reported and removed."""
+        value = holder.get(key)
+        if _type(value) in kinds or (value is None and not required):
+            return True
+        self.plan.wrong(_step(where, key), value, kinds, missing=key not in holder)
+        holder.pop(key, None)
+        return False
+
+    def entries(
+        self, holder: dict[str, Any], key: str, where: str, entry: Callable[[dict[str, Any], str], bool]
+    ) -> None:
+        """`holder[key]`, a list of objects, absent or null when empty: an entry that is not an object, or
+        that `entry` finds a wrong field in, is replaced by null."""
+        if not self.field(holder, key, where, (LIST,)):
+            return
+        items = holder.get(key) or []
+        for index, item in enumerate(items):
+            at = f"{_step(where, key)}[{index}]"
+            if not isinstance(item, dict):
+                self.plan.wrong(at, item, (OBJECT,))
+                items[index] = None
+            elif not entry(item, at):
+                items[index] = None
+
+    def members(
+        self, holder: dict[str, Any], key: str, where: str, member: Callable[[dict[str, Any], str], bool]
+    ) -> None:
+        """`holder[key]`, an object of objects, absent or null when empty: a member that is not an
+        object, or that `member` finds a wrong field in, is removed."""
+        if not self.field(holder, key, where, (OBJECT,)):
+            return
+        items = holder.get(key) or {}
+        for name, item in list(items.items()):
+            at = _step(_step(where, key), name)
+            if not isinstance(item, dict):
+                self.plan.wrong(at, item, (OBJECT,))
+                del items[name]
+            elif not member(item, at):
+                del items[name]
+
+    def strings(self, holder: dict[str, Any], key: str, where: str) -> bool:
+        """`holder[key]`, a list of strings, absent or null when empty; an item that is not a string is
+        reported and removed."""
+        if not self.field(holder, key, where, (LIST,)):
+            return False
+        items = holder.get(key) or []
+        if not all(isinstance(item, str) for item in items):
+            for index, item in enumerate(items):
+                if not isinstance(item, str):
+                    self.plan.wrong(f"{_step(where, key)}[{index}]", item, (STRING,))
+            holder[key] = [item for item in items if isinstance(item, str)]
+        return True
+
+    # --- the plan (or state) ---------------------------------------------------------------------
+
+    def document(self, document: dict[str, Any]) -> None:
+        self.field(document, "format_version", "", (STRING,), required=True)
+        for key in ("planned_values", "values"):  # a plan's planned values, a state's values
+            if self.field(document, key, "", (OBJECT,)) and isinstance(document.get(key), dict):
+                values = document[key]
+                if self.field(values, "root_module", key, (OBJECT,), required=True):
+                    self.module(values["root_module"], f"{key}.root_module", root=True)
+        self.entries(document, "resource_changes", "", self.change)
+        if self.field(document, "configuration", "", (OBJECT,)) and isinstance(
+            document.get("configuration"), dict
+        ):
+            configuration = document["configuration"]
+            if self.field(configuration, "root_module", "configuration", (OBJECT,), required=True):
+                self.configured_module(configuration["root_module"], "configuration.root_module")
+
+    def module(self, module: dict[str, Any], where: str, root: bool = False) -> bool:
+        """A module of planned values (or a state's values), with its resources and child modules."""
+        address = self.field(module, "address", where, (STRING,), required=not root)
+        self.entries(module, "resources", where, self.resource)
+        self.entries(module, "child_modules", where, self.module)
+        return address
+
+    def resource(self, resource: dict[str, Any], where: str) -> bool:
+        return all(
+            [
+                self.field(resource, "address", where, (STRING,), required=True),
+                self.field(resource, "mode", where, (STRING,)),
+                self.field(resource, "type", where, (STRING,), required=True),
+                self.field(resource, "name", where, (STRING,), required=True),
+                self.field(resource, "index", where, (NUMBER, STRING)),
+                self.field(resource, "values", where, (OBJECT,)),
+            ]
+        )
+
+    def change(self, entry: dict[str, Any], where: str) -> bool:
+        fields = [
+            self.field(entry, "address", where, (STRING,), required=True),
+            self.field(entry, "module_address", where, (STRING,)),
+            self.field(entry, "mode", where, (STRING,)),
+            self.field(entry, "type", where, (STRING,), required=True),
+            self.field(entry, "name", where, (STRING,), required=True),
+            self.field(entry, "index", where, (NUMBER, STRING)),
+            self.field(entry, "change", where, (OBJECT,), required=True),
+        ]
+        change = entry.get("change")
+        if isinstance(change, dict):
+            at = f"{where}.change"
+            fields += [
+                self.strings(change, "actions", at),
+                self.field(change, "after", at, (OBJECT,)),  # null: deleted, or forgotten
+                self.field(change, "after_unknown", at, (OBJECT, BOOLEAN)),  # true: all of it
+            ]
+            if isinstance(change.get("after_unknown"), dict):
+                self.unknown(change["after_unknown"], f"{at}.after_unknown")
+        return all(fields)
+
+    def unknown(self, value: dict[str, Any] | list[Any], where: str) -> None:
+        """after_unknown: true where a value is known only after apply, false (or left out) where it is
+        known, in objects and lists nested as the values are; anything else is reported and taken as
+        known (false)."""
+        items: Iterable[tuple[Any, Any]] = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if item is True or item is False or item is None:
+                continue
+            at = _step(where, key) if isinstance(key, str) else f"{where}[{key}]"
+            if isinstance(item, (dict, list)):
+                self.unknown(item, at)
+            else:
+                self.plan.wrong(at, item, (BOOLEAN, OBJECT, LIST))
+                value[key] = False  # in place: the object keeps its keys while it is walked
+
+    # --- the configuration -----------------------------------------------------------------------
+
+    def configured_module(self, module: dict[str, Any], where: str) -> bool:
+        self.entries(module, "resources", where, self.configured_resource)
+        self.members(module, "module_calls", where, self.call)
+        self.members(module, "outputs", where, self.output)
+        return True
+
+    def configured_resource(self, resource: dict[str, Any], where: str) -> bool:
+        fields = [
+            self.field(resource, "mode", where, (STRING,)),
+            self.field(resource, "type", where, (STRING,), required=True),
+            self.field(resource, "name", where, (STRING,), required=True),
+            self.field(resource, "expressions", where, (OBJECT,)),
+        ]
+        if isinstance(resource.get("expressions"), dict):
+            self.expressions(resource["expressions"], f"{where}.expressions")
+        return all(fields)
+
+    def call(self, call: dict[str, Any], where: str) -> bool:
+        fields = [
+            self.field(call, "source", where, (STRING,)),
+            self.field(call, "expressions", where, (OBJECT,)),
+            self.field(call, "module", where, (OBJECT,), required=True),
+        ]
+        if isinstance(call.get("expressions"), dict):
+            self.expressions(call["expressions"], f"{where}.expressions")
+        if isinstance(call.get("module"), dict):
+            self.configured_module(call["module"], f"{where}.module")
+        return all(fields)
+
+    def output(self, output: dict[str, Any], where: str) -> bool:
+        ok = self.field(output, "expression", where, (OBJECT,), required=True)
+        if isinstance(output.get("expression"), dict):
+            self.expressions(output["expression"], f"{where}.expression")
+        return ok
+
+    def expressions(self, expressions: dict[str, Any], where: str) -> None:
+        """An expression (`references`, a list of strings; `constant_value`, any value), or the
+        expressions of a block: an object whose members are those of its arguments and of its nested
+        blocks (an object, or a list or map of objects, as the block nests). A member of the wrong type
+        is taken as an expression that records nothing (`{}`): the argument is still set."""
+        for name, item in list(expressions.items()):
+            if name == "constant_value":
+                continue
+            if name == "references" and not isinstance(item, dict) and not _blocks(item):
+                self.strings(expressions, name, where)
+            elif isinstance(item, dict):
+                self.expressions(item, _step(where, name))
+            elif isinstance(item, list):
+                self.entries(expressions, name, where, self.block)
+            else:
+                self.plan.wrong(_step(where, name), item, (OBJECT, LIST))
+                expressions[name] = {}
+
+    def block(self, expressions: dict[str, Any], where: str) -> bool:
+        self.expressions(expressions, where)
+        return True
+
+
 @dataclass(frozen=True)
 class _Scope:
     """One module instance: its address, its configuration, and how its caller called it."""
@@ -201,6 +445,7 @@ class _Plan:
     text: str
     document: dict[str, Any]
     errors: list[InputError] = field(default_factory=list)
+    reported: set[str] = field(default_factory=set)  # JSON paths of the fields reported of the wrong type
     lines: dict[str, int] = field(default_factory=dict)  # resource address → line
     by_literal: dict[str, str] = field(default_factory=dict)  # known ARN or id → resource address
     addresses: set[str] = field(default_factory=set)
@@ -225,6 +470,15 @@ class _Plan:
 
     def location(self, address: str) -> Location:
         return Location(self.path, self.lines.get(address))
+
+    def wrong(self, where: str, value: Any, kinds: tuple[str, ...], missing: bool = False) -> None:
+        """Report the field at JSON path `where`, `missing` or with `value` not of one of `kinds`; once."""
+        if where in self.reported:
+            return
+        self.reported.add(where)
+        expected = " or ".join([", ".join(kinds[:-1]), kinds[-1]] if len(kinds) > 1 else kinds)
+        found = "missing" if missing else _type(value)
+        self.errors.append(InputError(self.path, f"{where} is {found}, expected {expected}"))
 
     def block(self, record: _Record) -> Block | None:
         """The `.tf` block a planned resource is written in, when --repo-root gives the configuration."""
@@ -531,6 +785,7 @@ class PlanResource:
     where: Location
     resource_type: str = ""
     block: Block | None = None
+    path: str = ""  # the JSON path of `values` in the plan
 
     @property
     def id(self) -> ResourceId:
@@ -706,22 +961,33 @@ class PlanResource:
         return links[0] if links else None
 
     def blocks(self, block_type: str) -> list[PlanResource]:
-        written = [item for item in _list(self.values.get(block_type)) if isinstance(item, dict)]
+        """The nested blocks of a type (a list of objects, or one object for a block that nests singly);
+        a planned block that is not an object is reported and left out."""
+        value = self.values.get(block_type)
+        where = _step(self.path, block_type)
+        planned = _as_blocks(value)
+        if planned is None:
+            self.plan.wrong(where, value, (LIST, OBJECT))
+            planned = []
+        for index, item in enumerate(planned):
+            if not isinstance(item, dict):
+                self.plan.wrong(f"{where}[{index}]", item, (OBJECT,))
+        # each planned block with its index among the planned ones, by which after_unknown lists them too
+        written = [(index, item) for index, item in enumerate(planned) if isinstance(item, dict)]
         unknown = self.unknown.get(block_type) if isinstance(self.unknown, dict) else self.unknown
+        unknowns = _as_blocks(unknown) or []
         configured = (
-            [_dict(item) for item in _list(self.expressions.get(block_type))]
+            [_dict(item) for item in _as_blocks(self.expressions.get(block_type)) or ()]
             if self.expressions is not None
             else None
         )
         if unknown is True and not written:
             # The whole list of blocks is known only after apply: one per configured block.
-            written = [{} for _ in configured or [{}]]
-        matched = _align(written, configured, self._designated)
+            written = [(index, {}) for index in range(len(configured or [{}]))]
+        matched = _align([values for _, values in written], configured, self._designated)
         found = []
-        for index, values in enumerate(written):
-            unknowns = _list(unknown)
+        for (index, values), choice in zip(written, matched, strict=True):
             item_unknown = True if unknown is True else unknowns[index] if index < len(unknowns) else None
-            choice = matched[index]
             block = self._nested(block_type, choice, len(configured or ()))
             found.append(
                 PlanResource(
@@ -736,6 +1002,7 @@ class PlanResource:
                     block.location if block is not None else self.where,
                     self.resource_type,
                     block,
+                    f"{where}[{index}]" if isinstance(value, list) else where,
                 )
             )
         return found
@@ -775,6 +1042,16 @@ class PlanResource:
 
     def error(self, location: Location, message: str) -> None:
         self.plan.errors.append(InputError(location.path, message, location.line))
+
+
+def _as_blocks(value: Any) -> list[Any] | None:
+    """Nested blocks as a list: a list as it is, an object (a block that nests singly) as the one
+    block, null (none) as empty; None for anything else."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return [value]
+    return value if isinstance(value, list) else None
 
 
 def _constant(expression: Any) -> tuple[bool, Any]:
@@ -836,10 +1113,11 @@ class _Record:
     name: str
     key: Any
     values: dict[str, Any]
+    path: str  # the JSON path of `values` in the plan
 
 
-def _planned(module: dict[str, Any]) -> Iterator[_Record]:
-    for resource in _list(module.get("resources")):
+def _planned(module: dict[str, Any], where: str) -> Iterator[_Record]:
+    for index, resource in enumerate(_list(module.get("resources"))):
         resource = _dict(resource)
         address = resource.get("address")
         if isinstance(address, str):
@@ -851,15 +1129,17 @@ def _planned(module: dict[str, Any]) -> Iterator[_Record]:
                 str(resource.get("name") or ""),
                 resource.get("index"),
                 _dict(resource.get("values")),
+                f"{where}.resources[{index}].values",
             )
-    for child in _list(module.get("child_modules")):
-        yield from _planned(_dict(child))
+    for index, child in enumerate(_list(module.get("child_modules"))):
+        yield from _planned(_dict(child), f"{where}.child_modules[{index}]")
 
 
-def _records(document: dict[str, Any], changes: dict[str, dict[str, Any]]) -> list[_Record]:
-    planned = document.get("planned_values", document.get("values"))  # a plan, or a state
-    if isinstance(planned, dict):
-        return list(_planned(_dict(planned.get("root_module"))))
+def _records(document: dict[str, Any], changes: dict[str, tuple[int, dict[str, Any]]]) -> list[_Record]:
+    for key in ("planned_values", "values"):  # a plan, or a state
+        module = _dict(document.get(key)).get("root_module")
+        if isinstance(module, dict):
+            return list(_planned(module, f"{key}.root_module"))
     return [
         _Record(
             address,
@@ -869,8 +1149,9 @@ def _records(document: dict[str, Any], changes: dict[str, dict[str, Any]]) -> li
             str(change.get("name") or ""),
             change.get("index"),
             _dict(_dict(change.get("change")).get("after")),
+            f"resource_changes[{index}].change.after",
         )
-        for address, change in changes.items()
+        for address, (index, change) in changes.items()
         if isinstance(_dict(change.get("change")).get("after"), dict)  # null: deleted or forgotten
     ]
 
@@ -887,14 +1168,16 @@ def _configured(scope: _Scope, record: _Record) -> dict[str, Any] | None:
 def _read_plan(plan: _Plan, out: Collected) -> None:
     document = plan.document
     changes = {
-        str(change["address"]): change
-        for change in map(_dict, _list(document.get("resource_changes")))
+        change["address"]: (index, change)
+        for index, change in enumerate(map(_dict, _list(document.get("resource_changes"))))
         if isinstance(change.get("address"), str)
     }
 
+    def change_of(address: str) -> dict[str, Any]:
+        return _dict(changes[address][1].get("change")) if address in changes else {}
+
     def deleted(address: str) -> bool:
-        actions = _list(_dict(changes.get(address, {}).get("change")).get("actions"))
-        return actions == ["delete"]
+        return _list(change_of(address).get("actions")) == ["delete"]
 
     records = [record for record in _records(document, changes) if not deleted(record.address)]
     plan.records = records
@@ -903,9 +1186,9 @@ def _read_plan(plan: _Plan, out: Collected) -> None:
         if record.mode == "managed":  # a data source looks a resource up; it is not one more candidate
             plan.by_kind.setdefault((record.module, record.type), []).append(record)
             plan.by_type.setdefault(record.type, []).append(record)
-        if record.key is not None and record.address.endswith("]"):
-            base = record.address[: record.address.rindex('["' if isinstance(record.key, str) else "[")]
-            plan.instances.setdefault(base, set()).add(record.address)
+        cut = record.address.rfind('["' if isinstance(record.key, str) else "[")
+        if record.key is not None and record.address.endswith("]") and cut > 0:
+            plan.instances.setdefault(record.address[:cut], set()).add(record.address)
     plan.addresses.update(record.address for record in records)
     plan.modules.update(record.module for record in records if record.module)
     for record in records:
@@ -919,7 +1202,7 @@ def _read_plan(plan: _Plan, out: Collected) -> None:
         if reader is None:
             continue
         scope = plan.scope(record.module)
-        after_unknown = _dict(changes.get(record.address, {}).get("change")).get("after_unknown")
+        after_unknown = change_of(record.address).get("after_unknown")
         block = plan.block(record)
         location = block.location if block is not None else plan.location(record.address)
         resource = PlanResource(
@@ -934,6 +1217,7 @@ def _read_plan(plan: _Plan, out: Collected) -> None:
             location,
             record.type,
             block,
+            record.path,
         )
         reader(resource, out)
 
@@ -967,6 +1251,7 @@ def load_plans(
             continue
         text, document = read
         plan = _Plan(shown_path(path), text, document)
+        _Check(plan).document(document)
         configuration = _dict(document.get("configuration"))
         if repo_root is not None:
             plan.source = Configuration(repo_root, configuration)

@@ -42,6 +42,11 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """The objects of a list; the plan loader's type check leaves null where an entry was wrong."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 class Configuration:
     """The modules under one root directory, found by walking a plan's module calls."""
 
@@ -93,19 +98,19 @@ class Configuration:
         if isinstance(configured, dict):
             planned = {
                 (str(item.get("mode", "managed")), str(item.get("type")), str(item.get("name")))
-                for item in map(_dict, configured.get("resources") or [])
+                for item in _objects(configured.get("resources"))
             }
             planned_calls = set(_dict(configured.get("module_calls")))
             exact = True
         else:
-            state = _dict(_dict(_dict(document.get("values")).get("root_module")))
+            state = _dict(_dict(document.get("values")).get("root_module"))
             planned = {
                 (str(item.get("mode", "managed")), str(item.get("type")), str(item.get("name")))
-                for item in map(_dict, state.get("resources") or [])
+                for item in _objects(state.get("resources"))
             }
             planned_calls = {
                 match.group(1)
-                for child in map(_dict, state.get("child_modules") or [])
+                for child in _objects(state.get("child_modules"))
                 if (match := _CALL.match(str(child.get("address", ""))))
             }
             exact = False
@@ -155,7 +160,7 @@ def _changed_literals(configured: dict[str, Any], module: Module) -> list[str]:
     """Root resource arguments written as literals whose value the plan's configuration records
     otherwise: the `.tf` files changed since the plan was made."""
     changed = []
-    for item in map(_dict, configured.get("resources") or []):
+    for item in _objects(configured.get("resources")):
         table = module.data if item.get("mode") == "data" else module.resources
         block = table.get((str(item.get("type")), str(item.get("name"))))
         if block is None:
