@@ -212,7 +212,7 @@ def load(paths: Sequence[Path], options: LoadOptions = LoadOptions()) -> Invento
     if discovered.plans:
         from policies.loaders.plan import load_plans
 
-        inventory, roots = load_plans(discovered.plans, discovered.named, repo_root)
+        inventory, roots = load_plans(discovered.plans, discovered.named, repo_root, reader)
     # a template of an assembly that is scanned is read through the assembly only
     assemblies = [assembly.resolve() for assembly in discovered.assemblies]
     templates = [

@@ -44,6 +44,7 @@ from policies.loaders.plan_config import (
     references,
     relocate,
 )
+from policies.loaders.reading import ANYWHERE, Reader
 from policies.loaders.terraform.config import Block
 from policies.loaders.terraform.resources import DATA_READERS, READERS, Collected
 from policies.loaders.terraform.values import Encoded, EvalError, NeedKnown, Unknown
@@ -108,21 +109,22 @@ def _kind(document: Any) -> str | None:
     return "not a Terraform plan or state (terraform show -json): no format_version and planned_values"
 
 
-def read_plan(path: Path, explicit: bool) -> tuple[str, dict[str, Any]] | InputError | None:
-    """The plan's text and document; an InputError when it cannot be read or (named on the command line)
-    is not a plan; None for JSON found in a directory that is not a plan."""
+def read_plan(
+    path: Path, explicit: bool, reader: Reader = ANYWHERE
+) -> tuple[str, dict[str, Any]] | InputError | None:
+    """The plan's text and document, read through `reader`; an InputError when it cannot be read or
+    (named on the command line) is not a plan; None for JSON found in a directory that is not a plan."""
     shown = shown_path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        return InputError(shown, f"cannot read: {error}")
+    text, error = reader.read(path, shown)
+    if text is None:
+        return error or InputError(shown, "cannot read")
     try:
         document = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as error:
+    except (json.JSONDecodeError, RecursionError) as invalid:
         if not explicit and not _claims_plan(text):
             return None
-        reason = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
-        line = error.lineno if isinstance(error, json.JSONDecodeError) else None
+        reason = invalid.msg if isinstance(invalid, json.JSONDecodeError) else "nested too deeply"
+        line = invalid.lineno if isinstance(invalid, json.JSONDecodeError) else None
         truncated = " (a truncated plan?)" if _claims_plan(text) else ""
         return InputError(shown, f"not valid JSON: {reason}{truncated}", line)
     kind = _kind(document)
@@ -1229,7 +1231,10 @@ def plan_directory(path: Path) -> Path:
 
 
 def load_plans(
-    paths: Sequence[Path], explicit: Sequence[Path] = (), repo_root: Path | None = None
+    paths: Sequence[Path],
+    explicit: Sequence[Path] = (),
+    repo_root: Path | None = None,
+    reader: Reader = ANYWHERE,
 ) -> tuple[Inventory, dict[Path, list[Path]]]:
     """The inventory of the plan files `paths`, and the root module directories whose plans they are.
 
@@ -1238,12 +1243,13 @@ def load_plans(
     was made in, and locals are followed through them (`policies.loaders.plan_config`): `repo_root`
     when given; else the plan's own directory when its `.tf` files are the root module the plan was
     made from (CI writes plan.json where it ran `terraform plan`): the plan then stands for that root.
-    A plan next to other `.tf` files is read alone, and verbose output says why."""
+    A plan next to other `.tf` files is read alone, and verbose output says why. Plans are read through
+    `reader`."""
     named = {path.resolve() for path in explicit}
     inventory = Inventory()
     roots: dict[Path, list[Path]] = {}
     for path in paths:
-        read = read_plan(path, path.resolve() in named)
+        read = read_plan(path, path.resolve() in named, reader)
         if read is None:
             continue
         if isinstance(read, InputError):

@@ -70,6 +70,10 @@ CASES: dict[str, tuple[dict[str, str | bytes], str]] = {
         },
         "bad/main.tf:2: local.a → local.b → local.a: the value depends on itself (a cycle)",
     ),
+    "a variable whose default refers to itself": (
+        {"bad/main.tf": 'variable "a" {\n  default = var.a\n}\nresource "aws_lb" "x" {\n  name = var.a\n}\n'},
+        'bad/main.tf:2: the default of var.a refers to "var": a default must be a literal value',
+    ),
     "a count that refers to its own resource": (
         {"bad/main.tf": 'resource "aws_lb" "x" {\n  count = length(aws_lb.x)\n}\n'},
         "bad/main.tf:1: aws_lb.x → aws_lb.x: the value depends on itself (a cycle)",
@@ -136,6 +140,14 @@ CASES: dict[str, tuple[dict[str, str | bytes], str]] = {
         {"bad/plan.json": PLAN + "[" * DEEP + "]" * DEEP + "}"},
         "bad/plan.json:None: not valid JSON: nested too deeply",
     ),
+    "plan with a NUL byte": (
+        {"bad/plan.json": PLAN.encode() + b"\x00}"},
+        "bad/plan.json:None: binary file, not text",
+    ),
+    "plan whose resources are a number": (
+        {"bad/plan.json": PLAN + '{"root_module": {"resources": 5}}}'},
+        "bad/plan.json:None: planned_values.root_module.resources is a number, expected a list",
+    ),
     "plan truncated": (
         {"bad/plan.json": PLAN + "{"},
         "bad/plan.json:1: not valid JSON: Expecting property name",
@@ -153,6 +165,14 @@ def test_each_hostile_input_is_one_error_and_the_rest_is_scanned(
     result = scan([tmp_path / "good", tmp_path / "bad"], load_options=LoadOptions(cache=None))
     assert len(result.errors) == 1 and expected in errors(result)[0], errors(result)
     assert rules_of(result) == ["KA001"]
+
+
+def test_a_task_definition_without_container_definitions_is_unknown_not_a_crash(tmp_path: Path) -> None:
+    start = GOOD.index("  container_definitions")
+    tf = GOOD[:start] + "}\n"  # the task definition is the last block
+    result = scan([write_tree(tmp_path, {"main.tf": tf})])
+    (finding,) = result.findings
+    assert finding.rule == "KA002" and "container_definitions is not set" in finding.message
 
 
 def test_a_file_over_the_size_limit_is_an_error_and_the_limit_is_configurable(

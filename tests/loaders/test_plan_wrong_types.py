@@ -316,12 +316,6 @@ def test_every_wrong_field_of_a_resource_is_reported_and_the_resource_skipped(in
     assert ROOT.isdisjoint(found(result))  # its listener skipped: the root's chain is not followed
 
 
-@pytest.mark.xfail(
-    raises=UnboundLocalError,
-    strict=True,
-    reason="policies/loaders/terraform/resources.py _task_definition reads `data` before assignment when "
-    "container_definitions is not set (HCL too); the plan loader cannot avoid it",
-)
 def test_a_task_definition_whose_configuration_records_nothing_is_no_exception(in_tmp: Path) -> None:
     # Terraform leaves `expressions` out of a resource whose block sets nothing: container_definitions
     # is then not set, as far as the configuration goes.

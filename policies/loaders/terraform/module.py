@@ -156,8 +156,10 @@ class _NoScope:
 
     def __init__(self, path: str):
         self.path = path
+        self.refused: list[str] = []  # the names looked up, in order
 
     def lookup(self, name: str) -> Any:
+        self.refused.append(name)
         raise EvalError(f'"{name}" cannot be used here')
 
     def function(self, name: str, line: int | None) -> Callable[..., Any] | None:
@@ -469,13 +471,25 @@ class ModuleInstance:
             )
             nullable = literal_value(block.attributes.get("nullable"))
             if value is None and nullable is False and "default" in block.attributes:
-                value = evaluate(block.attributes["default"].node, Env(_NoScope(block.location.path)))
+                value = self._default(name, block.attributes["default"])
         elif "default" in block.attributes:
-            value = evaluate(block.attributes["default"].node, Env(_NoScope(block.location.path)))
+            value = self._default(name, block.attributes["default"])
         else:
             where = f" of {self.address}" if self.address else ""
             return Unknown(f"var.{name}{where} has no default and no value was given")
         return convert(value, block.attributes.get("type"))
+
+    def _default(self, name: str, default: Attribute) -> Any:
+        """A variable's default, which Terraform requires to be a literal value ("Variables not
+        allowed"): a reference in it is an input error."""
+        scope = _NoScope(default.location.path)
+        value = evaluate(default.node, Env(scope))
+        if scope.refused:
+            message = (
+                f'the default of var.{name} refers to "{scope.refused[0]}": a default must be a literal value'
+            )
+            self.loader.error(default.location.path, message, default.location.line)
+        return value
 
     def local(self, name: str) -> Any:
         attribute = self.module.locals.get(name)
@@ -743,7 +757,7 @@ class FileScope:
         if isinstance(path, Unknown):
             return Unknown(f"{function}() of an unknown path", path.refs)
         resolved = self._resolve(path)
-        shown = shown_path(resolved)
+        shown = shown_path(Path(os.path.normpath(resolved)))  # "a/../../b" shown as the file it names
         files = self.instance.loader.files
         if not files.exists(resolved):
             message = f'{function}("{path}"): no such file {shown}'

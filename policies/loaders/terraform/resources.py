@@ -417,6 +417,7 @@ def _definitions(value: Any, location: Location) -> tuple[Any, Location | None]:
 def _task_definition(found: Resource, out: Collected) -> None:
     written = found.written("container_definitions")
     error_at: Location | None = None
+    data: Any = None
     if written is None:
         containers, note = None, "container_definitions is not set"
     else:
