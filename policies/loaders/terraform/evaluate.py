@@ -9,6 +9,7 @@ types, ...) are resolved by a `Scope` supplied by the module loader.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -108,7 +109,10 @@ def subtrees(node: Node) -> list[Node]:
 def evaluate(node: Node, env: Env) -> Any:
     """The value of an expression node; unknown (never an exception) when it cannot be known."""
     try:
-        return _evaluate(node, env)
+        value = _evaluate(node, env)
+        if isinstance(value, Namespace):  # `var` alone: Terraform's "cannot be accessed directly"
+            raise EvalError(f'"{value.describe}" cannot be used as a value, only its attributes')
+        return value
     except NeedKnown as signal:
         return signal.unknown
     except EvalError as error:
@@ -137,7 +141,10 @@ def _here(node: Node, env: Env) -> Location:
 
 
 def _int_lit(node: Node, env: Env) -> Any:
-    return located(int(str(node.children[0])), _here(node, env))
+    try:
+        return located(int(str(node.children[0])), _here(node, env))
+    except ValueError:  # beyond Python's 4,300-digit conversion limit
+        raise EvalError("number literal too long") from None
 
 
 def _float_lit(node: Node, env: Env) -> Any:
@@ -263,9 +270,7 @@ def _splat(node: Node, env: Env) -> Any:
     accessors = subtrees(splat)
     if isinstance(value, (ResourceRef, Unknown)):
         refs = all_refs(value)
-        return Unknown(
-            f"{'splat of ' + next(iter(refs)) if refs else 'splat'} is known only after apply", refs
-        )
+        return Unknown(f"{'splat of ' + min(refs) if refs else 'splat'} is known only after apply", refs)
     if value is None:
         return []
     items = value if isinstance(value, list) else [value]
@@ -283,7 +288,9 @@ _ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
     "-": lambda a, b: a - b,
     "*": lambda a, b: a * b,
     "/": lambda a, b: a / b,
-    "%": lambda a, b: a % b,
+    # cty's Modulo is a - b * trunc(a / b): the remainder takes the sign of the dividend, as Go's
+    # math.Mod (github.com/zclconf/go-cty, cty/value_ops.go), not Python's floored `%`
+    "%": lambda a, b: math.fmod(a, b) if isinstance(a, float) or isinstance(b, float) else _remainder(a, b),
     "<": lambda a, b: a < b,
     ">": lambda a, b: a > b,
     "<=": lambda a, b: a <= b,
@@ -321,10 +328,18 @@ def _binary_op(node: Node, env: Env) -> Any:
         raise EvalError(f"operator {operator} on null")
     if operator in "/%" and b == 0:
         raise EvalError("division by zero")
-    result = _ARITHMETIC[operator](a, b)
+    try:
+        result = _ARITHMETIC[operator](a, b)
+    except (OverflowError, ValueError) as error:  # beyond a double, or Python's int conversion limit
+        raise EvalError(f"operator {operator}: the result is out of range ({error})") from None
     if isinstance(result, float) and result.is_integer() and operator != "/":
         return int(result)
     return result
+
+
+def _remainder(a: int, b: int) -> int:
+    remainder = abs(a) % abs(b)
+    return remainder if a >= 0 else -remainder
 
 
 def _as_unknown(value: Unknown | ResourceRef) -> Unknown:
@@ -481,6 +496,8 @@ def _for_object_expr(node: Node, env: Env) -> Any:
         out_value = evaluate(value_node, inner)
         if grouping:
             result.setdefault(text, []).append(out_value)
+        elif text in result:  # Terraform requires unique keys unless the results are grouped with ...
+            raise EvalError(f'for expression gives the key "{text}" twice (group the values with ...)')
         else:
             result[text] = out_value
     return result

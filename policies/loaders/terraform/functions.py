@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -70,7 +71,7 @@ def _jsonencode(value: Any) -> Encoded:
 def _jsondecode(text: Any) -> Any:
     value = known(text) if not isinstance(text, Encoded) else text
     if isinstance(value, Encoded):
-        return value.data
+        return value.decoded()
     try:
         return json.loads(_string(value, "jsondecode"))
     except ValueError as error:
@@ -283,7 +284,8 @@ def _replace(text: Any, search: Any, replacement: Any) -> str:
 
 
 def _split(separator: Any, text: Any) -> list[str]:
-    return _string(text, "split").split(_string(separator, "split"))
+    whole, by = _string(text, "split"), _string(separator, "split")
+    return whole.split(by) if by else list(whole)  # Go's strings.Split: "" splits after each character
 
 
 def _slice(items: Any, start: Any, end: Any) -> list[Any]:
@@ -351,12 +353,30 @@ def _abs(value: Any) -> int | float:
     return abs(_number(value, "abs"))
 
 
-def _ceil(value: Any) -> int:
-    return math.ceil(_number(value, "ceil"))
+def _ceil(value: Any) -> int | float:
+    number = _number(value, "ceil")
+    return math.ceil(number) if math.isfinite(number) else _infinite(number, "ceil")
 
 
-def _floor(value: Any) -> int:
-    return math.floor(_number(value, "floor"))
+def _floor(value: Any) -> int | float:
+    number = _number(value, "floor")
+    return math.floor(number) if math.isfinite(number) else _infinite(number, "floor")
+
+
+def _infinite(number: float, name: str) -> float:
+    """ceil/floor of an infinity is that infinity (cty's CeilFunc, FloorFunc); NaN is not a number."""
+    if math.isnan(number):
+        raise EvalError(f"{name}() of a value that is not a number")
+    return number
+
+
+def _title(text: Any) -> str:
+    """Go's strings.Title: the first letter of each word upper-cased, the rest left as it is."""
+    return _WORD_START.sub(lambda match: match.group().upper(), _string(text, "title"))
+
+
+# a letter after the start, a space or ASCII punctuation (Go's isSeparator)
+_WORD_START = re.compile(r"(?:^|(?<=[\s!-/:-@\[-^`{-~]))\w")
 
 
 def _reverse(items: Any) -> list[Any]:
@@ -440,7 +460,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "strcontains": _text_predicate("strcontains", lambda text, part: part in text),
     "substr": _substr,
     "sum": _sum,
-    "title": _unary_text(str.title, "title"),
+    "title": _title,
     "tobool": _tobool,
     "tolist": _tolist,
     "tomap": _tomap,

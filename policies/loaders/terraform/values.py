@@ -9,8 +9,10 @@ which target group a listener forwards to.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from policies.model import Location
@@ -148,7 +150,32 @@ class Encoded:
             return Unknown(f"jsonencode() of a value that is not fully known: {unknown.reason}", unknown.refs)
         import json
 
-        return json.dumps(self.data, separators=(",", ":"))
+        # a jsonencode() result inside is the JSON string it is
+        return json.dumps(self.data, separators=(",", ":"), default=_encoded_text)
+
+    def decoded(self) -> Any:
+        """What `jsondecode` gives back: the value, with each jsonencode() result inside it a string."""
+        return _strings_for_encoded(self.data)
+
+
+def _encoded_text(value: Any) -> str:
+    if isinstance(value, Encoded):
+        text = value.text()
+        if isinstance(text, str):
+            return text
+    raise EvalError(f"jsonencode() of {type_name(value)}")
+
+
+def _strings_for_encoded(value: Any) -> Any:
+    if isinstance(value, Encoded):
+        return value.text()
+    if isinstance(value, dict):
+        return Obj(
+            ((key, _strings_for_encoded(item)) for key, item in value.items()), getattr(value, "where", None)
+        )
+    if isinstance(value, list):
+        return [_strings_for_encoded(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -215,10 +242,17 @@ def type_name(value: Any) -> str:
 
 
 def number_text(value: int | float) -> str:
-    """How Terraform renders a number in a string: no trailing `.0` on whole numbers."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
-        return str(int(value))
-    return str(value)
+    """How Terraform renders a number in a string: big.Float.Text('f', -1), the shortest digits that
+    read back the same, never an exponent, no trailing `.0` (cty/convert/conversion_primitive.go)."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise EvalError(f"{value} cannot be written as a number")
+        text = format(Decimal(repr(value)), "f")
+        return text.removesuffix(".0") if text.endswith(".0") else text
+    try:
+        return str(value)
+    except ValueError:  # beyond Python's 4,300-digit conversion limit
+        raise EvalError("number too long to write") from None
 
 
 class EvalError(Exception):
