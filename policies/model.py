@@ -469,13 +469,29 @@ class Suppression:
     location: Location
 
 
+# What str.splitlines breaks at
+_LINE_BREAKS = ("\n", "\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+
+
+def _escaped(char: str) -> str:
+    return repr(char)[1:-1] if char in _LINE_BREAKS else char
+
+
 @dataclass(frozen=True)
 class InputError:
-    """An input that could not be (fully) analysed. Reported, never raised."""
+    """An input that could not be (fully) analysed. Reported, never raised. Always one line: a line
+    break that the input put into its path or message (a file name, a module source) is written as an
+    escape."""
 
     path: str
     message: str
     line: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("path", "message"):
+            text = getattr(self, name)
+            if len(text.splitlines()) > 1 or text.endswith(_LINE_BREAKS):
+                object.__setattr__(self, name, "".join(_escaped(char) for char in text))
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path

@@ -190,7 +190,7 @@ def _argv(text: str, stage: _Stage, location: Location) -> Setting[tuple[str, ..
     if text.startswith("["):
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             value = None
         if isinstance(value, list) and all(isinstance(item, str) for item in value):
             return Setting(tuple(value), location)
@@ -312,7 +312,7 @@ class _Dockerfile:
         if rest.strip().startswith("[") or (words and words[0].startswith("[")):
             try:
                 words = [str(item) for item in json.loads(rest[rest.index("[") :])]
-            except ValueError:
+            except (ValueError, RecursionError):
                 return
         if len(words) < 2:
             return

@@ -188,7 +188,7 @@ def _caddyfile(file: ImageFile, invocation: Invocation) -> list[_Timeout] | str:
 def _json(file: ImageFile) -> list[_Timeout] | str:
     try:
         config = json.loads(file.text or "")
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         return f"{file.location.path} is not valid JSON ({error})"
     servers = config
     for key in ("apps", "http", "servers"):

@@ -218,7 +218,7 @@ def _package(invocation: Invocation) -> tuple[Any, ImageFile] | None:
         return None
     try:
         return json.loads(found.text), found
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 

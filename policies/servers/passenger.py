@@ -94,7 +94,7 @@ def _settings(invocation: Invocation) -> tuple[dict[str, _Option], str]:
                 continue
             try:
                 data = json.loads(config.text or "")
-            except ValueError:
+            except (ValueError, RecursionError):
                 data = None
             if not isinstance(data, dict):
                 for key in ("engine", "nginx_config_template"):

@@ -626,7 +626,7 @@ def _application_json(found: _Found | None) -> _Source:
         return _Source({}, _unseen(found.says, where))
     try:
         data = json.loads(found.text)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict):
         says = f"{found.says} is not a JSON object, so Spring Boot does not start with it"

@@ -247,3 +247,29 @@ def test_the_command_line_on_the_whole_corpus(tmp_path: Path) -> None:
     os.remove(tmp_path / "good" / "main.tf")
     without = subprocess.run([*command, str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert without.returncode == 2 and json.loads(without.stdout)["errors"] == report["errors"]
+
+
+def test_deep_json_in_a_dockerfile_and_modules_json_is_no_exception(tmp_path: Path) -> None:
+    """Exec-form JSON nested 1,000 deep (found by the fuzzer: RecursionError out of the scan)."""
+    deep = "[" * 1000 + "]" * 1000
+    tree = write_tree(
+        tmp_path,
+        {
+            "main.tf": service_tf() + 'module "api" {\n  source = "acme/api/aws"\n}\n',
+            ".terraform/modules/modules.json": '{"Modules": ' + deep + "}",
+            "Dockerfile": f"FROM python:3.12\nCOPY {deep} /app\nCMD {deep}\n",
+        },
+    )
+    result = scan([tree], load_options=LoadOptions(dockerfiles=(("*", tree / "Dockerfile"),)))
+    assert errors(result) == [f"{tree}/.terraform/modules/modules.json:None: not a valid modules.json"]
+    (finding,) = result.findings
+    assert finding.rule == "KA002" and "not a server keepalive-guard recognises" in finding.message
+
+
+def test_a_line_break_from_the_input_is_escaped_in_an_error(tmp_path: Path) -> None:
+    """A module source written as a heredoc (found by the fuzzer: a three-line error)."""
+    tf = GOOD + 'module "m" {\n  source = <<EOT\n../x\ny\nEOT\n}\n'
+    result = scan([write_tree(tmp_path, {"main.tf": tf})])
+    (error,) = result.errors
+    assert error.message == 'module.m: source "../x\\ny\\n" is not a directory', error.message
+    assert len(str(error).splitlines()) == 1

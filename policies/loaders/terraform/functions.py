@@ -74,7 +74,7 @@ def _jsondecode(text: Any) -> Any:
         return value.decoded()
     try:
         return json.loads(_string(value, "jsondecode"))
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise EvalError(f"jsondecode(): invalid JSON: {error}") from None
 
 

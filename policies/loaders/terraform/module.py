@@ -358,7 +358,7 @@ def source_directory(source: str, key: str, caller: Path, root: Path, loader: Lo
         return None
     try:
         entries = json.loads(text).get("Modules", [])
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         loader.error(shown_path(manifest), "not a valid modules.json")
         return None
     for entry in entries if isinstance(entries, list) else []:
