@@ -381,7 +381,8 @@ class Container:
     environment: tuple[tuple[str, Setting[str]], ...] = ()
     docker_labels: tuple[tuple[str, Setting[str]], ...] = ()
     # Where the environment may hold variables not listed above: `environmentFiles` (S3 objects), or an
-    # `environment` list that cannot be evaluated. Any variable not listed may be set there.
+    # `environment` or `secrets` list that cannot be evaluated or is not of the shape ECS takes. Any
+    # variable not listed may be set there.
     hidden_environment: tuple[str, ...] = ()
     build: ImageBuild | None = None  # how its image is built, when a Dockerfile in the inputs builds it
     # The resources the image reference comes from when it is known only after apply, e.g.
@@ -469,19 +470,15 @@ class Suppression:
     location: Location
 
 
-# What str.splitlines breaks at
-_LINE_BREAKS = ("\n", "\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
-
-
 def _escaped(char: str) -> str:
-    return repr(char)[1:-1] if char in _LINE_BREAKS else char
+    return char if char.isprintable() else repr(char)[1:-1]
 
 
 @dataclass(frozen=True)
 class InputError:
-    """An input that could not be (fully) analysed. Reported, never raised. Always one line: a line
-    break that the input put into its path or message (a file name, a module source) is written as an
-    escape."""
+    """An input that could not be (fully) analysed. Reported, never raised. Always one line of
+    printable text: a line break or control character that the input put into its path or message (a
+    file name, a module source) is written as an escape."""
 
     path: str
     message: str
@@ -490,7 +487,7 @@ class InputError:
     def __post_init__(self) -> None:
         for name in ("path", "message"):
             text = getattr(self, name)
-            if len(text.splitlines()) > 1 or text.endswith(_LINE_BREAKS):
+            if not text.isprintable():
                 object.__setattr__(self, name, "".join(_escaped(char) for char in text))
 
     def __str__(self) -> str:

@@ -105,11 +105,21 @@ def _labels(container: dict[str, Any], here: Location) -> tuple[tuple[str, Setti
 
 
 def _hidden_environment(container: dict[str, Any]) -> tuple[str, ...]:
-    """Where variables may be set that `environment` does not list: files, or a list that is unknown."""
+    """Where variables may be set that `environment` and `secrets` do not list: environment files, or
+    a list, an entry or a name that cannot be evaluated or is not of the shape ECS takes (a list of
+    {name, value} objects): the variables it was meant to set are unknown, never taken as unset."""
     hidden = []
-    _, environment = _field(container, "environment")
-    if isinstance(environment, Unknown):
-        hidden.append(f"environment, which cannot be evaluated ({environment.reason})")
+    for field, value_key in (("environment", "value"), ("secrets", "valueFrom")):
+        _, entries = _field(container, field)
+        if entries is not None and not isinstance(entries, list):
+            hidden.append(f"{field}, which {_odd(entries, f'a list of {{name, {value_key}}} objects')}")
+        for position, entry in enumerate(entries if isinstance(entries, list) else []):
+            name = _field(entry, "name")[1] if isinstance(entry, dict) else None
+            if entry is not None and not isinstance(entry, dict):  # (null sets nothing)
+                shape = f"a {{name, {value_key}}} object"
+                hidden.append(f"{field}, whose entry #{position} {_odd(entry, shape)}")
+            elif name is not None and not isinstance(name, str):
+                hidden.append(f"{field}, whose entry #{position} has a name that {_odd(name, 'a string')}")
     _, files = _field(container, "environmentFiles")
     if isinstance(files, Unknown):
         hidden.append(f"environmentFiles, which cannot be evaluated ({files.reason})")
@@ -117,6 +127,24 @@ def _hidden_environment(container: dict[str, Any]) -> tuple[str, ...]:
         value = _field(entry, "value")[1] if isinstance(entry, dict) else None
         hidden.append(f"the environment file {value if isinstance(value, str) else '(unknown)'}")
     return tuple(hidden)
+
+
+def _odd(value: Any, expected: str) -> str:
+    """Why `value` is not what ECS takes: "cannot be evaluated (why)", or "is a map, not <expected>"."""
+    if isinstance(value, Unknown):
+        return f"cannot be evaluated ({value.reason})"
+    kind = (
+        "a map"
+        if isinstance(value, dict)
+        else "a list"
+        if isinstance(value, list)
+        else "a string"
+        if isinstance(value, str)
+        else "a boolean"
+        if isinstance(value, bool)
+        else "a number"
+    )
+    return f"is {kind}, not {expected}"
 
 
 def _working_directory(container: dict[str, Any], here: Location) -> Setting[str] | None:

@@ -162,6 +162,8 @@ def _traceback(argv: list[str]) -> str:
 
 
 def _inside(path: str, directory: Path) -> bool:
+    if not path.isprintable():  # errors escape control characters: a raw one is a problem in itself
+        return False
     resolved = (directory / path).resolve()
     return resolved == directory or directory in resolved.parents
 

@@ -564,13 +564,7 @@ def heredocs(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 # Exceptions the broad "never raises" properties meet in areas where a separate test_bug_* test already
 # shows the bug (see the report in that test's docstring). Each is matched by type and message, so any
 # other exception still fails the property; delete an entry when its bug is fixed.
-KNOWN_CRASHES: list[tuple[type[BaseException], str, str]] = [
-    (
-        ValueError,
-        "empty separator",
-        "test_bug_split_with_an_empty_delimiter_crashes (CloudFormation)",
-    ),
-]
+KNOWN_CRASHES: list[tuple[type[BaseException], str, str]] = []  # every crash found so far is fixed
 
 
 def known_crash(error: BaseException) -> str | None:

@@ -130,7 +130,7 @@ def read_template(template: Template) -> Inventory:
 def _read(evaluator: Evaluator) -> Inventory:
     template = evaluator.template
     out = Collected()
-    inventory = Inventory(inputs=(template.path,))
+    inventory = Inventory(inputs=(template.path,), errors=template.loop_errors())
     for key, node in template.resources.items():
         if not isinstance(node, dict):
             continue

@@ -11,10 +11,12 @@ https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-functio
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,13 +135,20 @@ def decode(path: Path, shown: str, reader: Reader) -> tuple[dict[str, Any] | Non
         return None, InputError(
             shown, f"cannot be decoded: {str(error).splitlines()[0] if str(error) else error}"
         )
-    if matches and path.suffix == ".json":
+    if matches and (path.suffix == ".json" or text.lstrip().startswith("{")):
         try:
-            json.loads(text)  # YAML's complaint about invalid JSON is less clear than JSON's own
+            json.loads(text)
         except json.JSONDecodeError as invalid:
-            return None, InputError(shown, f"not valid JSON: {invalid.msg}", invalid.lineno)
+            if path.suffix == ".json":  # YAML's complaint about invalid JSON is less clear than JSON's own
+                return None, InputError(shown, f"not valid JSON: {invalid.msg}", invalid.lineno)
         except RecursionError:
             return None, InputError(shown, "nested too deeply to decode")
+        else:
+            # cfn-lint reads JSON as YAML first, and YAML refuses some valid JSON (a character beyond the
+            # BMP escaped as a surrogate pair, "\ud83d\ude00", or a key over 1024 characters); when
+            # its JSON decoder refuses it too (a key given twice, NaN or Infinity), YAML's error stands
+            with contextlib.suppress(ValueError, RecursionError):
+                data, matches = _json(text), []
     if matches:
         match = matches[0]
         message = " ".join(str(match.message).split()) or "not a valid template"
@@ -150,6 +159,21 @@ def decode(path: Path, shown: str, reader: Reader) -> tuple[dict[str, Any] | Non
     if not isinstance(data, dict):
         return None, InputError(shown, "not a valid template: the document is not a mapping")
     return data, None
+
+
+def _json(text: str) -> Any:
+    """`text` decoded by cfn-lint's JSON decoder, which marks keys, mappings and lists with their lines
+    (a mapping or list opened at the end of a line with the next one) but not strings, which take the
+    line of their key or list. A ValueError for NaN and Infinity, which Python's json reads but are not
+    JSON, and for half of a surrogate pair ("\ud83d" alone), which is no character (nor can be output)."""
+    from cfnlint.decode.cfn_json import CfnJSONDecoder
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a JSON value")
+
+    data = json.loads(text, cls=CfnJSONDecoder, parse_constant=constant)
+    json.dumps(data, ensure_ascii=False).encode()  # UnicodeEncodeError for half a surrogate pair
+    return data
 
 
 def line_of(node: Any) -> int | None:
@@ -217,6 +241,33 @@ class Template:
             self.parameters[name] = self._typed(declaration, self.scalar(default, where))
 
     @property
+    def conditions(self) -> dict[str, Any]:
+        conditions = self.data.get("Conditions")
+        return conditions if isinstance(conditions, dict) else {}
+
+    @cached_property
+    def loops(self) -> dict[str, str]:
+        """The conditions that depend on themselves (CloudFormation rejects the template), each with
+        why: "condition A depends on itself (through B)"."""
+        uses = {str(name): list(_used_conditions(node)) for name, node in self.conditions.items()}
+        graph = {name: [used for used in names if used in uses] for name, names in uses.items()}
+        loops = {}
+        for name, members in _loops(graph).items():
+            others = [other for other in members[:4] if other != name][:3]
+            more = len(members) - 1 - len(others)
+            shown = ", ".join(others) + (f" and {more} more" if more else "")
+            loops[name] = f"condition {name} depends on itself" + (f" (through {shown})" if others else "")
+        return loops
+
+    def loop_errors(self) -> tuple[InputError, ...]:
+        """Each condition that depends on itself, as an error at its line."""
+        errors = []
+        for name, message in self.loops.items():
+            where = self.key_location(self.conditions, name, Location(self.path))
+            errors.append(InputError(where.path, message, where.line))
+        return tuple(errors)
+
+    @property
     def resources(self) -> dict[str, Any]:
         resources = self.data.get("Resources")
         return resources if isinstance(resources, dict) else {}
@@ -280,6 +331,9 @@ class Evaluator:
 
     template: Template
     children: dict[str, Nested] = field(default_factory=dict)  # nested stacks by logical id, as read
+    # conditions evaluated (each once: they use one another, maybe many times), and being evaluated
+    decided: dict[str, bool | Unknown] = field(default_factory=dict, init=False, compare=False)
+    deciding: set[str] = field(default_factory=set, init=False, compare=False)
 
     def value(self, node: Any, where: Location, depth: int = 0) -> Any:
         """The value of a decoded node written at `where` (the line of its key when it has none)."""
@@ -424,6 +478,8 @@ class Evaluator:
             return text
         if not isinstance(text, str):
             raise _Invalid("expects a string to split")
+        if not argument[0]:  # (Python's split refuses it; how CloudFormation splits by it is not documented)
+            raise _Invalid("the delimiter is empty")
         here = where_of(text) or where
         return located([located(part, here) for part in str(text).split(argument[0])], here)
 
@@ -483,13 +539,25 @@ class Evaluator:
     # --- conditions ------------------------------------------------------------------------------
 
     def condition(self, name: str, depth: int) -> bool | Unknown:
-        conditions = self.template.data.get("Conditions")
-        node = conditions.get(name) if isinstance(conditions, dict) else None
+        """The value of the condition `name`; unknown when it depends on itself."""
+        if name in self.decided:
+            return self.decided[name]
+        node = self.template.conditions.get(name)
         if node is None:
             return Unknown(f"condition {name} is not defined")
+        if name in self.template.loops:
+            return Unknown(self.template.loops[name])
+        if name in self.deciding:  # a loop `loops` does not see: through a mapping, a nested stack's output
+            return Unknown(f"condition {name} depends on itself")
         if depth > MAX_DEPTH:
             return Unknown("conditions nested too deeply")
-        return self.truth(node, depth + 1)
+        self.deciding.add(name)
+        try:
+            decided = self.truth(node, depth + 1)
+        finally:
+            self.deciding.discard(name)
+        self.decided[name] = decided
+        return decided
 
     def truth(self, node: Any, depth: int) -> bool | Unknown:
         if isinstance(node, dict) and len(node) == 1:
@@ -520,6 +588,71 @@ class Evaluator:
         return Unknown("a condition that is not Fn::Equals, Fn::Not, Fn::And, Fn::Or or Condition")
 
 
+def _used_conditions(node: Any) -> Iterator[str]:
+    """The conditions a condition's node names: `{"Condition": name}`, `{"Fn::If": [name, ...]}`."""
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            if len(item) == 1:
+                ((key, argument),) = item.items()
+                if key == "Condition" and isinstance(argument, str):
+                    yield argument
+                if (
+                    key == "Fn::If"
+                    and isinstance(argument, list)
+                    and argument
+                    and isinstance(argument[0], str)
+                ):
+                    yield argument[0]
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+
+
+def _loops(graph: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Each node of `graph` (node → the nodes it uses) that is on a loop, with the nodes of its loops in
+    the graph's order: the strongly connected components of more than one node, or of one that uses
+    itself (Tarjan's algorithm, iteratively: a chain of thousands of conditions is no deeper a recursion)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    loops: dict[str, list[str]] = {}
+    for root in graph:
+        if root in index:
+            continue
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        work = [(root, iter(graph[root]))]
+        while work:
+            node, uses = work[-1]
+            for used in uses:
+                if used not in index:
+                    index[used] = low[used] = len(index)
+                    stack.append(used)
+                    on_stack.add(used)
+                    work.append((used, iter(graph[used])))
+                    break
+                if used in on_stack:
+                    low[node] = min(low[node], index[used])
+            else:  # every node `node` uses is visited: it closes a component, or its parent goes on
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    start = stack.index(node)
+                    component = set(stack[start:])
+                    del stack[start:]
+                    on_stack -= component
+                    if len(component) > 1 or node in graph[node]:
+                        members = [name for name in graph if name in component]
+                        loops.update(dict.fromkeys(members, members))
+    return loops
+
+
 class _Invalid(Exception):
     """An intrinsic written in a way CloudFormation would reject."""
 
@@ -544,6 +677,8 @@ def _joined(parts: list[Any], where: Location) -> Any:
             holes.append(part)
         elif isinstance(part, (dict, list)):
             raise _Invalid(f"cannot join {json.dumps(part, default=str)[:40]}")
+        elif part is None:  # CloudFormation takes strings, and rejects a null among them
+            raise _Invalid("null is not a string")
         else:
             texts.append("true" if part is True else "false" if part is False else str(part))
     if holes:

@@ -245,8 +245,8 @@ def number_text(value: int | float) -> str:
     """How Terraform renders a number in a string: big.Float.Text('f', -1), the shortest digits that
     read back the same, never an exponent, no trailing `.0` (cty/convert/conversion_primitive.go)."""
     if isinstance(value, float):
-        if not math.isfinite(value):
-            raise EvalError(f"{value} cannot be written as a number")
+        if not math.isfinite(value):  # as big.Float writes an infinity (JSON's 1e999 is one)
+            return "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
         text = format(Decimal(repr(value)), "f")
         return text.removesuffix(".0") if text.endswith(".0") else text
     try:
