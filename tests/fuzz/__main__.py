@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from policies.loaders import available_cpus
 from tests.fuzz import pool
 from tests.fuzz.case import FLAGS, Outcome, materialize, report
 from tests.fuzz.corpus import Case, select
@@ -60,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=20_000, help="how many cases (default 20000)")
     parser.add_argument("--seed", type=int, default=0, help="the first case's seed (default 0)")
     parser.add_argument("--case", action="append", type=Case.parse, help="run this FILE@SEED case only")
-    parser.add_argument("--jobs", type=int, default=pool.cpus(), help="worker processes (default: the CPUs)")
+    parser.add_argument(
+        "--jobs", type=int, default=available_cpus(), help="worker processes (default: the CPUs)"
+    )
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds a case may take (default 20)")
     parser.add_argument(
         "--recheck", type=int, default=4, help="run every Nth case twice (default 4; 0: none)"

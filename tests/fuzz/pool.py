@@ -188,8 +188,3 @@ def _next(pending: deque[Job], reruns: deque[tuple[Job, int]], slot: int, jobs: 
             del reruns[index]
             return job
     return pending.popleft() if pending else None
-
-
-def cpus() -> int:
-    """The CPUs this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from policies.loaders import available_cpus
 from tests.fuzz import pool
 from tests.fuzz.case import Hang, Outcome, check, report, scan, time_limit
 from tests.fuzz.corpus import REPO, TARGETS, Case, Target, files, select
@@ -36,7 +37,7 @@ def outcomes(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         and isinstance(case := item.callspec.params["case"], Case)
     ]
     root = Path(tmp_path_factory.mktemp("fuzz"))
-    return {outcome.case: outcome for outcome in pool.run(cases, root, pool.cpus(), TIMEOUT, RECHECK)}
+    return {outcome.case: outcome for outcome in pool.run(cases, root, available_cpus(), TIMEOUT, RECHECK)}
 
 
 def _id(case: Case) -> str:

@@ -247,8 +247,7 @@ def number_text(value: int | float) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):  # as big.Float writes an infinity (JSON's 1e999 is one)
             return "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
-        text = format(Decimal(repr(value)), "f")
-        return text.removesuffix(".0") if text.endswith(".0") else text
+        return format(Decimal(repr(value)), "f").removesuffix(".0")
     try:
         return str(value)
     except ValueError:  # beyond Python's 4,300-digit conversion limit
